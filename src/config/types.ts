@@ -1,0 +1,53 @@
+/** The validated, frozen configuration. Produced only by loadConfig (src/config/load.ts). */
+
+/** How the exporter secures its connection to Pixie. */
+export type TlsMode = 'verify' | 'skip-verify' | 'plaintext'
+
+export interface PixieConfig {
+  /** `host:port` of Pixie Cloud (or a self-hosted cloud / in-cluster proxy). Default `work.withpixie.ai:443`. */
+  readonly address: string
+  /** The Vizier cluster's UUID, sent as `cluster_id`. */
+  readonly clusterId: string
+  /** API key sent as `pixie-api-key`. Secret: never logged or shown. */
+  readonly apiKey: string | undefined
+  /** Default `verify`. */
+  readonly tls: TlsMode
+  /** PEM file of the CA that signs Pixie's certificate (with tls `verify`). */
+  readonly caFile: string | undefined
+  /** Deadline of one script run, ms. Default 10s. */
+  readonly timeoutMs: number
+}
+
+/** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */
+export type CollectorSchedule =
+  | { readonly kind: 'interval'; readonly intervalMs: number; readonly cron: string }
+  | { readonly kind: 'cron'; readonly cron: string }
+
+export interface HttpCollectorConfig {
+  readonly schedule: CollectorSchedule
+  /** Window each run aggregates over, ms. Default 30s. */
+  readonly windowMs: number
+  /** Responses with status >= this are errors. Default 500. */
+  readonly errorStatusMin: number
+  readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] }
+  /** Drop the series this long after the last success; undefined: 3 intervals of the schedule. */
+  readonly staleAfterMs: number | undefined
+  /** Deadline of one run, ms; defaults to pixie.timeout. */
+  readonly timeoutMs: number
+  /** `#px:set max_output_rows_per_table` value. Default 100000. */
+  readonly maxRows: number
+}
+
+export interface WebConfig {
+  /** `host:port`; default `0.0.0.0:10049`. */
+  readonly listenAddress: string
+  readonly host: string
+  readonly port: number
+}
+
+export interface Config {
+  readonly pixie: PixieConfig
+  readonly collectors: { readonly http: HttpCollectorConfig }
+  readonly web: WebConfig
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' }
+}

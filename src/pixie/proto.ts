@@ -1,0 +1,102 @@
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+import { join } from 'node:path'
+
+/** Path of our own trimmed Vizier API description (copied next to the compiled code by the build). */
+export const VIZIER_PROTO_PATH = join(import.meta.dirname, 'proto', 'vizierapi.proto')
+
+/** Full gRPC method paths, as Pixie serves them. */
+export const EXECUTE_SCRIPT_PATH = '/px.api.vizierpb.VizierService/ExecuteScript'
+export const HEALTH_CHECK_PATH = '/px.api.vizierpb.VizierService/HealthCheck'
+
+/**
+ * Loader options shared by the client and the simulator: int64/uint64 as
+ * decimal strings (exact; converted to bigint when decoding), enums as numbers,
+ * bytes as Buffers, oneof case names present (so a column's actual type can be
+ * checked against the relation), and scalar defaults filled in.
+ */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: true,
+  arrays: true,
+  oneofs: true,
+}
+
+let cached: grpc.ServiceDefinition | undefined
+
+/** The VizierService definition (ExecuteScript, HealthCheck), loaded once per process. */
+export function vizierServiceDefinition(): grpc.ServiceDefinition {
+  if (cached === undefined) {
+    const definition = protoLoader.loadSync(VIZIER_PROTO_PATH, LOADER_OPTIONS)
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+      px: { api: { vizierpb: { VizierService: grpc.ServiceClientConstructor } } }
+    }
+    cached = pkg.px.api.vizierpb.VizierService.service
+  }
+  return cached
+}
+
+/**
+ * Plain-object shapes of the messages as produced by the loader options above
+ * (int64 fields are decimal strings; when sending, numbers, strings or bigints
+ * converted with String() are accepted).
+ */
+export namespace Wire {
+  export interface Status {
+    code: number
+    message: string
+    error_details: { error?: 'compiler_error'; compiler_error?: { line: string; column: string; message: string } | null }[]
+  }
+  export interface ColumnInfo {
+    column_name: string
+    column_type: number
+    column_desc: string
+    column_semantic_type: number
+  }
+  export interface Column {
+    col_data?: 'boolean_data' | 'int64_data' | 'uint128_data' | 'time64ns_data' | 'float64_data' | 'string_data'
+    boolean_data?: { data: boolean[] } | null
+    int64_data?: { data: string[] } | null
+    uint128_data?: { data: { low: string; high: string }[] } | null
+    time64ns_data?: { data: string[] } | null
+    float64_data?: { data: number[] } | null
+    string_data?: { data: Buffer[] } | null
+  }
+  export interface RowBatchData {
+    cols: Column[]
+    num_rows: string
+    eow: boolean
+    eos: boolean
+    table_id: string
+  }
+  export interface QueryExecutionStats {
+    timing: { execution_time_ns: string; compilation_time_ns: string } | null
+    bytes_processed: string
+    records_processed: string
+  }
+  export interface ExecuteScriptResponse {
+    status: Status | null
+    query_id: string
+    result?: 'data' | 'meta_data'
+    data?: { batch: RowBatchData | null; execution_stats: QueryExecutionStats | null; encrypted_batch: Buffer } | null
+    meta_data?: { relation: { columns: ColumnInfo[] } | null; name: string; id: string } | null
+    mutation_info: unknown
+  }
+  export interface ExecuteScriptRequest {
+    query_str: string
+    cluster_id: string
+    query_id: string
+    query_name: string
+    mutation: boolean
+    configs: { plugin_config: { start_time_ns: string; end_time_ns: string } | null } | null
+  }
+  export interface HealthCheckRequest {
+    cluster_id: string
+  }
+  export interface HealthCheckResponse {
+    status: Status | null
+  }
+}
