@@ -1,0 +1,68 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import underPressure from '@fastify/under-pressure'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { CollectorJob } from './scheduler/job.js'
+import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
+
+/** Everything the HTTP app needs; it never listens (src/cli.ts does). */
+export interface AppDeps {
+  readonly registry: Registry
+  readonly jobs: readonly CollectorJob[]
+  readonly logger: Logger
+  readonly landing: LandingInfo
+  readonly now: () => number
+  /** under-pressure thresholds; defaults suit a single small exporter pod. */
+  readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number }
+}
+
+/**
+ * Builds the exporter's HTTP app: `/metrics`, `/` (landing page), `/-/healthy`,
+ * `/-/ready`, guarded by @fastify/under-pressure. Closing the app stops the
+ * collector jobs.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.logger
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true })
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: deps.pressure?.maxEventLoopDelayMs ?? 1000,
+    maxHeapUsedBytes: deps.pressure?.maxHeapUsedBytes ?? 0,
+    retryAfter: 10,
+    // Answer 503 when overloaded; Prometheus records the failed scrape (up=0)
+    // instead of the process falling over.
+    message: 'pixie-exporter is under pressure; try again later',
+  })
+
+  app.get('/metrics', async (_req, reply) => {
+    const body = await deps.registry.metrics()
+    return reply.type(deps.registry.contentType).send(body)
+  })
+
+  app.get('/', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(
+      renderLandingPage(
+        deps.landing,
+        deps.jobs.map((j) => j.status()),
+        deps.now(),
+      ),
+    ),
+  )
+
+  app.get('/-/healthy', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Healthy\n'))
+
+  app.get('/-/ready', async (_req, reply) => {
+    const reasons = deps.jobs.flatMap((j) => {
+      const r = j.readiness()
+      return r.ready ? [] : [r.reason]
+    })
+    if (reasons.length === 0) return reply.type('text/plain; charset=utf-8').send('Ready\n')
+    return reply.code(503).type('text/plain; charset=utf-8').send(`Not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`)
+  })
+
+  app.addHook('onClose', async () => {
+    await Promise.all(deps.jobs.map((j) => j.stop()))
+  })
+
+  return app
+}

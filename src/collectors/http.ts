@@ -1,0 +1,223 @@
+import { Gauge, type Registry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { HttpCollectorConfig } from '../config/types.js'
+import { CollectorResultError } from '../errors.js'
+import {
+  HTTP_POD_STATS_TABLE,
+  buildHttpPodStatsScript,
+} from '../pixie/scripts/http-pod-stats.js'
+import { columnOf, tableOf } from '../pixie/table.js'
+import type { PixieApi, PixieTable } from '../pixie/types.js'
+import {
+  HTTP_ERRORS_PER_SECOND,
+  HTTP_ERROR_RATIO,
+  HTTP_LATENCY_SECONDS,
+  HTTP_REQUESTS_PER_SECOND,
+  POD_LABELS,
+} from '../metrics/names.js'
+import { formatDuration } from '../config/duration.js'
+import { defaultStaleAfterMs } from '../scheduler/schedule.js'
+import type { Collector, RunContext, RunSummary } from './collector.js'
+
+/** Dependencies of the built-in HTTP collector. */
+export interface HttpCollectorDeps {
+  readonly pixie: PixieApi
+  readonly registry: Registry
+  readonly logger: Logger
+  /** Wall clock, ms since the epoch. */
+  readonly now: () => number
+  readonly config: HttpCollectorConfig
+}
+
+/** One pod's figures over the window. */
+export interface PodHttpStats {
+  readonly namespace: string
+  readonly pod: string
+  readonly service: string
+  readonly requestsPerSecond: number
+  readonly errorsPerSecond: number
+  readonly errorRatio: number
+  /** Seconds; undefined when Pixie gave no usable quantile. */
+  readonly p50: number | undefined
+  readonly p90: number | undefined
+  readonly p99: number | undefined
+}
+
+const QUANTILES = [
+  ['0.5', 'p50'],
+  ['0.9', 'p90'],
+  ['0.99', 'p99'],
+] as const
+
+/**
+ * Turns Pixie's `ctx['service']` into the plain label value: `ns/svc` → `svc`,
+ * `["ns/a","ns/b"]` → `a,b`, `""` → `""`.
+ */
+export function serviceLabel(raw: string): string {
+  let names: unknown = [raw]
+  if (raw.startsWith('[')) {
+    try {
+      names = JSON.parse(raw)
+    } catch {
+      names = [raw]
+    }
+  }
+  if (!Array.isArray(names)) names = [raw]
+  return (names as unknown[])
+    .filter((n): n is string => typeof n === 'string' && n !== '')
+    .map((n) => n.slice(n.indexOf('/') + 1))
+    .join(',')
+}
+
+/** `ns/pod` → `pod` (Pixie's `ctx['pod']` carries the namespace). */
+export function podLabel(raw: string): string {
+  return raw.slice(raw.indexOf('/') + 1)
+}
+
+function quantileSeconds(ns: number | undefined): number | undefined {
+  // px.pluck_float64 yields 0.0 when the quantiles JSON is unusable; a real
+  // request never takes 0 ns, so 0 and non-finite values mean "unknown".
+  if (ns === undefined || !Number.isFinite(ns) || ns <= 0) return undefined
+  return ns / 1e9
+}
+
+/**
+ * The built-in collector: one PxL run per schedule tick for ALL pods, giving
+ * per-pod request rate, error rate, error ratio and latency quantiles over the
+ * window. See src/pixie/scripts/http-pod-stats.ts for the script.
+ */
+export class HttpCollector implements Collector {
+  readonly name = 'http'
+  readonly schedule: HttpCollectorConfig['schedule']
+  readonly timeoutMs: number
+  readonly staleAfterMs: number
+  #lastSuccessAt: number | undefined
+  #pods: readonly PodHttpStats[] = []
+  readonly #deps: HttpCollectorDeps
+
+  constructor(deps: HttpCollectorDeps) {
+    this.#deps = deps
+    this.schedule = deps.config.schedule
+    this.timeoutMs = deps.config.timeoutMs
+    this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
+    this.#register()
+  }
+
+  get lastSuccessAt(): number | undefined {
+    return this.#lastSuccessAt
+  }
+
+  /** The pods currently published (empty once stale). */
+  get pods(): readonly PodHttpStats[] {
+    return this.#fresh() ? this.#pods : []
+  }
+
+  #fresh(): boolean {
+    return this.#lastSuccessAt !== undefined && this.#deps.now() - this.#lastSuccessAt <= this.staleAfterMs
+  }
+
+  #register(): void {
+    const { registry, config } = this.#deps
+    const window = formatDuration(config.windowMs)
+    const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
+    // Values are filled in at scrape time from the last published run, so a
+    // scrape sees one whole run (the snapshot array is swapped atomically).
+    const collector = this
+    const gauge = (name: string, help: string, value: (p: PodHttpStats) => number) =>
+      new Gauge({
+        name,
+        help: `${help} ${refreshed}`,
+        labelNames: POD_LABELS,
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const p of collector.pods) this.set({ namespace: p.namespace, pod: p.pod, service: p.service }, value(p))
+        },
+      })
+    gauge(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
+    gauge(
+      HTTP_ERRORS_PER_SECOND,
+      `Inbound HTTP responses per second with status >= ${config.errorStatusMin}.`,
+      (p) => p.errorsPerSecond,
+    )
+    gauge(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
+    new Gauge({
+      name: HTTP_LATENCY_SECONDS,
+      help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
+      labelNames: [...POD_LABELS, 'quantile'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const p of collector.pods) {
+          for (const [quantile, key] of QUANTILES) {
+            const v = p[key]
+            if (v !== undefined) this.set({ namespace: p.namespace, pod: p.pod, service: p.service, quantile }, v)
+          }
+        }
+      },
+    })
+  }
+
+  async run(context: RunContext): Promise<RunSummary> {
+    const { pixie, config, now, logger } = this.#deps
+    const endMs = now()
+    const endNs = BigInt(endMs) * 1_000_000n
+    const startNs = endNs - BigInt(config.windowMs) * 1_000_000n
+    const script = buildHttpPodStatsScript({
+      startNs,
+      endNs,
+      errorStatusMin: config.errorStatusMin,
+      include: config.namespaces.include,
+      exclude: config.namespaces.exclude,
+      maxRows: config.maxRows,
+    })
+    const result = await pixie.executeScript({
+      script,
+      queryName: 'pixie-exporter/http_pod_stats',
+      timeoutMs: context.timeoutMs,
+      signal: context.signal,
+    })
+    const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
+    if (pods.rows >= config.maxRows) {
+      logger.warn({ rows: pods.rows, maxRows: config.maxRows }, 'result reached collectors.http.maxRows; some pods may be missing')
+    }
+    // Publish in one assignment: scrapes see the previous run or this one, never a mix.
+    this.#pods = pods.stats
+    this.#lastSuccessAt = now()
+    return { rows: pods.rows }
+  }
+}
+
+/** Decodes the result table into per-pod figures; throws CollectorResultError on a bad shape. */
+function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpStats[]; rows: number } {
+  const namespace = columnOf(table, 'namespace', 'STRING')
+  const pod = columnOf(table, 'pod', 'STRING')
+  const service = columnOf(table, 'service', 'STRING')
+  const requests = columnOf(table, 'requests', 'INT64')
+  const errors = columnOf(table, 'errors', 'INT64')
+  const p50 = columnOf(table, 'latency_p50_ns', 'FLOAT64')
+  const p90 = columnOf(table, 'latency_p90_ns', 'FLOAT64')
+  const p99 = columnOf(table, 'latency_p99_ns', 'FLOAT64')
+  const stats: PodHttpStats[] = []
+  for (let i = 0; i < table.numRows; i++) {
+    const req = Number(requests[i] ?? 0n)
+    const err = Number(errors[i] ?? 0n)
+    // No invented zeros: a pod without requests has no ratio to report.
+    if (!(req > 0)) continue
+    if (err < 0 || err > req) {
+      throw new CollectorResultError(`row ${i}: errors (${err}) must be between 0 and requests (${req})`)
+    }
+    stats.push({
+      namespace: namespace[i] ?? '',
+      pod: podLabel(pod[i] ?? ''),
+      service: serviceLabel(service[i] ?? ''),
+      requestsPerSecond: req / windowSeconds,
+      errorsPerSecond: err / windowSeconds,
+      errorRatio: err / req,
+      p50: quantileSeconds(p50[i]),
+      p90: quantileSeconds(p90[i]),
+      p99: quantileSeconds(p99[i]),
+    })
+  }
+  return { stats, rows: table.numRows }
+}

@@ -1,0 +1,86 @@
+import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client'
+import {
+  BUILD_INFO,
+  COLLECTOR_DURATION,
+  COLLECTOR_LAST_SUCCESS,
+  COLLECTOR_ROWS,
+  COLLECTOR_RUNS_TOTAL,
+  COLLECTOR_UP,
+} from './names.js'
+
+/** Outcome of one scheduled run of a collector. */
+export type RunOutcome = 'success' | 'error' | 'timeout' | 'skipped'
+export const RUN_OUTCOMES: readonly RunOutcome[] = ['success', 'error', 'timeout', 'skipped']
+
+/** The exporter's metrics about itself, each labelled `collector`. */
+export interface SelfMetrics {
+  readonly up: Gauge<'collector'>
+  readonly lastSuccess: Gauge<'collector'>
+  readonly runs: Counter<'collector' | 'result'>
+  readonly duration: Gauge<'collector'>
+  readonly rows: Gauge<'collector'>
+  /** Creates the series of a collector so that they exist (at zero) before its first run. */
+  addCollector(name: string): void
+}
+
+/** Build facts exported as `pixie_exporter_build_info`. */
+export interface BuildInfo {
+  readonly version: string
+}
+
+/**
+ * Registers the self-metrics, `pixie_exporter_build_info` and the process
+ * metrics (prom-client's defaults: memory, CPU, event-loop lag...) on `registry`.
+ */
+export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMetrics {
+  const registers = [registry]
+  const up = new Gauge({
+    name: COLLECTOR_UP,
+    help: 'Whether the last run of the collector succeeded (1) or not (0).',
+    labelNames: ['collector'],
+    registers,
+  })
+  const lastSuccess = new Gauge({
+    name: COLLECTOR_LAST_SUCCESS,
+    help: 'Unix time of the last successful run of the collector; absent before the first success.',
+    labelNames: ['collector'],
+    registers,
+  })
+  const runs = new Counter({
+    name: COLLECTOR_RUNS_TOTAL,
+    help: 'Runs of the collector by result: success, error, timeout, or skipped (the previous run was still going).',
+    labelNames: ['collector', 'result'],
+    registers,
+  })
+  const duration = new Gauge({
+    name: COLLECTOR_DURATION,
+    help: 'Duration of the last completed run of the collector, in seconds.',
+    labelNames: ['collector'],
+    registers,
+  })
+  const rows = new Gauge({
+    name: COLLECTOR_ROWS,
+    help: 'Rows returned by Pixie in the last successful run of the collector.',
+    labelNames: ['collector'],
+    registers,
+  })
+  const info = new Gauge({
+    name: BUILD_INFO,
+    help: 'Build information of pixie-exporter; the value is always 1.',
+    labelNames: ['version', 'nodeversion'],
+    registers,
+  })
+  info.set({ version: build.version, nodeversion: process.version }, 1)
+  collectDefaultMetrics({ register: registry })
+  return {
+    up,
+    lastSuccess,
+    runs,
+    duration,
+    rows,
+    addCollector(name) {
+      up.set({ collector: name }, 0)
+      for (const result of RUN_OUTCOMES) runs.inc({ collector: name, result }, 0)
+    },
+  }
+}

@@ -1,0 +1,164 @@
+import cron, { type ScheduledTask } from 'node-cron'
+import type { Logger } from 'pino'
+import type { Collector } from '../collectors/collector.js'
+import { PixieCancelledError, PixieDeadlineError } from '../errors.js'
+import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
+
+/** Dependencies of a {@link CollectorJob}. */
+export interface CollectorJobDeps {
+  readonly collector: Collector
+  readonly metrics: SelfMetrics
+  readonly logger: Logger
+  /** Wall clock, ms since the epoch. */
+  readonly now: () => number
+}
+
+/** What the landing page and `/-/ready` show about a collector. */
+export interface CollectorStatus {
+  readonly name: string
+  readonly schedule: string
+  readonly running: boolean
+  readonly lastRunAt: number | undefined
+  readonly lastOutcome: RunOutcome | undefined
+  readonly lastSuccessAt: number | undefined
+  readonly lastDurationMs: number | undefined
+  readonly lastRows: number | undefined
+  /** Message of the last failure (cleared by a success). Never holds a secret. */
+  readonly lastError: string | undefined
+  readonly staleAfterMs: number
+}
+
+/**
+ * Runs a collector on its schedule (node-cron) and once at start, never two
+ * runs at once (a tick that finds the previous run still going is counted as
+ * `skipped`), each run bounded by the collector's timeout. Records the
+ * self-metrics and the status shown on `/` and `/-/ready`.
+ */
+export class CollectorJob {
+  readonly #deps: CollectorJobDeps
+  #task: ScheduledTask | undefined
+  #inFlight: Promise<RunOutcome> | undefined
+  #abort: AbortController | undefined
+  #stopped = false
+  #status: Omit<CollectorStatus, 'name' | 'schedule' | 'running' | 'lastSuccessAt' | 'staleAfterMs'> = {
+    lastRunAt: undefined,
+    lastOutcome: undefined,
+    lastDurationMs: undefined,
+    lastRows: undefined,
+    lastError: undefined,
+  }
+
+  constructor(deps: CollectorJobDeps) {
+    this.#deps = deps
+    deps.metrics.addCollector(deps.collector.name)
+  }
+
+  get name(): string {
+    return this.#deps.collector.name
+  }
+
+  /** Starts the schedule and runs once right away (the promise of that first run is returned). */
+  start(): Promise<RunOutcome> {
+    const { collector } = this.#deps
+    this.#stopped = false
+    this.#task = cron.schedule(collector.schedule.cron, () => this.runNow(), { name: `collector-${collector.name}` })
+    return this.runNow()
+  }
+
+  /** Stops the schedule, aborts a run in flight and waits for it to settle. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    const task = this.#task
+    this.#task = undefined
+    if (task !== undefined) await task.destroy()
+    this.#abort?.abort(new PixieCancelledError('exporter is shutting down'))
+    await this.#inFlight
+  }
+
+  /** Runs the collector now unless a run is in flight (then counts and returns `skipped`). */
+  runNow(): Promise<RunOutcome> {
+    const { collector, metrics, logger } = this.#deps
+    if (this.#inFlight !== undefined) {
+      metrics.runs.inc({ collector: collector.name, result: 'skipped' })
+      logger.warn({ collector: collector.name }, 'previous run still in progress; run skipped')
+      return Promise.resolve('skipped')
+    }
+    if (this.#stopped) return Promise.resolve('skipped')
+    const run = this.#runOnce().finally(() => {
+      this.#inFlight = undefined
+    })
+    this.#inFlight = run
+    return run
+  }
+
+  async #runOnce(): Promise<RunOutcome> {
+    const { collector, metrics, logger, now } = this.#deps
+    const labels = { collector: collector.name }
+    const abort = new AbortController()
+    this.#abort = abort
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      abort.abort(new PixieDeadlineError(`run exceeded its timeout of ${collector.timeoutMs / 1000}s`))
+    }, collector.timeoutMs)
+    const started = now()
+    let outcome: RunOutcome
+    try {
+      const summary = await collector.run({ signal: abort.signal, timeoutMs: collector.timeoutMs })
+      outcome = 'success'
+      metrics.up.set(labels, 1)
+      metrics.rows.set(labels, summary.rows)
+      metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
+      this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
+      logger.debug({ collector: collector.name, rows: summary.rows, durationMs: now() - started }, 'collector run succeeded')
+    } catch (err) {
+      outcome = timedOut || err instanceof PixieDeadlineError ? 'timeout' : 'error'
+      metrics.up.set(labels, 0)
+      const message = err instanceof Error ? err.message : String(err)
+      this.#status = { ...this.#status, lastError: message }
+      if (!(this.#stopped && err instanceof PixieCancelledError)) {
+        logger.error({ err, collector: collector.name, outcome }, 'collector run failed; keeping the last values until they are stale')
+      }
+    } finally {
+      clearTimeout(timer)
+      this.#abort = undefined
+    }
+    const durationMs = now() - started
+    metrics.runs.inc({ ...labels, result: outcome })
+    metrics.duration.set(labels, durationMs / 1000)
+    this.#status = { ...this.#status, lastRunAt: started, lastOutcome: outcome, lastDurationMs: durationMs }
+    return outcome
+  }
+
+  /** Snapshot of the collector's state. */
+  status(): CollectorStatus {
+    const { collector } = this.#deps
+    const s = collector.schedule
+    return {
+      ...this.#status,
+      name: collector.name,
+      schedule: s.kind === 'interval' ? `every ${s.intervalMs / 1000}s` : `cron ${s.cron}`,
+      running: this.#inFlight !== undefined,
+      lastSuccessAt: collector.lastSuccessAt,
+      staleAfterMs: collector.staleAfterMs,
+    }
+  }
+
+  /** Ready once the collector has succeeded and its data is not stale; otherwise the reason. */
+  readiness(): { ready: true } | { ready: false; reason: string } {
+    const { collector, now } = this.#deps
+    const last = collector.lastSuccessAt
+    if (last === undefined) {
+      const why = this.#status.lastError === undefined ? 'no run has completed yet' : `last error: ${this.#status.lastError}`
+      return { ready: false, reason: `collector ${collector.name} has not succeeded yet (${why})` }
+    }
+    const age = now() - last
+    if (age > collector.staleAfterMs) {
+      return {
+        ready: false,
+        reason: `collector ${collector.name} data is stale: last success ${Math.round(age / 1000)}s ago (staleAfter ${collector.staleAfterMs / 1000}s)`,
+      }
+    }
+    return { ready: true }
+  }
+}

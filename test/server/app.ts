@@ -1,0 +1,123 @@
+import t from 'tap'
+import { Registry } from 'prom-client'
+import { buildApp } from '../../src/app.js'
+import { HttpCollector } from '../../src/collectors/http.js'
+import { PixieUnavailableError } from '../../src/errors.js'
+import { createSelfMetrics } from '../../src/metrics/self-metrics.js'
+import { CollectorJob } from '../../src/scheduler/job.js'
+import { sinkLogger } from '../fixtures/logger.js'
+import { ScriptedPixie, httpConfig, podStatsTable } from '../fixtures/http-fixtures.js'
+
+const row = {
+  namespace: 'default',
+  pod: 'default/canary-demo-7d9f8b6c5d-abcde',
+  service: 'default/canary-demo',
+  requests: 300,
+  errors: 246,
+  p50: 25e6,
+  p90: 80e6,
+  p99: 150e6,
+}
+
+async function setup(answers: ConstructorParameters<typeof ScriptedPixie>[0], simulated = false) {
+  let now = 1_700_000_000_000
+  const clock = { now: () => now, advance: (ms: number) => (now += ms) }
+  const registry = new Registry()
+  const log = sinkLogger()
+  const metrics = createSelfMetrics(registry, { version: '9.9.9' })
+  const collector = new HttpCollector({
+    pixie: new ScriptedPixie(answers),
+    registry,
+    logger: log.logger,
+    now: clock.now,
+    config: httpConfig(),
+  })
+  const job = new CollectorJob({ collector, metrics, logger: log.logger, now: clock.now })
+  const app = await buildApp({
+    registry,
+    jobs: [job],
+    logger: log.logger,
+    now: clock.now,
+    landing: { version: '9.9.9', pixieAddress: 'work.withpixie.ai:443', clusterId: '10000000-0000-0000-0000-000000000001', simulated },
+  })
+  t.teardown(() => app.close())
+  return { app, job, clock, log }
+}
+
+t.test('/metrics serves the Prometheus text exposition', async (t) => {
+  const s = await setup([[podStatsTable([row])]])
+  await s.job.runNow()
+  const res = await s.app.inject('/metrics')
+  t.equal(res.statusCode, 200, '200')
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/, 'exposition content type')
+  t.match(res.body, /pixie_http_error_ratio\{namespace="default",pod="canary-demo-7d9f8b6c5d-abcde",service="canary-demo"\} 0\.82/, 'per-pod series')
+  t.match(res.body, /pixie_exporter_collector_up\{collector="http"\} 1/, 'self-metrics')
+})
+
+t.test('/-/healthy answers 200 while the process lives', async (t) => {
+  const s = await setup([])
+  const res = await s.app.inject('/-/healthy')
+  t.equal(res.statusCode, 200, '200')
+})
+
+t.test('/-/ready is 503 with the reason until the first success, then 200, then 503 when stale', async (t) => {
+  const s = await setup([new PixieUnavailableError('Pixie is down'), [podStatsTable([row])]])
+  let res = await s.app.inject('/-/ready')
+  t.equal(res.statusCode, 503, 'not ready before any run')
+  t.match(res.body, /collector http has not succeeded yet \(no run has completed yet\)/, 'reason given')
+  await s.job.runNow()
+  res = await s.app.inject('/-/ready')
+  t.equal(res.statusCode, 503, 'not ready after a failure')
+  t.match(res.body, /last error: Pixie is down/, 'the error is the reason')
+  await s.job.runNow()
+  res = await s.app.inject('/-/ready')
+  t.equal(res.statusCode, 200, 'ready after a success')
+  s.clock.advance(31_000)
+  res = await s.app.inject('/-/ready')
+  t.equal(res.statusCode, 503, 'not ready once stale')
+  t.match(res.body, /data is stale/, 'stale reason')
+})
+
+t.test('the landing page lists collectors, last run and error, and links', async (t) => {
+  const s = await setup([new PixieUnavailableError('cannot reach <pixie> & co')])
+  await s.job.runNow()
+  const res = await s.app.inject('/')
+  t.equal(res.statusCode, 200, '200')
+  t.match(res.headers['content-type'], /text\/html/, 'html')
+  t.match(res.body, /href="metrics"/, 'links to metrics')
+  t.match(res.body, /<td>http<\/td><td>every 10s<\/td><td>error<\/td>/, 'collector row with schedule and outcome')
+  t.match(res.body, /cannot reach &lt;pixie&gt; &amp; co/, 'the error is shown, escaped')
+  t.notMatch(res.body, /SIMULATED DATA/, 'no simulator banner for a real cluster')
+})
+
+t.test('the landing page says plainly when the data is simulated', async (t) => {
+  const s = await setup([], true)
+  const res = await s.app.inject('/')
+  t.match(res.body, /SIMULATED DATA/, 'banner')
+  t.match(res.body, /<title>pixie-exporter \(simulated\)<\/title>/, 'title')
+})
+
+t.test('closing the app stops the jobs', async (t) => {
+  const s = await setup([[podStatsTable([row])]])
+  await s.app.close()
+  t.equal(await s.job.runNow(), 'skipped', 'no run after close')
+})
+
+t.test('under-pressure answers 503 when the event loop is overloaded', async (t) => {
+  const registry = new Registry()
+  const log = sinkLogger()
+  const app = await buildApp({
+    registry,
+    jobs: [],
+    logger: log.logger,
+    now: Date.now,
+    landing: { version: 'x', pixieAddress: 'a:1', clusterId: 'c', simulated: false },
+    pressure: { maxHeapUsedBytes: 1 },
+  })
+  t.teardown(() => app.close())
+  // under-pressure samples memory periodically; wait for a sample.
+  await new Promise((r) => setTimeout(r, 1200))
+  const res = await app.inject('/metrics')
+  t.equal(res.statusCode, 503, 'overloaded server refuses with 503')
+  t.ok(res.headers['retry-after'], 'Retry-After is set')
+})
