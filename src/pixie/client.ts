@@ -1,0 +1,425 @@
+/**
+ * {@link PixieClient}: runs PxL scripts through Pixie's `VizierService` over
+ * gRPC (cloud passthrough or a direct address) and maps every failure to a
+ * coded {@link PixieError}. Stream assembly lives in decode.ts.
+ */
+import * as grpc from '@grpc/grpc-js'
+import type { Logger } from 'pino'
+import {
+  PixieAuthError,
+  PixieCancelledError,
+  PixieDeadlineError,
+  PixieError,
+  PixieProtocolError,
+  PixieQueryError,
+  PixieUnavailableError,
+} from '../errors.js'
+import { ResultAssembler, inBandStatusError } from './decode.js'
+import { vizierServiceDefinition } from './proto.js'
+import type { Wire } from './proto.js'
+import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
+
+/** Default value of the `pixie-api-client` metadata. */
+export const DEFAULT_CLIENT_NAME = 'pixie-exporter'
+
+/**
+ * Largest response accepted. Pixie keeps batches under about 0.93 MB
+ * (pixie-api.md §3.2); grpc-js's 4 MiB default leaves room, this leaves more.
+ */
+const MAX_RECEIVE_BYTES = 16 * 1024 * 1024
+
+/** Transport security of the channel. */
+export type PixieTlsMode = 'verify' | 'skip-verify' | 'plaintext'
+
+/** Options of {@link PixieClient}. */
+export interface PixieClientOptions {
+  /** `host:port` of Pixie Cloud (passthrough) or of a direct endpoint. */
+  readonly address: string
+  /** Sent as `cluster_id` in every ExecuteScript and HealthCheck request. */
+  readonly clusterId: string
+  /** Sent as metadata `pixie-api-key` when set. Never logged nor put in an error message. */
+  readonly apiKey?: string | undefined
+  /**
+   * `verify`: TLS checked against the system roots (or {@link ca});
+   * `skip-verify`: TLS without checking the chain or the host name;
+   * `plaintext`: no TLS.
+   */
+  readonly tls: PixieTlsMode
+  /** PEM of a CA to trust in `verify` mode (instead of the system roots). */
+  readonly ca?: Buffer | undefined
+  /** Name to check the server certificate against, instead of the address's host. */
+  readonly serverName?: string | undefined
+  readonly logger: Logger
+  /** Value of the `pixie-api-client` metadata. Default {@link DEFAULT_CLIENT_NAME}. */
+  readonly clientName?: string | undefined
+}
+
+/** Options of {@link PixieClient.healthCheck}. */
+export interface HealthCheckOptions {
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal
+}
+
+/** What the request builders send for `ExecuteScript` (int64 fields as decimal strings). */
+interface ExecuteScriptRequestOut {
+  query_str: string
+  cluster_id: string
+  query_name: string
+  configs?: { plugin_config: { start_time_ns: string; end_time_ns: string } }
+}
+
+/** What is known about a call when its final status is mapped to an error. */
+interface CallContext {
+  /** e.g. `query "http_stats"` or `health check`. */
+  readonly what: string
+  readonly timeoutMs: number
+  readonly aborted: boolean
+}
+
+const AUTH_MIDDLEWARE_FAILED = 'Auth middleware failed'
+/** Node's TLS verification failures (unknown chain, self-signed, wrong host name). */
+const TLS_FAILURE = /certificate|altnames|self[- ]signed/i
+const TRANSIENT_INTERNAL = ['RST_STREAM', 'server closed the stream without sending trailers']
+
+function channelCredentials(options: PixieClientOptions): grpc.ChannelCredentials {
+  switch (options.tls) {
+    case 'plaintext':
+      return grpc.credentials.createInsecure()
+    case 'verify':
+      return grpc.credentials.createSsl(options.ca ?? null)
+    case 'skip-verify':
+      // rejectUnauthorized=false makes grpc-js accept a chain that does not verify;
+      // the no-op identity check also accepts any host name.
+      return grpc.credentials.createSsl(null, null, null, {
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      })
+  }
+}
+
+/**
+ * A {@link PixieApi} over one gRPC channel. Create one per configured Pixie
+ * endpoint and {@link close} it on shutdown.
+ *
+ * @example
+ * ```ts
+ * const client = new PixieClient({ address: 'withpixie.ai:443', clusterId, apiKey, tls: 'verify', logger })
+ * const result = await client.executeScript({ script, queryName: 'http_stats', timeoutMs: 10_000 })
+ * const table = result.tables.get('http_stats')
+ * ```
+ */
+export class PixieClient implements PixieApi {
+  readonly #address: string
+  readonly #clusterId: string
+  readonly #apiKey: string | undefined
+  readonly #clientName: string
+  readonly #log: Logger
+  readonly #grpc: grpc.Client
+  readonly #service: grpc.ServiceDefinition
+
+  constructor(options: PixieClientOptions) {
+    if (typeof options.address !== 'string' || options.address === '') {
+      throw new TypeError('PixieClient: address (host:port) is required')
+    }
+    if (typeof options.clusterId !== 'string') throw new TypeError('PixieClient: clusterId must be a string')
+    if (!['verify', 'skip-verify', 'plaintext'].includes(options.tls)) {
+      throw new TypeError(`PixieClient: tls must be verify, skip-verify or plaintext, got ${String(options.tls)}`)
+    }
+    if (options.ca !== undefined && options.tls !== 'verify') {
+      throw new TypeError('PixieClient: ca is only used with tls "verify"')
+    }
+    this.#address = options.address
+    this.#clusterId = options.clusterId
+    this.#apiKey = options.apiKey === '' ? undefined : options.apiKey
+    this.#clientName = options.clientName ?? DEFAULT_CLIENT_NAME
+    this.#log = options.logger.child({ component: 'pixie-client', address: options.address })
+    this.#service = vizierServiceDefinition()
+    const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES }
+    if (options.serverName !== undefined && options.serverName !== '') {
+      channelOptions['grpc.ssl_target_name_override'] = options.serverName
+      channelOptions['grpc.default_authority'] = options.serverName
+    }
+    this.#grpc = new grpc.Client(options.address, channelCredentials(options), channelOptions)
+  }
+
+  /** Runs a script to completion. See {@link PixieApi.executeScript}. */
+  executeScript(options: ExecuteScriptOptions): Promise<ScriptResult> {
+    const { script, timeoutMs, signal, pluginTime } = options
+    const queryName = options.queryName ?? ''
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      return Promise.reject(new TypeError(`executeScript: timeoutMs must be a positive number, got ${timeoutMs}`))
+    }
+    const what = queryName === '' ? 'query' : `query "${queryName}"`
+    if (signal?.aborted === true) {
+      return Promise.reject(new PixieCancelledError(`${what} on Pixie at ${this.#address} cancelled before it started`))
+    }
+    const request: ExecuteScriptRequestOut = { query_str: script, cluster_id: this.#clusterId, query_name: queryName }
+    if (pluginTime !== undefined) {
+      request.configs = {
+        plugin_config: { start_time_ns: pluginTime.startNs.toString(), end_time_ns: pluginTime.endNs.toString() },
+      }
+    }
+    const method = this.#method('ExecuteScript')
+    const log = this.#log
+    const started = performance.now()
+    const assembler = new ResultAssembler({ source: this.#address })
+    const context = { what, timeoutMs, aborted: false }
+
+    return new Promise<ScriptResult>((resolve, reject) => {
+      let settled = false
+      let finalStatus: grpc.StatusObject | undefined
+      let ended = false
+      const call = this.#grpc.makeServerStreamRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        this.#metadata(),
+        { deadline: Date.now() + timeoutMs },
+      )
+
+      /** Marks the run as decided; false when it already was. */
+      const decide = (): boolean => {
+        if (settled) return false
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        // After a failure the server would only repeat it; cancel so the stream is released now.
+        if (finalStatus === undefined) call.cancel()
+        return true
+      }
+      const runFields = () => ({
+        queryName,
+        tables: assembler.tableCount,
+        rows: assembler.rowCount,
+        durationMs: Math.round(performance.now() - started),
+      })
+      const succeed = (result: ScriptResult): void => {
+        if (!decide()) return
+        log.debug(runFields(), 'script run complete')
+        resolve(result)
+      }
+      const settle = (error: PixieError): void => {
+        if (!decide()) return
+        log.debug({ ...runFields(), errCode: error.code, grpcCode: error.grpcCode }, 'script run failed')
+        reject(this.#scrub(error))
+      }
+      const onAbort = (): void => {
+        context.aborted = true
+        settle(new PixieCancelledError(`${what} on Pixie at ${this.#address} was cancelled`))
+      }
+      // Completion needs both the final status and the end of the readable side:
+      // grpc-js emits 'status' as soon as the trailers arrive, possibly before
+      // buffered responses (such as an in-band compile error) reached 'data'.
+      const maybeFinish = (): void => {
+        if (settled || finalStatus === undefined || !ended) return
+        if (finalStatus.code !== grpc.status.OK) {
+          settle(this.#statusError(finalStatus.code, finalStatus.details, context))
+          return
+        }
+        let result: ScriptResult
+        try {
+          result = assembler.finish()
+        } catch (error) {
+          settle(asPixieError(error))
+          return
+        }
+        succeed(result)
+      }
+
+      signal?.addEventListener('abort', onAbort, { once: true })
+      call.on('data', (response: Wire.ExecuteScriptResponse) => {
+        if (settled) return
+        try {
+          if (assembler.accept(response) === 'ignored') {
+            log.debug({ queryName, queryId: response.query_id }, 'ignoring a response without data or metadata')
+          }
+        } catch (error) {
+          settle(asPixieError(error))
+        }
+      })
+      call.on('status', (status: grpc.StatusObject) => {
+        finalStatus = status
+        maybeFinish()
+      })
+      call.on('end', () => {
+        ended = true
+        maybeFinish()
+      })
+      // grpc-js emits 'error' for every non-OK status; 'status' carries the same information.
+      call.on('error', () => {})
+    })
+  }
+
+  /**
+   * Opens the HealthCheck stream and resolves on the first answer with code 0.
+   * A stream that ends with OK before answering also counts as healthy, since
+   * a direct endpoint may answer that way. The stream is cancelled as soon as
+   * the outcome is known.
+   */
+  healthCheck(options: HealthCheckOptions): Promise<void> {
+    const { timeoutMs, signal } = options
+    const what = 'health check'
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      return Promise.reject(new TypeError(`healthCheck: timeoutMs must be a positive number, got ${timeoutMs}`))
+    }
+    if (signal?.aborted === true) {
+      return Promise.reject(new PixieCancelledError(`${what} of Pixie at ${this.#address} cancelled before it started`))
+    }
+    const method = this.#method('HealthCheck')
+    const context = { what, timeoutMs, aborted: false }
+    const request: Wire.HealthCheckRequest = { cluster_id: this.#clusterId }
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false
+      let finalStatus: grpc.StatusObject | undefined
+      let ended = false
+      const call = this.#grpc.makeServerStreamRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        this.#metadata(),
+        { deadline: Date.now() + timeoutMs },
+      )
+      const settle = (error: PixieError | undefined): void => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        // Pixie keeps answering every few seconds; one answer is all we need.
+        if (finalStatus === undefined) call.cancel()
+        if (error === undefined) resolve()
+        else {
+          this.#log.debug({ errCode: error.code, grpcCode: error.grpcCode }, 'health check failed')
+          reject(this.#scrub(error))
+        }
+      }
+      const onAbort = (): void => {
+        context.aborted = true
+        settle(new PixieCancelledError(`${what} of Pixie at ${this.#address} was cancelled`))
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      call.on('data', (response: Wire.HealthCheckResponse) => {
+        const status = response.status
+        if (status === null || status === undefined || status.code === 0) {
+          settle(undefined)
+          return
+        }
+        settle(
+          status.code === grpc.status.UNAVAILABLE
+            ? new PixieUnavailableError(
+                `Pixie at ${this.#address} reports the cluster is not ready: ${status.message}`,
+                status.code,
+              )
+            : (inBandStatusError(status, this.#address) ??
+                new PixieQueryError(`Pixie at ${this.#address} failed the health check`, status.code)),
+        )
+      })
+      // As in executeScript, decide only once buffered answers have been delivered.
+      const maybeFinish = (): void => {
+        if (finalStatus === undefined || !ended) return
+        const { code, details } = finalStatus
+        settle(code === grpc.status.OK ? undefined : this.#statusError(code, details, context))
+      }
+      call.on('status', (status: grpc.StatusObject) => {
+        finalStatus = status
+        maybeFinish()
+      })
+      call.on('end', () => {
+        ended = true
+        maybeFinish()
+      })
+      call.on('error', () => {})
+    })
+  }
+
+  /** Closes the channel; calls still running fail with UNAVAILABLE/CANCELLED. */
+  close(): void {
+    this.#grpc.close()
+  }
+
+  #method(name: 'ExecuteScript' | 'HealthCheck'): grpc.MethodDefinition<unknown, unknown> {
+    const method = this.#service[name]
+    if (method === undefined) throw new TypeError(`VizierService has no method ${name}`)
+    return method
+  }
+
+  #metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata()
+    metadata.set('pixie-api-client', this.#clientName)
+    if (this.#apiKey !== undefined) metadata.set('pixie-api-key', this.#apiKey)
+    return metadata
+  }
+
+  /**
+   * Removes the API key from an error's message. Messages carry text from the
+   * server (status details, in-band messages), which could echo the key.
+   */
+  #scrub(error: PixieError): PixieError {
+    if (this.#apiKey !== undefined && error.message.includes(this.#apiKey)) error.message = this.#redact(error.message)
+    return error
+  }
+
+  /** Removes the API key from text that came from the server, in case it echoes it. */
+  #redact(text: string): string {
+    return this.#apiKey === undefined ? text : text.split(this.#apiKey).join('<redacted>')
+  }
+
+  /** Maps a final gRPC status (no in-band failure seen) to the error to raise. */
+  #statusError(code: number, rawDetails: string, context: CallContext): PixieError {
+    const details = this.#redact(rawDetails)
+    const where = `Pixie at ${this.#address}`
+    // Only the redacted text is kept: the raw status may echo the key.
+    const options = { cause: new Error(`gRPC status ${code} (${grpc.status[code] ?? 'unknown'}): ${details}`) }
+    switch (code) {
+      case grpc.status.UNAVAILABLE: {
+        const hint = TLS_FAILURE.test(details)
+          ? ' (the server certificate was not accepted: give the CA that signed it, or use tls skip-verify for a trusted in-cluster endpoint)'
+          : ''
+        return new PixieUnavailableError(`cannot reach ${where} for the ${context.what}: ${details}${hint}`, code, options)
+      }
+      case grpc.status.DEADLINE_EXCEEDED:
+        return new PixieDeadlineError(
+          `${context.what} on ${where} did not finish within ${context.timeoutMs / 1000}s (deadline exceeded)`,
+          code,
+          options,
+        )
+      case grpc.status.UNAUTHENTICATED:
+      case grpc.status.PERMISSION_DENIED:
+        return new PixieAuthError(
+          `${where} refused the ${context.what} (${grpc.status[code]}): ${details}; check the API key and that it may use cluster ${this.#clusterId}`,
+          code,
+          options,
+        )
+      case grpc.status.CANCELLED:
+        if (context.aborted) return new PixieCancelledError(`${context.what} on ${where} was cancelled`, code, options)
+        break
+      case grpc.status.INVALID_ARGUMENT:
+        return new PixieQueryError(`${where} rejected the ${context.what} as invalid: ${details}`, code, options)
+      case grpc.status.INTERNAL:
+        if (details.includes(AUTH_MIDDLEWARE_FAILED)) {
+          return new PixieAuthError(
+            `${where} could not authenticate the ${context.what}: ${details}; check the API key`,
+            code,
+            options,
+          )
+        }
+        if (TRANSIENT_INTERNAL.some((s) => details.includes(s))) {
+          return new PixieUnavailableError(`the stream from ${where} broke during the ${context.what}: ${details}`, code, options)
+        }
+        break
+    }
+    return new PixieQueryError(
+      `${where} failed the ${context.what} (${grpc.status[code] ?? `code ${code}`}): ${details}`,
+      code,
+      options,
+    )
+  }
+}
+
+function asPixieError(error: unknown): PixieError {
+  if (error instanceof PixieError) return error
+  // Anything else is a bug in decoding; keep it as the cause of a protocol error.
+  return new PixieProtocolError(`unexpected failure while decoding the result: ${String(error)}`, undefined, {
+    cause: error,
+  })
+}

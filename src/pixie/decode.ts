@@ -1,0 +1,339 @@
+/**
+ * Assembly of an `ExecuteScript` response stream into complete tables, and
+ * decoding of column values. Pure: no gRPC, no I/O, so every protocol rule can
+ * be tested with plain objects. The rules come from pixie-api.md §3 and §5.
+ */
+import { PixieCompileError, PixieProtocolError, PixieQueryError } from '../errors.js'
+import type { CompilerErrorDetail, PixieError } from '../errors.js'
+import type { Wire } from './proto.js'
+import type { ColumnInfo, ColumnType, ColumnValues, PixieTable, QueryStats, ScriptResult } from './types.js'
+
+/** gRPC code INVALID_ARGUMENT, which Pixie uses for compile errors and bad requests. */
+const INVALID_ARGUMENT = 3
+
+/** Pixie's `DataType` enum numbers of the types that carry data. */
+const DATA_TYPES: ReadonlyMap<number, ColumnType> = new Map<number, ColumnType>([
+  [1, 'BOOLEAN'],
+  [2, 'INT64'],
+  [3, 'UINT128'],
+  [4, 'FLOAT64'],
+  [5, 'STRING'],
+  [6, 'TIME64NS'],
+])
+
+type ColumnCase = NonNullable<Wire.Column['col_data']>
+
+/** The `Column.col_data` oneof case that carries each column type. */
+const CASE_OF_TYPE: Readonly<Record<ColumnType, ColumnCase>> = {
+  BOOLEAN: 'boolean_data',
+  INT64: 'int64_data',
+  UINT128: 'uint128_data',
+  FLOAT64: 'float64_data',
+  STRING: 'string_data',
+  TIME64NS: 'time64ns_data',
+}
+
+const TYPE_OF_CASE: ReadonlyMap<string, ColumnType> = new Map(
+  Object.entries(CASE_OF_TYPE).map(([type, oneofCase]) => [oneofCase, type as ColumnType]),
+)
+
+/**
+ * Formats a Pixie `UInt128` as Pixie's clients do: 16 big-endian bytes, `high`
+ * then `low`, written as a lowercase UUID (8-4-4-4-12).
+ *
+ * @param high - the upper 64 bits (decimal string as the loader yields it, or bigint)
+ * @param low - the lower 64 bits
+ */
+export function uint128ToUuid(high: string | bigint, low: string | bigint): string {
+  const hex =
+    BigInt.asUintN(64, BigInt(high)).toString(16).padStart(16, '0') +
+    BigInt.asUintN(64, BigInt(low)).toString(16).padStart(16, '0')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** Converts a uint64 carried as a decimal string to a number, for line/column positions. */
+function toNumber(value: string | number | undefined): number {
+  const n = Number(value ?? 0)
+  return Number.isFinite(n) ? n : 0
+}
+
+/**
+ * Turns an in-band `Status` into the error it reports, or `undefined` when it
+ * reports success. Pixie maps some internal failures to code 0 with a message
+ * (pixie-api.md §3.3), so a non-empty message or any error detail counts as a
+ * failure even with code 0.
+ *
+ * @param status - the response's `status` (null or absent means OK)
+ * @param source - where the status came from (the address), for messages
+ */
+export function inBandStatusError(status: Wire.Status | null | undefined, source: string): PixieError | undefined {
+  if (status === null || status === undefined) return undefined
+  const details = status.error_details ?? []
+  const message = status.message ?? ''
+  if (status.code === 0 && details.length === 0 && message === '') return undefined
+
+  const compilerErrors: CompilerErrorDetail[] = []
+  for (const detail of details) {
+    const ce = detail.compiler_error
+    if (ce !== null && ce !== undefined) {
+      compilerErrors.push({ line: toNumber(ce.line), column: toNumber(ce.column), message: ce.message })
+    }
+  }
+  const code = status.code === 0 ? undefined : status.code
+  if (compilerErrors.length > 0) return new PixieCompileError(compilerErrors, code)
+  if (status.code === INVALID_ARGUMENT) {
+    return new PixieQueryError(`Pixie at ${source} rejected the script: invalid/missing arguments: ${message}`, code)
+  }
+  const text = message === '' ? 'no message' : message
+  return new PixieQueryError(`Pixie at ${source} reported a script failure (status code ${status.code}): ${text}`, code)
+}
+
+function emptyValues(type: ColumnType): ColumnValues {
+  // Each branch builds a fresh array of the right element type.
+  switch (type) {
+    case 'BOOLEAN':
+      return { type, values: [] }
+    case 'INT64':
+      return { type, values: [] }
+    case 'TIME64NS':
+      return { type, values: [] }
+    case 'UINT128':
+      return { type, values: [] }
+    case 'FLOAT64':
+      return { type, values: [] }
+    case 'STRING':
+      return { type, values: [] }
+  }
+}
+
+/**
+ * The oneof case a column carries. The loader names it in `col_data`; the
+ * fallback looks for the set field, for objects built without the loader.
+ */
+function columnCase(column: Wire.Column): ColumnCase | undefined {
+  if (column.col_data !== undefined) return column.col_data
+  for (const c of TYPE_OF_CASE.keys()) {
+    const key = c as ColumnCase
+    if (column[key] !== undefined && column[key] !== null) return key
+  }
+  return undefined
+}
+
+/** Length of the data array of a column's set oneof case (0 when absent). */
+function columnLength(column: Wire.Column, oneofCase: ColumnCase): number {
+  return column[oneofCase]?.data?.length ?? 0
+}
+
+/**
+ * Appends a column's values to `target`, converting as documented on
+ * {@link ColumnValues}. The caller has checked that the case matches.
+ */
+function appendColumn(target: ColumnValues, column: Wire.Column): void {
+  // Plain indexed loops: this runs once per cell and must not allocate beyond the value itself.
+  switch (target.type) {
+    case 'BOOLEAN': {
+      const src = column.boolean_data?.data ?? []
+      const out = target.values
+      for (let i = 0; i < src.length; i++) out.push(src[i] === true)
+      return
+    }
+    case 'INT64':
+    case 'TIME64NS': {
+      const src = (target.type === 'INT64' ? column.int64_data?.data : column.time64ns_data?.data) ?? []
+      const out = target.values
+      for (let i = 0; i < src.length; i++) out.push(BigInt(src[i] ?? 0))
+      return
+    }
+    case 'UINT128': {
+      const src = column.uint128_data?.data ?? []
+      const out = target.values
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i]
+        out.push(uint128ToUuid(v?.high ?? 0n, v?.low ?? 0n))
+      }
+      return
+    }
+    case 'FLOAT64': {
+      const src = column.float64_data?.data ?? []
+      const out = target.values
+      // Number() keeps NaN and ±Infinity, and also accepts the strings a JSON-mode loader would give.
+      for (let i = 0; i < src.length; i++) out.push(Number(src[i]))
+      return
+    }
+    case 'STRING': {
+      const src = column.string_data?.data ?? []
+      const out = target.values
+      // Buffer#toString replaces invalid UTF-8 with U+FFFD instead of throwing.
+      for (let i = 0; i < src.length; i++) {
+        const v: Buffer | string | undefined = src[i]
+        out.push(typeof v === 'string' ? v : (v?.toString('utf8') ?? ''))
+      }
+      return
+    }
+  }
+}
+
+interface TableState {
+  readonly id: string
+  readonly name: string
+  readonly columns: readonly ColumnInfo[]
+  readonly data: ColumnValues[]
+  numRows: number
+  eos: boolean
+}
+
+/** What {@link ResultAssembler.accept} did with a response (for logging and tests). */
+export type AcceptOutcome = 'metadata' | 'batch' | 'stats' | 'batch+stats' | 'ignored'
+
+/** Options of a {@link ResultAssembler}. */
+export interface ResultAssemblerOptions {
+  /** Where the stream comes from (the address); used in error messages. */
+  readonly source: string
+}
+
+/**
+ * Builds a {@link ScriptResult} from the responses of one `ExecuteScript` call,
+ * enforcing the stream rules: metadata keyed by unique id, batches routed by
+ * `table_id`, columns in relation order with matching types and `num_rows`
+ * values each, nothing after a table's `eos`, and every table at `eos` by the end.
+ * Every violation throws {@link PixieProtocolError}; a failed in-band status
+ * throws the error from {@link inBandStatusError}.
+ */
+export class ResultAssembler {
+  readonly #source: string
+  readonly #tables = new Map<string, TableState>()
+  readonly #names = new Set<string>()
+  #queryId = ''
+  #stats: QueryStats | undefined
+  #rows = 0
+
+  constructor(options: ResultAssemblerOptions) {
+    this.#source = options.source
+  }
+
+  /** Number of tables announced so far. */
+  get tableCount(): number {
+    return this.#tables.size
+  }
+
+  /** Rows received so far, over all tables. */
+  get rowCount(): number {
+    return this.#rows
+  }
+
+  /**
+   * Processes one response.
+   *
+   * @throws PixieError when the response reports a failure or breaks the protocol
+   */
+  accept(response: Wire.ExecuteScriptResponse): AcceptOutcome {
+    const failure = inBandStatusError(response.status, this.#source)
+    if (failure !== undefined) throw failure
+    if (this.#queryId === '' && typeof response.query_id === 'string') this.#queryId = response.query_id
+
+    const meta = response.meta_data
+    if (meta !== null && meta !== undefined && response.result !== 'data') {
+      this.#acceptMetadata(meta)
+      return 'metadata'
+    }
+    const data = response.data
+    if (data === null || data === undefined) return 'ignored'
+
+    const encrypted = data.encrypted_batch
+    if (encrypted !== null && encrypted !== undefined && encrypted.length > 0) {
+      throw this.#protocol('encrypted batches are not supported (encryption is not requested)')
+    }
+    let outcome: AcceptOutcome = 'ignored'
+    if (data.batch !== null && data.batch !== undefined) {
+      this.#acceptBatch(data.batch)
+      outcome = 'batch'
+    }
+    if (data.execution_stats !== null && data.execution_stats !== undefined) {
+      const s = data.execution_stats
+      this.#stats = {
+        executionTimeNs: BigInt(s.timing?.execution_time_ns ?? 0),
+        compilationTimeNs: BigInt(s.timing?.compilation_time_ns ?? 0),
+        bytesProcessed: BigInt(s.bytes_processed ?? 0),
+        recordsProcessed: BigInt(s.records_processed ?? 0),
+      }
+      outcome = outcome === 'batch' ? 'batch+stats' : 'stats'
+    }
+    return outcome
+  }
+
+  /**
+   * Completes the result after the call ended with status OK.
+   *
+   * @throws PixieProtocolError when a table has not reached end-of-stream
+   */
+  finish(): ScriptResult {
+    const tables = new Map<string, PixieTable>()
+    for (const t of this.#tables.values()) {
+      if (!t.eos) throw this.#protocol(`table "${t.name}" (id ${t.id}) ended without end-of-stream`)
+      tables.set(t.name, { id: t.id, name: t.name, columns: t.columns, data: t.data, numRows: t.numRows })
+    }
+    return { queryId: this.#queryId, tables, stats: this.#stats }
+  }
+
+  #acceptMetadata(meta: NonNullable<Wire.ExecuteScriptResponse['meta_data']>): void {
+    const { id, name } = meta
+    if (this.#tables.has(id)) throw this.#protocol(`duplicate metadata for table id "${id}" ("${name}")`)
+    // Tables are returned by name, so two tables sharing one would hide one of them.
+    if (this.#names.has(name)) throw this.#protocol(`two tables are named "${name}"`)
+    const columns: ColumnInfo[] = []
+    for (const c of meta.relation?.columns ?? []) {
+      const type = DATA_TYPES.get(c.column_type)
+      if (type === undefined) {
+        throw this.#protocol(`column "${c.column_name}" of table "${name}" has unsupported type ${c.column_type}`)
+      }
+      columns.push({ name: c.column_name, type, semanticType: c.column_semantic_type })
+    }
+    this.#tables.set(id, { id, name, columns, data: columns.map((c) => emptyValues(c.type)), numRows: 0, eos: false })
+    this.#names.add(name)
+  }
+
+  #acceptBatch(batch: Wire.RowBatchData): void {
+    const table = this.#tables.get(batch.table_id)
+    if (table === undefined) throw this.#protocol(`batch for unknown table id "${batch.table_id}"`)
+    if (table.eos) throw this.#protocol(`data for table "${table.name}" after its end-of-stream`)
+    const numRows = Number(batch.num_rows ?? 0)
+    const cols = batch.cols ?? []
+    if (!Number.isSafeInteger(numRows) || numRows < 0) {
+      throw this.#protocol(`batch for table "${table.name}" has invalid num_rows ${String(batch.num_rows)}`)
+    }
+    // An end-of-stream marker may carry no columns at all (pixie-api.md §8); with zero rows it holds no data.
+    const bare = numRows === 0 && cols.length === 0
+    if (!bare) {
+      if (cols.length !== table.columns.length) {
+        throw this.#protocol(
+          `batch for table "${table.name}" has ${cols.length} columns, the relation has ${table.columns.length}`,
+        )
+      }
+      // Validate every column before appending any, so a bad batch leaves no partial rows behind.
+      for (let i = 0; i < cols.length; i++) {
+        const info = table.columns[i] as ColumnInfo
+        const col = cols[i] as Wire.Column
+        const expected = CASE_OF_TYPE[info.type]
+        const actual = columnCase(col)
+        if (actual !== expected) {
+          const got = actual === undefined ? 'no data' : (TYPE_OF_CASE.get(actual) ?? actual)
+          throw this.#protocol(`column "${info.name}" of table "${table.name}": expected ${info.type}, got ${got}`)
+        }
+        const length = columnLength(col, expected)
+        if (length !== numRows) {
+          throw this.#protocol(
+            `column "${info.name}" of table "${table.name}" has ${length} values, the batch says num_rows ${numRows}`,
+          )
+        }
+      }
+      for (let i = 0; i < cols.length; i++) appendColumn(table.data[i] as ColumnValues, cols[i] as Wire.Column)
+    }
+    table.numRows += numRows
+    this.#rows += numRows
+    if (batch.eos) table.eos = true
+  }
+
+  #protocol(message: string): PixieProtocolError {
+    return new PixieProtocolError(`invalid result stream from Pixie at ${this.#source}: ${message}`)
+  }
+}
