@@ -1,0 +1,15 @@
+// Runs the Pixie API simulator with a large generated scenario in its own
+// process, so the benchmark measures only the exporter's side.
+import { pino } from 'pino'
+import { makeLargeScenario } from '../dist/simulator/large.js'
+import { startSimulator } from '../dist/simulator/server.js'
+
+const pods = Number(process.argv[2] ?? 10000)
+const sim = await startSimulator({
+  scenario: makeLargeScenario(pods),
+  listen: '127.0.0.1:0',
+  logger: pino({ level: 'warn' }),
+  startedAt: Date.now() - 3_600_000,
+})
+process.stdout.write(`${sim.address}\n`)
+process.on('SIGTERM', () => sim.close().then(() => process.exit(0)))
