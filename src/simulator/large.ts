@@ -1,0 +1,76 @@
+/**
+ * Large scenarios built in code, for the benchmark and load tests: N pods with
+ * steady, deterministic traffic spread over a few namespaces.
+ */
+import { scenarioFromObject, type PodInput, type Scenario } from './scenario.js'
+
+/** Options of {@link makeLargeScenario}. */
+export interface LargeScenarioOptions {
+  /** Number of namespaces the pods are spread over, round-robin. Default 20. */
+  readonly namespaces?: number
+  /** Pods per service (a Deployment's replicas). Default 5. */
+  readonly podsPerService?: number
+}
+
+const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
+
+/** Lowercase alphanumerics from an integer, like a ReplicaSet's pod-template hash. */
+function hashOf(n: number, length: number): string {
+  const alphabet = ALPHABET
+  let x = (n + 1) * 2_654_435_761
+  let out = ''
+  for (let i = 0; i < length; i++) {
+    out += alphabet[x % alphabet.length] ?? 'b'
+    x = Math.floor(x / alphabet.length) + (i + 1) * 40_503
+  }
+  return out
+}
+
+/** A 5-character pod suffix, distinct for every i below 27^5. */
+function suffixOf(i: number): string {
+  let out = ''
+  let x = i
+  for (let k = 0; k < 5; k++) {
+    out += ALPHABET[x % ALPHABET.length] ?? 'b'
+    x = Math.floor(x / ALPHABET.length)
+  }
+  return out
+}
+
+/**
+ * Makes a valid scenario with `pods` pods named `<service>-<hash>-<suffix>` in
+ * namespaces `bench-00`, `bench-01`, .... Every pod serves a constant 1 to 20
+ * rps with 200/404/500 answers (one pod in 50 fails 20% of its requests), so
+ * every pod appears in every window of a second or more.
+ */
+export function makeLargeScenario(pods: number, options: LargeScenarioOptions = {}): Scenario {
+  const namespaces = options.namespaces ?? 20
+  const perService = options.podsPerService ?? 5
+  if (!Number.isInteger(pods) || pods < 0) throw new TypeError('pods must be a non-negative integer')
+  if (!Number.isInteger(namespaces) || namespaces < 1) throw new TypeError('namespaces must be a positive integer')
+  if (!Number.isInteger(perService) || perService < 1) throw new TypeError('podsPerService must be a positive integer')
+  const list: PodInput[] = []
+  for (let i = 0; i < pods; i++) {
+    const service = Math.floor(i / perService)
+    const failing = i % 50 === 0
+    list.push({
+      namespace: `bench-${String(service % namespaces).padStart(2, '0')}`,
+      name: `svc-${service}-${hashOf(service, 10)}-${suffixOf(i)}`,
+      services: [`svc-${service}`],
+      node: `node-${i % 100}`,
+      phases: [
+        {
+          at: '0s',
+          rps: 1 + (i % 20),
+          statuses: failing ? { 200: 0.78, 404: 0.02, 500: 0.2 } : { 200: 0.97, 404: 0.02, 500: 0.01 },
+          latency: { p50: `${10 + (i % 40)}ms`, p99: `${100 + (i % 400)}ms` },
+        },
+      ],
+    })
+  }
+  return scenarioFromObject({
+    name: `large-${pods}`,
+    description: `${pods} simulated pods over ${namespaces} namespaces (built in code)`,
+    pods: list,
+  })
+}

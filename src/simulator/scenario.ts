@@ -1,0 +1,397 @@
+/**
+ * Scenarios of the Pixie API simulator: which pods receive how much HTTP
+ * traffic, with which status codes and latencies, and which faults the
+ * simulated Pixie API shows, all as offsets from the simulator's start.
+ *
+ * A scenario is written in YAML (see docs/scenarios.md), checked against a JSON
+ * Schema plus the rules a schema cannot express, and turned into the
+ * normalised, frozen {@link Scenario} that the rest of the simulator uses.
+ */
+import { Ajv, type ErrorObject } from 'ajv'
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { ScenarioError } from '../errors.js'
+import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
+import { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
+
+/** The fault kinds the simulator can inject. */
+export const FAULT_KINDS = ['unavailable', 'slow', 'compile-error', 'cut', 'malformed'] as const
+
+/** One of {@link FAULT_KINDS}. */
+export type FaultKind = (typeof FAULT_KINDS)[number]
+
+/** The share of a phase's requests answered with one HTTP status code. */
+export interface StatusShare {
+  readonly code: number
+  /** From 0 to 1; the shares of a phase sum to 1. */
+  readonly share: number
+}
+
+/** Latency quantiles of a phase, in nanoseconds. */
+export interface LatencyNs {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+}
+
+/** A stretch of constant traffic of one pod, from `atMs` to the next phase (or the pod's end). */
+export interface ScenarioPhase {
+  /** Start, milliseconds after the simulator's start. */
+  readonly atMs: number
+  /** Requests per second, >= 0. */
+  readonly rps: number
+  /** Shares by status code, ordered by code. */
+  readonly statuses: readonly StatusShare[]
+  readonly latencyNs: LatencyNs
+}
+
+/** A simulated pod. */
+export interface ScenarioPod {
+  readonly namespace: string
+  readonly name: string
+  /** Plain service names (same namespace as the pod). */
+  readonly services: readonly string[]
+  /** Node name, informational (not part of the simulated tables). */
+  readonly node: string | undefined
+  /** The pod exists from this offset (ms) ... */
+  readonly fromMs: number
+  /** ... until this offset (ms, exclusive); Infinity when it never goes away. */
+  readonly untilMs: number
+  /** At least one; strictly increasing `atMs`, the first at 0 or at `fromMs`. */
+  readonly phases: readonly ScenarioPhase[]
+}
+
+/** A fault of the simulated Pixie API, active in [fromMs, untilMs). */
+export interface ScenarioFault {
+  readonly kind: FaultKind
+  readonly fromMs: number
+  /** Infinity when the fault never ends. */
+  readonly untilMs: number
+  /** For `slow`: how long each answer is held back; 0 otherwise. */
+  readonly delayMs: number
+}
+
+/** A validated, normalised, frozen scenario. Build one with {@link parseScenario} or {@link scenarioFromObject}. */
+export interface Scenario {
+  readonly name: string
+  readonly description: string
+  /** When set, calls must carry this `pixie-api-key` metadata. */
+  readonly apiKey: string | undefined
+  readonly pods: readonly ScenarioPod[]
+  readonly faults: readonly ScenarioFault[]
+}
+
+/** A phase as written in a scenario file. */
+export interface PhaseInput {
+  at: string
+  rps: number
+  /** Shares by status code (keys are codes); exclusive with `errorRatio`. */
+  statuses?: Record<string, number>
+  /** Share of 500 responses, the rest being 200; exclusive with `statuses`. */
+  errorRatio?: number
+  latency: { p50: string; p90?: string; p99: string }
+}
+
+/** A pod as written in a scenario file. */
+export interface PodInput {
+  namespace: string
+  name: string
+  services?: string[]
+  node?: string
+  from?: string
+  until?: string
+  phases: PhaseInput[]
+}
+
+/** A fault as written in a scenario file. */
+export interface FaultInput {
+  kind: FaultKind
+  from?: string
+  until?: string
+  delay?: string
+}
+
+/** A scenario as written in a scenario file (and accepted by {@link scenarioFromObject}). */
+export interface ScenarioInput {
+  name: string
+  description?: string
+  apiKey?: string
+  pods: PodInput[]
+  faults?: FaultInput[]
+}
+
+// Standard normal quantiles used to place p90 between p50 and p99 on a
+// log-normal latency distribution when the scenario does not give p90.
+const Z90 = 1.2815515655446004
+const Z99 = 2.3263478740408408
+
+const NS_PER_MS = 1_000_000
+const SHARE_TOLERANCE = 1e-9
+const DNS_LABEL = NAMESPACE_PATTERN.source
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$'
+const STATUS_CODE = /^[1-5][0-9]{2}$/
+
+const duration = { type: 'string', format: 'duration' }
+const label = { type: 'string', pattern: DNS_LABEL, $comment: 'must be a DNS-1123 label' }
+
+const phaseSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['at', 'rps', 'latency'],
+  properties: {
+    at: duration,
+    rps: { type: 'number', minimum: 0 },
+    statuses: { type: 'object', minProperties: 1, additionalProperties: { type: 'number', minimum: 0, maximum: 1 } },
+    errorRatio: { type: 'number', minimum: 0, maximum: 1 },
+    latency: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['p50', 'p99'],
+      properties: { p50: duration, p90: duration, p99: duration },
+    },
+  },
+}
+
+const scenarioSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'pods'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    apiKey: { type: 'string', minLength: 1 },
+    pods: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['namespace', 'name', 'phases'],
+        properties: {
+          namespace: label,
+          name: { type: 'string', pattern: DNS_SUBDOMAIN, $comment: 'must be a DNS-1123 subdomain' },
+          services: { type: 'array', items: label },
+          node: { type: 'string', minLength: 1 },
+          from: duration,
+          until: duration,
+          phases: { type: 'array', minItems: 1, items: phaseSchema },
+        },
+      },
+    },
+    faults: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind'],
+        properties: {
+          kind: { enum: [...FAULT_KINDS] },
+          from: duration,
+          until: duration,
+          delay: duration,
+        },
+      },
+    },
+  },
+}
+
+// Ajv compiles the schema once per process; the validator itself is stateless
+// apart from `.errors`, which is read immediately after each call.
+let compiled: ReturnType<Ajv['compile']> | undefined
+
+function validator(): ReturnType<Ajv['compile']> {
+  if (compiled === undefined) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true })
+    ajv.addFormat('duration', DURATION_PATTERN)
+    compiled = ajv.compile(scenarioSchema)
+  }
+  return compiled
+}
+
+/** Turns a JSON pointer into `pods[1].phases[0].rps`, using the data to tell array indexes from keys. */
+function fieldPath(pointer: string, data: unknown, extra?: string): string {
+  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (extra !== undefined) segments.push(extra)
+  let path = ''
+  let node: unknown = data
+  for (const segment of segments) {
+    if (Array.isArray(node)) {
+      path += `[${segment}]`
+      node = node[Number(segment)]
+    } else {
+      path += path === '' ? segment : `.${segment}`
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[segment] : undefined
+    }
+  }
+  return path === '' ? '(root)' : path
+}
+
+function describeAjvError(error: ErrorObject, data: unknown): string {
+  const params = error.params as Record<string, unknown>
+  const schema = (error.parentSchema ?? {}) as Record<string, unknown>
+  switch (error.keyword) {
+    case 'required':
+      return `${fieldPath(error.instancePath, data, String(params['missingProperty']))}: is required`
+    case 'additionalProperties':
+      return `${fieldPath(error.instancePath, data, String(params['additionalProperty']))}: unknown key`
+    case 'format':
+      return `${fieldPath(error.instancePath, data)}: must be a duration like 500ms, 10s, 2m or 1h (got ${JSON.stringify(error.data)})`
+    case 'enum':
+      return `${fieldPath(error.instancePath, data)}: must be one of ${(params['allowedValues'] as unknown[]).join(', ')} (got ${JSON.stringify(error.data)})`
+    case 'pattern':
+      return `${fieldPath(error.instancePath, data)}: ${String(schema['$comment'] ?? error.message)} (got ${JSON.stringify(error.data)})`
+    case 'minLength':
+      return `${fieldPath(error.instancePath, data)}: must not be empty`
+    case 'minimum':
+    case 'maximum':
+      if (typeof schema['minimum'] === 'number' && typeof schema['maximum'] === 'number') {
+        return `${fieldPath(error.instancePath, data)}: must be between ${schema['minimum']} and ${schema['maximum']}`
+      }
+      return `${fieldPath(error.instancePath, data)}: ${error.message ?? 'is invalid'}`
+    default:
+      return `${fieldPath(error.instancePath, data)}: ${error.message ?? 'is invalid'}`
+  }
+}
+
+function ms(text: string): number {
+  // Only called on values the schema already accepted.
+  return parseDuration(text) ?? Number.NaN
+}
+
+function normalisePhase(input: PhaseInput, path: string, problems: string[]): ScenarioPhase {
+  let statuses: StatusShare[]
+  if (input.statuses !== undefined && input.errorRatio !== undefined) {
+    problems.push(`${path}: set exactly one of statuses and errorRatio`)
+    statuses = []
+  } else if (input.errorRatio !== undefined) {
+    statuses = [
+      { code: 200, share: 1 - input.errorRatio },
+      { code: 500, share: input.errorRatio },
+    ].filter((s) => s.share > 0)
+  } else if (input.statuses !== undefined) {
+    statuses = []
+    let sum = 0
+    for (const [code, share] of Object.entries(input.statuses)) {
+      if (!STATUS_CODE.test(code)) {
+        problems.push(`${path}.statuses.${code}: not an HTTP status code (100 to 599)`)
+        continue
+      }
+      sum += share
+      if (share > 0) statuses.push({ code: Number(code), share })
+    }
+    if (Math.abs(sum - 1) > SHARE_TOLERANCE) problems.push(`${path}.statuses: shares must sum to 1 (got ${sum})`)
+    statuses.sort((a, b) => a.code - b.code)
+  } else {
+    problems.push(`${path}: set exactly one of statuses and errorRatio`)
+    statuses = []
+  }
+
+  const p50 = ms(input.latency.p50) * NS_PER_MS
+  const p99 = ms(input.latency.p99) * NS_PER_MS
+  const p90 =
+    input.latency.p90 !== undefined
+      ? ms(input.latency.p90) * NS_PER_MS
+      : Math.exp(Math.log(p50) + ((Math.log(p99) - Math.log(p50)) * Z90) / Z99)
+  if (!(p50 > 0)) problems.push(`${path}.latency.p50: must be greater than 0`)
+  else if (input.latency.p90 !== undefined && !(p50 <= p90 && p90 <= p99)) {
+    problems.push(`${path}.latency: must have p50 <= p90 <= p99`)
+  } else if (!(p50 <= p99)) problems.push(`${path}.latency: must have p50 <= p99`)
+
+  return Object.freeze({
+    atMs: ms(input.at),
+    rps: input.rps,
+    statuses: Object.freeze(statuses.map((s) => Object.freeze(s))),
+    latencyNs: Object.freeze({ p50, p90, p99 }),
+  })
+}
+
+function normalisePod(input: PodInput, path: string, problems: string[]): ScenarioPod {
+  const fromMs = input.from === undefined ? 0 : ms(input.from)
+  const untilMs = input.until === undefined ? Number.POSITIVE_INFINITY : ms(input.until)
+  if (untilMs <= fromMs) problems.push(`${path}.until: must be after from (${formatDuration(fromMs)})`)
+  const phases = input.phases.map((p, i) => normalisePhase(p, `${path}.phases[${i}]`, problems))
+  const first = phases[0]
+  if (first !== undefined && first.atMs !== 0 && first.atMs !== fromMs) {
+    problems.push(`${path}.phases[0].at: must be 0s or the pod's from (${formatDuration(fromMs)})`)
+  }
+  phases.forEach((phase, i) => {
+    const previous = phases[i - 1]
+    if (previous !== undefined && phase.atMs <= previous.atMs) {
+      problems.push(`${path}.phases[${i}].at: must be after phases[${i - 1}].at (${formatDuration(previous.atMs)})`)
+    }
+    if (phase.atMs >= untilMs) {
+      problems.push(`${path}.phases[${i}].at: must be before the pod's until (${formatDuration(untilMs)})`)
+    }
+  })
+  return Object.freeze({
+    namespace: input.namespace,
+    name: input.name,
+    services: Object.freeze([...(input.services ?? [])]),
+    node: input.node,
+    fromMs,
+    untilMs,
+    phases: Object.freeze(phases),
+  })
+}
+
+function normaliseFault(input: FaultInput, path: string, problems: string[]): ScenarioFault {
+  const fromMs = input.from === undefined ? 0 : ms(input.from)
+  const untilMs = input.until === undefined ? Number.POSITIVE_INFINITY : ms(input.until)
+  if (untilMs <= fromMs) problems.push(`${path}.until: must be after from (${formatDuration(fromMs)})`)
+  if (input.kind === 'slow' && input.delay === undefined) problems.push(`${path}.delay: is required for kind slow`)
+  if (input.kind !== 'slow' && input.delay !== undefined) problems.push(`${path}.delay: only allowed for kind slow`)
+  return Object.freeze({ kind: input.kind, fromMs, untilMs, delayMs: input.delay === undefined ? 0 : ms(input.delay) })
+}
+
+/**
+ * Validates a scenario given as plain data (parsed YAML, or built in code) and
+ * returns the normalised, frozen {@link Scenario}.
+ *
+ * @throws ScenarioError listing every problem, each starting with the field path.
+ */
+export function scenarioFromObject(value: unknown): Scenario {
+  const validate = validator()
+  if (!validate(value)) {
+    const messages = (validate.errors ?? []).map((e) => describeAjvError(e, value))
+    throw new ScenarioError([...new Set(messages)])
+  }
+  const input = value as ScenarioInput
+  const problems: string[] = []
+  const pods = input.pods.map((p, i) => normalisePod(p, `pods[${i}]`, problems))
+  const seen = new Map<string, number>()
+  pods.forEach((pod, i) => {
+    const key = `${pod.namespace}/${pod.name}`
+    const first = seen.get(key)
+    if (first !== undefined) problems.push(`pods[${i}].name: duplicate of pods[${first}] (${key})`)
+    else seen.set(key, i)
+  })
+  const faults = (input.faults ?? []).map((f, i) => normaliseFault(f, `faults[${i}]`, problems))
+  if (problems.length > 0) throw new ScenarioError(problems)
+  return Object.freeze({
+    name: input.name,
+    description: input.description ?? '',
+    apiKey: input.apiKey,
+    pods: Object.freeze(pods),
+    faults: Object.freeze(faults),
+  })
+}
+
+/**
+ * Parses and validates a scenario written in YAML.
+ *
+ * @param source names the text in the YAML syntax error message (usually the file path).
+ * @throws ScenarioError listing every problem.
+ */
+export function parseScenario(text: string, source: string): Scenario {
+  let value: unknown
+  try {
+    value = parseYaml(text)
+  } catch (err) {
+    throw new ScenarioError([`(root): ${source} is not valid YAML: ${(err as Error).message}`], { cause: err })
+  }
+  return scenarioFromObject(value)
+}
+
+/** Reads and validates a scenario file. @throws ScenarioError, or the file system error. */
+export function loadScenarioFile(path: string): Scenario {
+  return parseScenario(readFileSync(path, 'utf8'), path)
+}

@@ -1,0 +1,43 @@
+import t from 'tap'
+import * as grpc from '@grpc/grpc-js'
+import { makeLargeScenario } from '../../src/simulator/large.js'
+import { startSimulator } from '../../src/simulator/server.js'
+import { expectedCounts } from '../../src/simulator/traffic.js'
+import { collectExecute, connectTestClient, decodeColumns, memoryLogger } from '../fixtures/simulator-client.js'
+import { httpPodStatsScript, SIM_T0 as T0 } from '../fixtures/simulator-helpers.js'
+
+t.test('makeLargeScenario builds N distinct valid pods over the namespaces', async (t) => {
+  const s = makeLargeScenario(1_000, { namespaces: 7 })
+  t.equal(s.pods.length, 1_000, '1,000 pods')
+  t.equal(new Set(s.pods.map((p) => `${p.namespace}/${p.name}`)).size, 1_000, 'names are distinct')
+  t.equal(new Set(s.pods.map((p) => p.namespace)).size, 7, 'spread over 7 namespaces')
+  t.ok(s.pods.every((p) => /^svc-\d+-[a-z0-9]{10}-[a-z0-9]{5}$/.test(p.name)), 'names look like <service>-<hash>-<suffix>')
+  t.throws(() => makeLargeScenario(-1), TypeError, 'a negative size is refused')
+})
+
+t.test('a 10,000-pod scenario is answered in full, in batches', async (t) => {
+  const scenario = makeLargeScenario(10_000)
+  const { logger } = memoryLogger()
+  const sim = await startSimulator({ scenario, listen: '127.0.0.1:0', logger, now: () => T0 + 60_000, startedAt: T0 })
+  const client = connectTestClient(sim.address)
+  t.teardown(async () => {
+    client.close()
+    await sim.close()
+  })
+  const query_str = httpPodStatsScript(30_000, 60_000, { maxRows: 20_000 })
+  const { responses, status } = await collectExecute(client, { query_str })
+  t.equal(status.code, grpc.status.OK, 'ends OK')
+  const batches = responses.flatMap((r) => (r.data?.batch ? [r.data.batch] : []))
+  t.equal(batches.reduce((n, b) => n + Number(b.num_rows), 0), 10_000, 'one row per pod')
+  t.ok(batches.length >= 10, `several batches (${batches.length})`)
+  const sampled = [0, 1, 4_999, 9_999]
+  const requestsByPod = new Map<string, number>()
+  for (const b of batches) {
+    const cols = decodeColumns(b)
+    cols[1]?.forEach((pod, i) => requestsByPod.set(String(pod), Number(cols[3]?.[i])))
+  }
+  for (const i of sampled) {
+    const pod = scenario.pods[i]!
+    t.equal(requestsByPod.get(`${pod.namespace}/${pod.name}`), expectedCounts(scenario, pod, 30_000, 60_000).requests, `pod ${i} has the expected count`)
+  }
+})
