@@ -1,0 +1,700 @@
+/**
+ * Builds the one validated, deep-frozen {@link Config} from defaults, the YAML
+ * file (`--config`), the environment and the flags, in that order of
+ * precedence. Every problem is collected and thrown together as a
+ * {@link ConfigError}, each line `<field>: <reason>` where the field is named
+ * the way the user wrote it: a YAML path, an environment variable or a flag.
+ */
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { parseArgs } from 'node:util'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { validateDetailed } from 'node-cron'
+import { parseDocument } from 'yaml'
+import { ConfigError } from '../errors.js'
+import { parseDuration, formatDuration } from './duration.js'
+import {
+  CONFIG_FILE_SCHEMA,
+  DEFAULT_HTTP_INTERVAL,
+  ENV_PREFIX,
+  ENV_VARS,
+  FLAGS,
+  LOG_LEVELS,
+  MESSAGE_KEYWORD,
+  TLS_MODES,
+  type ConfigFile,
+} from './schema.js'
+import type { CollectorSchedule, Config, TlsMode } from './types.js'
+
+/** Inputs of {@link loadConfig}; everything the process provides is injected. */
+export interface LoadConfigOptions {
+  /** Command-line arguments: `process.argv.slice(2)` without the subcommand. */
+  readonly argv: readonly string[]
+  /** The environment, usually `process.env`. Empty values count as unset. */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** Reads a UTF-8 file (config, API key, CA). Default `fs.readFileSync(path, 'utf8')`. */
+  readonly readFile?: (path: string) => string
+}
+
+/** Result of {@link loadConfig}. */
+export interface LoadedConfig {
+  /** The validated, deep-frozen configuration. */
+  readonly config: Config
+  /** `--check-config` was given: validate, report and exit without starting. */
+  readonly checkOnly: boolean
+  /** Path of the configuration file that was read, if any. */
+  readonly configFile: string | undefined
+}
+
+/** Stand-in for the API key wherever the configuration is shown. */
+export const REDACTED = '<secret>'
+
+const MAX_TIMEOUT_MS = 10 * 60_000
+const MIN_INTERVAL_MS = 1_000
+const MIN_WINDOW_MS = 1_000
+const MAX_WINDOW_MS = 3_600_000
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+// gRPC metadata values must be printable ASCII; spaces would be trimmed by proxies.
+const API_KEY_PATTERN = /^[\x21-\x7e]+$/
+const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/
+const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----'
+
+const FLAG_OPTIONS = {
+  [FLAGS.config]: { type: 'string' },
+  [FLAGS.checkConfig]: { type: 'boolean' },
+  [FLAGS.listenAddress]: { type: 'string' },
+  [FLAGS.logLevel]: { type: 'string' },
+  [FLAGS.address]: { type: 'string' },
+  [FLAGS.clusterId]: { type: 'string' },
+  [FLAGS.tls]: { type: 'string' },
+  [FLAGS.caFile]: { type: 'string' },
+} as const
+
+type FlagName = (typeof FLAGS)[keyof typeof FLAGS]
+
+/** A raw value and the name of where it came from, used as the message prefix. */
+interface Source {
+  readonly label: string
+  readonly value: string
+}
+
+/** The winning source of a setting; `value` is undefined when that source was invalid. */
+interface Resolved<T> {
+  readonly label: string
+  readonly value: T | undefined
+}
+
+/** Thrown by the small parsers below; its message is the `<reason>` part of a line. */
+class Invalid extends Error {}
+
+/**
+ * Loads and validates the configuration. Sources, lowest precedence first:
+ * schema defaults, the YAML file (`--config` or `PIXIE_EXPORTER_CONFIG`), the
+ * environment, the flags.
+ *
+ * @throws ConfigError listing every problem found; the API key never appears in it.
+ */
+export function loadConfig(options: LoadConfigOptions): LoadedConfig {
+  const errors: string[] = []
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
+
+  const flags = parseFlags(options.argv, errors)
+  const env = readEnvironment(options.env, errors)
+  const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
+  const file = loadFile(configSource, readFile, errors)
+
+  const pixie = buildPixie(flags, env, file, readFile, errors)
+  const http = buildHttpCollector(file, pixie.timeoutMs, errors)
+  const web = buildWeb(flags, env, file, errors)
+  const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
+    oneOf(text, LOG_LEVELS),
+  )
+
+  if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), secretsOf(env, file)))
+
+  const config: Config = {
+    pixie: pixie as Config['pixie'],
+    collectors: { http: http as Config['collectors']['http'] },
+    web: web as Config['web'],
+    log: { level: level?.value ?? 'info' },
+  }
+  return {
+    config: deepFreeze(config),
+    checkOnly: flags.checkOnly,
+    configFile: configSource?.value,
+  }
+}
+
+/**
+ * Turns a collection interval into a six-field cron expression that fires at
+ * the same cadence, aligned to the clock. Returns undefined when no such
+ * expression exists (the interval must divide a minute, an hour or a day).
+ */
+export function intervalToCron(intervalMs: number): string | undefined {
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1_000 || intervalMs % 1_000 !== 0) return undefined
+  const seconds = intervalMs / 1_000
+  if (seconds < 60) return 60 % seconds === 0 ? `${step(seconds)} * * * * *` : undefined
+  if (seconds % 60 !== 0) return undefined
+  const minutes = seconds / 60
+  if (minutes < 60) return 60 % minutes === 0 ? `0 ${step(minutes)} * * * *` : undefined
+  if (minutes % 60 !== 0) return undefined
+  const hours = minutes / 60
+  if (hours === 24) return '0 0 0 * * *'
+  return hours < 24 && 24 % hours === 0 ? `0 0 ${step(hours)} * * *` : undefined
+}
+
+function step(n: number): string {
+  return n === 1 ? '*' : `*/${n}`
+}
+
+/**
+ * A copy of `config` that is safe to log or serve: the API key, when set, is
+ * replaced by `<secret>`.
+ */
+export function redactConfig(config: Config): unknown {
+  const copy = structuredClone(config) as { pixie: { apiKey: string | undefined } }
+  if (copy.pixie.apiKey !== undefined) copy.pixie.apiKey = REDACTED
+  return copy
+}
+
+// ---------------------------------------------------------------- flags
+
+interface Flags {
+  get(name: FlagName): Source | undefined
+  readonly checkOnly: boolean
+}
+
+function parseFlags(argv: readonly string[], errors: string[]): Flags {
+  // parseArgs' own strict mode stops at the first problem; we want them all,
+  // so it runs non-strict and the strict rules are applied to its tokens.
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: FLAG_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  })
+  const values = new Map<string, Source>()
+  let checkOnly = false
+  // Index of an argument taken to be the value of an unknown flag: it is part
+  // of that flag's error and is never echoed (it could be a secret).
+  let swallowed = -1
+  const shortReported = new Set<number>()
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue
+    if (token.kind === 'positional') {
+      if (token.index !== swallowed) errors.push(`unexpected argument in position ${token.index + 1} (flags take the form --name VALUE)`)
+      continue
+    }
+    if (!token.rawName.startsWith('--')) {
+      // There are no short flags. parseArgs splits `-config.check` (Go
+      // style) into one token per letter; report the argument once, without
+      // any `=value` part.
+      if (!shortReported.has(token.index)) {
+        const arg = argv[token.index] ?? token.rawName
+        errors.push(`unknown flag ${arg.split('=')[0] ?? arg}`)
+        if (!arg.includes('=')) swallowed = token.index + 1
+        shortReported.add(token.index)
+      }
+      continue
+    }
+    const label = `--${token.name}`
+    if (!Object.hasOwn(FLAG_OPTIONS, token.name)) {
+      errors.push(`unknown flag ${token.rawName}`)
+      if (token.value === undefined) swallowed = token.index + 1
+      continue
+    }
+    if (token.name === FLAGS.checkConfig) {
+      if (token.value !== undefined) errors.push(`${label}: takes no value`)
+      else checkOnly = true
+      continue
+    }
+    // Non-strict parseArgs takes the next argument as the value even when it
+    // is another flag; strict mode would call that ambiguous, so do we.
+    if (token.value === undefined || token.value === '' || (!token.inlineValue && token.value.startsWith('-'))) {
+      errors.push(`${label}: requires a value`)
+      continue
+    }
+    values.set(token.name, { label, value: token.value })
+  }
+  return { get: (name) => values.get(name), checkOnly }
+}
+
+// ---------------------------------------------------------------- environment
+
+interface Environment {
+  get(name: string): Source | undefined
+}
+
+function readEnvironment(env: LoadConfigOptions['env'], errors: string[]): Environment {
+  const known = new Set<string>(Object.values(ENV_VARS))
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || known.has(name) || isServiceLink(name, env[name])) continue
+    errors.push(`${name}: unknown environment variable`)
+  }
+  return {
+    get(name) {
+      const value = env[name]
+      // Kubernetes manifests often set a variable to "" to mean "not set".
+      return value === undefined || value === '' ? undefined : { label: name, value }
+    },
+  }
+}
+
+// Kubernetes injects variables for every Service in the namespace
+// (enableServiceLinks, on by default), so a Service named `pixie-exporter`
+// gives its pods PIXIE_EXPORTER_SERVICE_HOST, PIXIE_EXPORTER_PORT=tcp://...
+// and more. They must not stop the exporter from starting. See
+// https://kubernetes.io/docs/concepts/services-networking/service/#environment-variables
+const SERVICE_LINK_PATTERN = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$/
+const SERVICE_LINK_URL = /^(tcp|udp|sctp):\/\//
+
+function isServiceLink(name: string, value: string | undefined): boolean {
+  // A bare `_PORT` could be a typo of ours (PIXIE_EXPORTER_LISTEN_PORT), so
+  // it is only ignored when it holds the URL Kubernetes puts there.
+  return SERVICE_LINK_PATTERN.test(name) || (name.endsWith('_PORT') && SERVICE_LINK_URL.test(value ?? ''))
+}
+
+// ---------------------------------------------------------------- file
+
+interface FileLayer {
+  /**
+   * False when the named file could not be read, parsed or was not a
+   * mapping. That problem is reported once; "required" errors for keys the
+   * file may well have held would only be noise.
+   */
+  readonly usable: boolean
+  /** Whether the schema rejected the value at a dotted path (already reported). */
+  rejected(path: string): boolean
+  /** The value at a dotted path, unless the schema rejected it or a section above it. */
+  value(path: string): unknown
+  /** A string at a dotted path, unless the schema rejected it. */
+  text(path: string): Source | undefined
+}
+
+function loadFile(source: Source | undefined, readFile: (path: string) => string, errors: string[]): FileLayer {
+  let raw: unknown = {}
+  let usable = true
+  if (source !== undefined) {
+    const content = tryRead(source, source.value, readFile, errors)
+    const parsed = content === undefined ? undefined : parseYaml(source.value, content, errors)
+    usable = parsed !== undefined
+    if (parsed !== undefined) raw = parsed.value ?? {}
+  }
+  const rejected = new Set<string>()
+  let data = validateFile(raw, source?.value ?? 'config file', rejected, errors)
+  if (data === undefined) {
+    usable = false
+    // The top level was not a mapping: carry on with the defaults so the
+    // environment and flags are still checked.
+    data = validateFile({}, '', rejected, errors) as ConfigFile
+  }
+  const root: unknown = data
+  const value = (path: string): unknown => {
+    if (rejected.has(path)) return undefined
+    let node = root
+    for (const key of path.split('.')) {
+      node = typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined
+    }
+    return node
+  }
+  return {
+    usable,
+    rejected: (path) => rejected.has(path),
+    value,
+    text(path) {
+      const node = value(path)
+      return typeof node === 'string' ? { label: path, value: node } : undefined
+    },
+  }
+}
+
+/** The document's value (`null` for an empty file), or undefined after reporting why it is not YAML. */
+function parseYaml(path: string, content: string, errors: string[]): { value: unknown } | undefined {
+  try {
+    const doc = parseDocument(content)
+    const first = doc.errors[0]
+    if (first !== undefined) {
+      errors.push(`${path}: invalid YAML: ${firstLine(first.message)}`)
+      return undefined
+    }
+    return { value: doc.toJS() }
+  } catch (err) {
+    // toJS throws on unresolved aliases and alias bombs.
+    errors.push(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`)
+    return undefined
+  }
+}
+
+/** The parser's first line names the problem and its position; later lines quote the source, which may hold the key. */
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/:$/, '')
+}
+
+// Compiling the schema costs ~40ms, so it is done once, on first use. The
+// compiled function only remembers the last call's `errors`, which are read
+// right after that (synchronous) call, so sharing it leaks nothing between
+// loads.
+let compiledSchema: ValidateFunction<ConfigFile> | undefined
+
+function fileValidator(): ValidateFunction<ConfigFile> {
+  if (compiledSchema === undefined) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true })
+    ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: 'string' })
+    compiledSchema = ajv.compile<ConfigFile>(CONFIG_FILE_SCHEMA)
+  }
+  return compiledSchema
+}
+
+function validateFile(raw: unknown, path: string, rejected: Set<string>, errors: string[]): ConfigFile | undefined {
+  const validate = fileValidator()
+  if (validate(raw)) return raw
+  for (const error of validate.errors ?? []) {
+    const field = dottedPath(error.instancePath)
+    if (field === '') {
+      if (error.keyword === 'type') {
+        errors.push(`${path}: must be a YAML mapping`)
+        return undefined
+      }
+    }
+    rejected.add(field)
+    errors.push(schemaMessage(field, error))
+  }
+  return raw as ConfigFile
+}
+
+function schemaMessage(field: string, error: ErrorObject): string {
+  if (error.keyword === 'additionalProperties') {
+    const key = String((error.params as { additionalProperty: string }).additionalProperty)
+    return `${field === '' ? key : `${field}.${key}`}: unknown key`
+  }
+  if (error.keyword === 'type' && (error.params as { type: string }).type === 'object') return `${field}: must be a mapping`
+  const message: unknown = (error.parentSchema as Record<string, unknown> | undefined)?.[MESSAGE_KEYWORD]
+  // Every leaf of the schema carries its message; the fallback only guards
+  // against a future key added without one.
+  return `${field}: ${typeof message === 'string' ? message : (error.message ?? 'is invalid')}`
+}
+
+/** `/collectors/http/namespaces/include/0` → `collectors.http.namespaces.include[0]`. */
+function dottedPath(pointer: string): string {
+  let out = ''
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replaceAll('~1', '/').replaceAll('~0', '~')
+    // Numeric segments only arise as array indexes: object keys are fixed by the schema.
+    out += /^\d+$/.test(key) ? `[${key}]` : out === '' ? key : `.${key}`
+  }
+  return out
+}
+
+// ---------------------------------------------------------------- pixie
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+function buildPixie(
+  flags: Flags,
+  env: Environment,
+  file: FileLayer,
+  readFile: (path: string) => string,
+  errors: string[],
+): Partial<Mutable<Config['pixie']>> {
+  const address = resolve(errors, [flags.get(FLAGS.address), env.get(ENV_VARS.address), file.text('pixie.address')], (text) =>
+    hostPort(text, 1, 'must be host:port (e.g. work.withpixie.ai:443)'),
+  )
+  const clusterId = resolve(errors, [flags.get(FLAGS.clusterId), env.get(ENV_VARS.clusterId), file.text('pixie.clusterId')], uuid)
+  // No "required" error when the file could not be used or its value was
+  // rejected: that problem is already reported.
+  if (clusterId === undefined && file.usable && !file.rejected('pixie.clusterId')) {
+    errors.push(`pixie.clusterId: required (set ${ENV_VARS.clusterId}, --${FLAGS.clusterId} or pixie.clusterId)`)
+  }
+  const tls = resolve(errors, [flags.get(FLAGS.tls), env.get(ENV_VARS.tls), file.text('pixie.tls')], (text) => oneOf(text, TLS_MODES))
+  // Unknown when the winning value is invalid, so that no rule depending on
+  // the mode adds a second, misleading error.
+  const tlsMode: TlsMode | undefined = tls === undefined ? (file.rejected('pixie.tls') ? undefined : 'verify') : tls.value
+
+  const caFile = resolve(errors, [flags.get(FLAGS.caFile), env.get(ENV_VARS.caFile), file.text('pixie.caFile')], (text) => text)
+  if (caFile?.value !== undefined) {
+    if (tls !== undefined && tlsMode !== undefined && tlsMode !== 'verify') {
+      errors.push(`${caFile.label}: only allowed with TLS mode verify (${tls.label} is ${tlsMode})`)
+    } else {
+      const pem = tryRead(caFile, caFile.value, readFile, errors)
+      if (pem !== undefined && !pem.includes(PEM_CERTIFICATE)) errors.push(`${caFile.label}: ${caFile.value} holds no PEM certificate`)
+    }
+  }
+
+  const apiKey = resolveApiKey(env, file, readFile, errors)
+  const keyRejected = file.rejected('pixie.apiKey') || file.rejected('pixie.apiKeyFile')
+  if (apiKey === undefined && file.usable && !keyRejected && tlsMode !== undefined && tlsMode !== 'plaintext') {
+    errors.push(`pixie.apiKey: required (set ${ENV_VARS.apiKey}, pixie.apiKey or pixie.apiKeyFile)`)
+  }
+
+  const timeout = resolve(errors, [file.text('pixie.timeout')], (text) =>
+    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
+  )
+
+  return {
+    ...(address?.value !== undefined && { address: address.value.address }),
+    ...(clusterId?.value !== undefined && { clusterId: clusterId.value }),
+    apiKey: apiKey?.value,
+    ...(tlsMode !== undefined && { tls: tlsMode }),
+    caFile: caFile?.value,
+    ...(timeout?.value !== undefined && { timeoutMs: timeout.value }),
+  }
+}
+
+/**
+ * The API key from the environment (`PX_API_KEY` or the key file variable)
+ * or else the file (`pixie.apiKey` or `pixie.apiKeyFile`). Within one layer
+ * the two forms conflict; only the winning key file is read.
+ */
+function resolveApiKey(
+  env: Environment,
+  file: FileLayer,
+  readFile: (path: string) => string,
+  errors: string[],
+): Resolved<string> | undefined {
+  const layers = [
+    [env.get(ENV_VARS.apiKey), env.get(ENV_VARS.apiKeyFile)],
+    [file.text('pixie.apiKey'), file.text('pixie.apiKeyFile')],
+  ] as const
+  let winner: Resolved<string> | undefined
+  for (const [inline, keyFile] of layers) {
+    if (inline !== undefined && keyFile !== undefined) {
+      errors.push(`${inline.label}: conflicts with ${keyFile.label} (set only one)`)
+      winner ??= { label: inline.label, value: undefined }
+      continue
+    }
+    if (inline !== undefined) {
+      const valid = API_KEY_PATTERN.test(inline.value)
+      if (!valid) errors.push(`${inline.label}: must be printable ASCII without spaces`)
+      winner ??= { label: inline.label, value: valid ? inline.value : undefined }
+    } else if (keyFile !== undefined && winner === undefined) {
+      winner = { label: keyFile.label, value: readKeyFile(keyFile, readFile, errors) }
+    }
+  }
+  return winner
+}
+
+function readKeyFile(source: Source, readFile: (path: string) => string, errors: string[]): string | undefined {
+  const content = tryRead(source, source.value, readFile, errors)
+  if (content === undefined) return undefined
+  // Secrets mounted from Kubernetes or written by `echo` end with a newline.
+  const key = content.trim()
+  if (key === '') {
+    errors.push(`${source.label}: ${source.value} is empty`)
+    return undefined
+  }
+  if (!API_KEY_PATTERN.test(key)) {
+    errors.push(`${source.label}: the key in ${source.value} must be printable ASCII without spaces`)
+    return undefined
+  }
+  return key
+}
+
+// ---------------------------------------------------------------- collectors
+
+function buildHttpCollector(
+  file: FileLayer,
+  pixieTimeoutMs: number | undefined,
+  errors: string[],
+): Partial<Mutable<Config['collectors']['http']>> {
+  const interval = file.text('collectors.http.interval')
+  const scheduleText = file.text('collectors.http.schedule')
+  let schedule: CollectorSchedule | undefined
+  if (interval !== undefined && scheduleText !== undefined) {
+    errors.push('collectors.http.interval: conflicts with collectors.http.schedule (set only one)')
+  } else if (scheduleText !== undefined) {
+    const cron = resolve(errors, [scheduleText], cronExpression)
+    if (cron?.value !== undefined) schedule = { kind: 'cron', cron: cron.value }
+  } else if (!file.rejected('collectors.http.interval')) {
+    const source = interval ?? { label: 'collectors.http.interval', value: DEFAULT_HTTP_INTERVAL }
+    const parsed = resolve(errors, [source], intervalSchedule)
+    if (parsed?.value !== undefined) schedule = parsed.value
+  }
+
+  const window = resolve(errors, [file.text('collectors.http.window')], (text) =>
+    durationBetween(text, MIN_WINDOW_MS, MAX_WINDOW_MS, 'must be from 1s to 1h'),
+  )
+  const timeout = resolve(errors, [file.text('collectors.http.timeout')], (text) =>
+    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
+  )
+  const staleAfter = resolve(errors, [file.text('collectors.http.staleAfter')], (text) =>
+    durationBetween(text, 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0'),
+  )
+  if (staleAfter?.value !== undefined && schedule?.kind === 'interval' && staleAfter.value < schedule.intervalMs) {
+    errors.push(`collectors.http.staleAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  }
+
+  const include = stringList(file.value('collectors.http.namespaces.include'))
+  const exclude = stringList(file.value('collectors.http.namespaces.exclude'))
+  for (const ns of include) {
+    if (exclude.includes(ns)) errors.push(`collectors.http.namespaces: ${JSON.stringify(ns)} is in both include and exclude`)
+  }
+
+  const timeoutMs = timeout?.value ?? pixieTimeoutMs
+  const errorStatusMin = file.value('collectors.http.errorStatusMin')
+  const maxRows = file.value('collectors.http.maxRows')
+  return {
+    ...(schedule !== undefined && { schedule }),
+    ...(window?.value !== undefined && { windowMs: window.value }),
+    ...(typeof errorStatusMin === 'number' && { errorStatusMin }),
+    namespaces: { include, exclude },
+    staleAfterMs: staleAfter?.value,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(typeof maxRows === 'number' && { maxRows }),
+  }
+}
+
+/** The strings of a list the schema accepted; `[]` for anything else (already reported). */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
+}
+
+function intervalSchedule(text: string): CollectorSchedule {
+  const intervalMs = duration(text)
+  if (intervalMs < MIN_INTERVAL_MS) throw new Invalid('must be at least 1s')
+  const cron = intervalToCron(intervalMs)
+  if (cron === undefined) {
+    throw new Invalid(
+      'must divide a minute, an hour or a day evenly (e.g. 10s, 15s, 30s, 1m, 5m); use collectors.http.schedule for other cadences',
+    )
+  }
+  return { kind: 'interval', intervalMs, cron }
+}
+
+const CRON_FIELD_NAMES: Readonly<Record<string, string>> = { dayOfMonth: 'day-of-month', dayOfWeek: 'day-of-week' }
+
+function cronExpression(text: string): string {
+  const fields = text.trim().split(/\s+/)
+  // node-cron also takes 5 fields; we require the seconds field so that an
+  // expression means the same thing here as in docs/configuration.md.
+  if (fields.length !== 6) {
+    throw new Invalid('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)')
+  }
+  const result = validateDetailed(fields.join(' '))
+  if (!result.valid) {
+    // Our own wording: node-cron's messages are not a stable interface.
+    const bad = result.errors.map((e) => `${CRON_FIELD_NAMES[e.field] ?? e.field} ${JSON.stringify(e.value ?? '')}`)
+    throw new Invalid(`invalid cron field${bad.length > 1 ? 's' : ''} ${bad.join(', ')}`)
+  }
+  return fields.join(' ')
+}
+
+// ---------------------------------------------------------------- web
+
+function buildWeb(flags: Flags, env: Environment, file: FileLayer, errors: string[]): Partial<Mutable<Config['web']>> {
+  const listen = resolve(
+    errors,
+    [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
+    (text) => hostPort(text, 0, 'must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'),
+  )
+  if (listen?.value === undefined) return {}
+  return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port }
+}
+
+// ---------------------------------------------------------------- value parsers
+
+/**
+ * Parses each provided source (flag, environment, file; highest precedence
+ * first), so a bad value is reported even when a higher source overrides it.
+ * The highest provided source wins.
+ */
+function resolve<T>(errors: string[], sources: readonly (Source | undefined)[], parse: (text: string) => T): Resolved<T> | undefined {
+  let winner: Resolved<T> | undefined
+  for (const source of sources) {
+    if (source === undefined) continue
+    let value: T | undefined
+    try {
+      value = parse(source.value)
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err
+      errors.push(`${source.label}: ${err.message}`)
+    }
+    winner ??= { label: source.label, value }
+  }
+  return winner
+}
+
+function oneOf<T extends string>(text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw new Invalid(`must be one of ${allowed.join(', ')}`)
+  return text as T
+}
+
+function uuid(text: string): string {
+  if (!UUID_PATTERN.test(text)) throw new Invalid('must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)')
+  // Pixie prints cluster IDs in lower case.
+  return text.toLowerCase()
+}
+
+function duration(text: string): number {
+  try {
+    return parseDuration(text)
+  } catch {
+    throw new Invalid('must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)')
+  }
+}
+
+function durationBetween(text: string, min: number, max: number, reason: string): number {
+  const ms = duration(text)
+  if (ms < min || ms > max) throw new Invalid(reason)
+  return ms
+}
+
+interface HostPort {
+  readonly address: string
+  readonly host: string
+  readonly port: number
+}
+
+/** `host:port` or `[ipv6]:port`; `host` comes back without brackets. */
+function hostPort(text: string, minPort: number, reason: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text)
+  const host = match?.[1] ?? match?.[2]
+  if (match === null || host === undefined) throw new Invalid(reason)
+  if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOSTNAME_PATTERN.test(host)) throw new Invalid(reason)
+  const port = Number(match[3])
+  if (port < minPort || port > 65_535) throw new Invalid(`port must be from ${minPort} to 65535`)
+  return { address: text, host, port }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function tryRead(source: { readonly label: string }, path: string, readFile: (path: string) => string, errors: string[]): string | undefined {
+  try {
+    return readFile(path)
+  } catch (err) {
+    errors.push(`${source.label}: cannot read ${path}: ${describeReadError(err)}`)
+    return undefined
+  }
+}
+
+/** `ENOENT: no such file or directory`: the code and its meaning, without the path Node repeats. */
+function describeReadError(err: unknown): string {
+  if (!(err instanceof Error)) return 'unreadable'
+  const code = (err as NodeJS.ErrnoException).code
+  const head = firstLine(err.message).split(',')[0] ?? ''
+  if (typeof code === 'string') return head.startsWith(code) ? head : code
+  return head === '' ? 'unreadable' : head
+}
+
+function secretsOf(env: Environment, file: FileLayer): string[] {
+  return [env.get(ENV_VARS.apiKey)?.value, file.value('pixie.apiKey')].filter((s): s is string => typeof s === 'string')
+}
+
+/** Last line of defence: no message we write quotes the key, but a key pasted into another field would be. */
+function scrubSecrets(lines: readonly string[], secrets: readonly string[]): string[] {
+  const long = secrets.filter((s) => s.length >= 4)
+  return lines.map((line) => long.reduce((out, secret) => out.replaceAll(secret, REDACTED), line))
+}
+
+function dedupe(lines: readonly string[]): string[] {
+  return [...new Set(lines)]
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

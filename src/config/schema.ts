@@ -1,0 +1,164 @@
+/**
+ * The shape of the YAML configuration file as a JSON Schema, with the
+ * defaults of every key that has a fixed one, and the names of the
+ * environment variables and flags that can override some of those keys.
+ *
+ * The schema checks structure and simple per-key rules (types, enums,
+ * ranges, namespace names); rules that also apply to values from the
+ * environment or flags (durations, `host:port`, UUID) and cross-key rules
+ * live in load.ts so they run once for every source.
+ */
+import type { SchemaObject } from 'ajv'
+import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
+import type { Config, TlsMode } from './types.js'
+
+/** Accepted values of `pixie.tls`. */
+export const TLS_MODES = ['verify', 'skip-verify', 'plaintext'] as const satisfies readonly TlsMode[]
+
+/** Accepted values of `log.level` (pino's levels). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const satisfies readonly Config['log']['level'][]
+
+/**
+ * `collectors.http.interval` when neither it nor `collectors.http.schedule`
+ * is set. Not a schema default because the two keys exclude each other.
+ */
+export const DEFAULT_HTTP_INTERVAL = '15s'
+
+/**
+ * Schema keyword holding the message for any failure of the subschema it sits
+ * in, so the readable message is written next to the rule it explains.
+ * Annotation only: it never fails validation by itself.
+ */
+export const MESSAGE_KEYWORD = 'x-message'
+
+/** Environment variables read by loadConfig. Every other `PIXIE_EXPORTER_*` variable is an error. */
+export const ENV_VARS = {
+  /** The Pixie API key (name kept from the original demo). */
+  apiKey: 'PX_API_KEY',
+  /** The cluster UUID (name kept from the original demo). */
+  clusterId: 'PX_CLUSTER_ID',
+  /** Pixie Cloud `host:port` (name kept from the original demo). */
+  address: 'PX_CLOUD_ADDR',
+  apiKeyFile: 'PIXIE_EXPORTER_API_KEY_FILE',
+  tls: 'PIXIE_EXPORTER_TLS',
+  caFile: 'PIXIE_EXPORTER_CA_FILE',
+  listenAddress: 'PIXIE_EXPORTER_LISTEN_ADDRESS',
+  logLevel: 'PIXIE_EXPORTER_LOG_LEVEL',
+  /** Path of the YAML configuration file (`--config` wins). */
+  config: 'PIXIE_EXPORTER_CONFIG',
+} as const
+
+/** Prefix reserved for this exporter's environment variables. */
+export const ENV_PREFIX = 'PIXIE_EXPORTER_'
+
+/** Command-line flags (without the leading `--`). There is deliberately no flag for the API key. */
+export const FLAGS = {
+  config: 'config',
+  checkConfig: 'check-config',
+  listenAddress: 'web.listen-address',
+  logLevel: 'log.level',
+  address: 'pixie.address',
+  clusterId: 'pixie.cluster-id',
+  tls: 'pixie.tls',
+  caFile: 'pixie.ca-file',
+} as const
+
+/**
+ * The configuration file after schema validation and defaults. Durations are
+ * still text here; load.ts parses them.
+ */
+export interface ConfigFile {
+  readonly pixie: {
+    readonly address: string
+    readonly clusterId?: string
+    readonly apiKey?: string
+    readonly apiKeyFile?: string
+    readonly tls: TlsMode
+    readonly caFile?: string
+    readonly timeout: string
+  }
+  readonly collectors: {
+    readonly http: {
+      readonly interval?: string
+      readonly schedule?: string
+      readonly window: string
+      readonly errorStatusMin: number
+      readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] }
+      readonly staleAfter?: string
+      readonly timeout?: string
+      readonly maxRows: number
+    }
+  }
+  readonly web: { readonly listenAddress: string }
+  readonly log: { readonly level: Config['log']['level'] }
+}
+
+const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
+
+function section(properties: Record<string, SchemaObject>): SchemaObject {
+  // `default: {}` makes Ajv create a missing section and then fill in the
+  // defaults of its keys, so an empty file yields every default.
+  return { type: 'object', default: {}, additionalProperties: false, properties }
+}
+
+function text(message: string, extra: SchemaObject = {}): SchemaObject {
+  return { type: 'string', minLength: 1, [MESSAGE_KEYWORD]: message, ...extra }
+}
+
+function duration(extra: SchemaObject = {}): SchemaObject {
+  return text(DURATION_MESSAGE, extra)
+}
+
+function namespaceList(): SchemaObject {
+  return {
+    type: 'array',
+    default: [],
+    [MESSAGE_KEYWORD]: 'must be a list of namespace names',
+    items: {
+      type: 'string',
+      pattern: NAMESPACE_PATTERN.source,
+      [MESSAGE_KEYWORD]: 'must be a Kubernetes namespace name (lower-case letters, digits and "-", at most 63 characters)',
+    },
+  }
+}
+
+/** JSON Schema of the configuration file (draft-07 subset understood by Ajv). */
+export const CONFIG_FILE_SCHEMA: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    pixie: section({
+      address: text('must be host:port (e.g. work.withpixie.ai:443)', { default: 'work.withpixie.ai:443' }),
+      clusterId: text('must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)'),
+      apiKey: text('must be a non-empty string'),
+      apiKeyFile: text('must be a file path'),
+      tls: { enum: [...TLS_MODES], default: 'verify', [MESSAGE_KEYWORD]: `must be one of ${TLS_MODES.join(', ')}` },
+      caFile: text('must be a file path'),
+      timeout: duration({ default: '10s' }),
+    }),
+    collectors: section({
+      http: section({
+        interval: duration(),
+        schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
+        window: duration({ default: '30s' }),
+        errorStatusMin: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 599,
+          default: 500,
+          [MESSAGE_KEYWORD]: 'must be an integer from 100 to 599',
+        },
+        namespaces: section({ include: namespaceList(), exclude: namespaceList() }),
+        staleAfter: duration(),
+        timeout: duration(),
+        maxRows: { type: 'integer', minimum: 1, default: 100_000, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
+      }),
+    }),
+    web: section({
+      listenAddress: text('must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)', { default: '0.0.0.0:10049' }),
+    }),
+    log: section({
+      level: { enum: [...LOG_LEVELS], default: 'info', [MESSAGE_KEYWORD]: `must be one of ${LOG_LEVELS.join(', ')}` },
+    }),
+  },
+}

@@ -1,0 +1,397 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { ConfigError } from '../../src/errors.js'
+import { intervalToCron, loadConfig, redactConfig } from '../../src/config/load.js'
+import type { Config } from '../../src/config/types.js'
+import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
+
+const MINIMAL_ENV = { PX_CLUSTER_ID: CLUSTER_ID, PX_API_KEY: 'px-api-env-key' }
+
+t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t) => {
+  const { config, checkOnly, configFile } = loadConfig({ argv: [], env: MINIMAL_ENV })
+  const want: Config = {
+    pixie: {
+      address: 'work.withpixie.ai:443',
+      clusterId: CLUSTER_ID,
+      apiKey: 'px-api-env-key',
+      tls: 'verify',
+      caFile: undefined,
+      timeoutMs: 10_000,
+    },
+    collectors: {
+      http: {
+        schedule: { kind: 'interval', intervalMs: 15_000, cron: '*/15 * * * * *' },
+        windowMs: 30_000,
+        errorStatusMin: 500,
+        namespaces: { include: [], exclude: [] },
+        staleAfterMs: undefined,
+        timeoutMs: 10_000,
+        maxRows: 100_000,
+      },
+    },
+    web: { listenAddress: '0.0.0.0:10049', host: '0.0.0.0', port: 10049 },
+    log: { level: 'info' },
+  }
+  t.strictSame(config, want, 'every default is filled in')
+  t.equal(checkOnly, false, 'checkOnly is off without --check-config')
+  t.equal(configFile, undefined, 'no config file was read')
+})
+
+t.test('a full file sets every key', async (t) => {
+  const path = fixturePath('valid-full.yaml')
+  const { config, configFile } = loadConfig({ argv: ['--config', path], env: {} })
+  t.equal(configFile, path, 'the file path is reported')
+  t.strictSame(
+    config.pixie,
+    {
+      address: 'pixie.example.com:8443',
+      clusterId: CLUSTER_ID,
+      apiKey: FIXTURE_API_KEY,
+      tls: 'skip-verify',
+      caFile: undefined,
+      timeoutMs: 20_000,
+    },
+    'pixie section, cluster ID lower-cased',
+  )
+  t.strictSame(
+    config.collectors.http,
+    {
+      schedule: { kind: 'interval', intervalMs: 30_000, cron: '*/30 * * * * *' },
+      windowMs: 60_000,
+      errorStatusMin: 400,
+      namespaces: { include: ['shop', 'payments'], exclude: ['kube-system'] },
+      staleAfterMs: 120_000,
+      timeoutMs: 5_000,
+      maxRows: 5000,
+    },
+    'http collector section',
+  )
+  t.strictSame(config.web, { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999 }, 'web section')
+  t.equal(config.log.level, 'debug', 'log level')
+})
+
+t.test('a cron schedule is kept as written and staleAfter is not tied to it', async (t) => {
+  const { config } = loadConfig({ argv: ['--config', fixturePath('valid-schedule.yaml')], env: {} })
+  t.strictSame(config.collectors.http.schedule, { kind: 'cron', cron: '0 */2 * * * 1-5' }, 'cron schedule')
+  t.equal(config.collectors.http.staleAfterMs, 1_000, 'staleAfter below any interval is allowed with a schedule')
+})
+
+t.test('the config file can be named by PIXIE_EXPORTER_CONFIG, and --config wins', async (t) => {
+  const readFile = memoryReadFile({
+    'env.yaml': `pixie: {clusterId: ${CLUSTER_ID}, apiKey: k-env-file}\nlog: {level: warn}\n`,
+    'flag.yaml': `pixie: {clusterId: ${CLUSTER_ID}, apiKey: k-flag-file}\nlog: {level: error}\n`,
+  })
+  const fromEnv = loadConfig({ argv: [], env: { PIXIE_EXPORTER_CONFIG: 'env.yaml' }, readFile })
+  t.equal(fromEnv.configFile, 'env.yaml', 'the variable names the file')
+  t.equal(fromEnv.config.log.level, 'warn', 'and the file is read')
+  const fromFlag = loadConfig({ argv: ['--config', 'flag.yaml'], env: { PIXIE_EXPORTER_CONFIG: 'env.yaml' }, readFile })
+  t.equal(fromFlag.configFile, 'flag.yaml', '--config takes precedence')
+  t.equal(fromFlag.config.log.level, 'error', 'the flag-named file is the one read')
+})
+
+t.test('precedence is flag > environment > file > default', async (t) => {
+  const readFile = memoryReadFile({
+    'c.yaml': [
+      'pixie:',
+      '  address: file.example:1',
+      '  clusterId: 11111111-1111-1111-1111-111111111111',
+      '  apiKey: key-from-file',
+      '  tls: skip-verify',
+      'web:',
+      '  listenAddress: 127.0.0.1:1111',
+      'log:',
+      '  level: warn',
+    ].join('\n'),
+  })
+  const env = {
+    PX_CLOUD_ADDR: 'env.example:2',
+    PX_CLUSTER_ID: '22222222-2222-2222-2222-222222222222',
+    PX_API_KEY: 'key-from-env',
+    PIXIE_EXPORTER_TLS: 'plaintext',
+    PIXIE_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:2222',
+    PIXIE_EXPORTER_LOG_LEVEL: 'error',
+  }
+  const fileOnly = loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile }).config
+  t.equal(fileOnly.pixie.address, 'file.example:1', 'file beats default (address)')
+  t.equal(fileOnly.log.level, 'warn', 'file beats default (log level)')
+
+  const withEnv = loadConfig({ argv: ['--config', 'c.yaml'], env, readFile }).config
+  t.equal(withEnv.pixie.address, 'env.example:2', 'PX_CLOUD_ADDR beats the file')
+  t.equal(withEnv.pixie.clusterId, '22222222-2222-2222-2222-222222222222', 'PX_CLUSTER_ID beats the file')
+  t.equal(withEnv.pixie.apiKey, 'key-from-env', 'PX_API_KEY beats the file')
+  t.equal(withEnv.pixie.tls, 'plaintext', 'PIXIE_EXPORTER_TLS beats the file')
+  t.equal(withEnv.web.port, 2222, 'PIXIE_EXPORTER_LISTEN_ADDRESS beats the file')
+  t.equal(withEnv.log.level, 'error', 'PIXIE_EXPORTER_LOG_LEVEL beats the file')
+
+  const argv = [
+    '--config=c.yaml',
+    '--pixie.address',
+    'flag.example:3',
+    '--pixie.cluster-id',
+    '33333333-3333-3333-3333-333333333333',
+    '--pixie.tls=verify',
+    '--web.listen-address',
+    '[::1]:3333',
+    '--log.level',
+    'trace',
+  ]
+  const withFlags = loadConfig({ argv, env, readFile }).config
+  t.equal(withFlags.pixie.address, 'flag.example:3', '--pixie.address beats the environment')
+  t.equal(withFlags.pixie.clusterId, '33333333-3333-3333-3333-333333333333', '--pixie.cluster-id beats the environment')
+  t.equal(withFlags.pixie.tls, 'verify', '--pixie.tls beats the environment')
+  t.strictSame(withFlags.web, { listenAddress: '[::1]:3333', host: '::1', port: 3333 }, 'IPv6 listen address, host unbracketed')
+  t.equal(withFlags.log.level, 'trace', '--log.level beats the environment')
+})
+
+t.test('empty environment variables count as unset', async (t) => {
+  const { config } = loadConfig({ argv: [], env: { ...MINIMAL_ENV, PX_CLOUD_ADDR: '', PIXIE_EXPORTER_TLS: '' } })
+  t.equal(config.pixie.address, 'work.withpixie.ai:443', 'the default address is used')
+  t.equal(config.pixie.tls, 'verify', 'the default TLS mode is used')
+})
+
+t.test('collectors.http.timeout defaults to pixie.timeout', async (t) => {
+  const readFile = memoryReadFile({ 'c.yaml': 'pixie:\n  timeout: 45s\n' })
+  const { config } = loadConfig({ argv: ['--config', 'c.yaml'], env: MINIMAL_ENV, readFile })
+  t.equal(config.collectors.http.timeoutMs, 45_000, 'inherits the pixie timeout')
+})
+
+t.test('the API key can be read from a file, trimmed', async (t) => {
+  const dir = t.testdir({ 'key.txt': '  px-api-from-file\n', 'empty.txt': '\n', 'c.yaml': 'pixie:\n  apiKeyFile: key.txt\n' })
+  const fromEnv = loadConfig({
+    argv: [],
+    env: { PX_CLUSTER_ID: CLUSTER_ID, PIXIE_EXPORTER_API_KEY_FILE: join(dir, 'key.txt') },
+  })
+  t.equal(fromEnv.config.pixie.apiKey, 'px-api-from-file', 'PIXIE_EXPORTER_API_KEY_FILE is read and trimmed')
+
+  // Relative paths are resolved from the working directory, not the file's.
+  t.chdir(dir)
+  const fromFile = loadConfig({ argv: ['--config', 'c.yaml'], env: { PX_CLUSTER_ID: CLUSTER_ID } })
+  t.equal(fromFile.config.pixie.apiKey, 'px-api-from-file', 'pixie.apiKeyFile is read and trimmed')
+
+  const lines = problems(t, () =>
+    loadConfig({ argv: [], env: { PX_CLUSTER_ID: CLUSTER_ID, PIXIE_EXPORTER_API_KEY_FILE: join(dir, 'empty.txt') } }),
+  )
+  t.strictSame(lines, [`PIXIE_EXPORTER_API_KEY_FILE: ${join(dir, 'empty.txt')} is empty`], 'an empty key file is an error')
+})
+
+t.test('an unreadable API key file names the field and path', async (t) => {
+  const dir = t.testdir({})
+  const missing = join(dir, 'nope.txt')
+  const lines = problems(t, () => loadConfig({ argv: [], env: { PX_CLUSTER_ID: CLUSTER_ID, PIXIE_EXPORTER_API_KEY_FILE: missing } }))
+  t.strictSame(lines, [`PIXIE_EXPORTER_API_KEY_FILE: cannot read ${missing}: ENOENT: no such file or directory`], 'exact message')
+})
+
+t.test('an overridden API key file is not read', async (t) => {
+  const readFile = memoryReadFile({ 'c.yaml': `pixie:\n  apiKeyFile: /missing/key\n` })
+  const { config } = loadConfig({ argv: ['--config', 'c.yaml'], env: MINIMAL_ENV, readFile })
+  t.equal(config.pixie.apiKey, 'px-api-env-key', 'PX_API_KEY wins and the missing file is never opened')
+})
+
+t.test('PX_API_KEY and PIXIE_EXPORTER_API_KEY_FILE together conflict', async (t) => {
+  const lines = problems(t, () =>
+    loadConfig({ argv: [], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_API_KEY_FILE: '/run/key' }, readFile: memoryReadFile({}) }),
+  )
+  t.strictSame(lines, ['PX_API_KEY: conflicts with PIXIE_EXPORTER_API_KEY_FILE (set only one)'], 'exact message')
+})
+
+t.test('the API key never appears in errors', async (t) => {
+  const secret = 'px-api-0123456789-SECRET'
+  const dir = t.testdir({ 'key.txt': `${secret} with spaces\n` })
+  const readFile = memoryReadFile({
+    'c.yaml': `pixie:\n  apiKey: ${secret}\n  clusterId: ${secret}\n  address: ${secret}\nweb:\n  listenAddress: ${secret}\n`,
+    'broken.yaml': `pixie:\n  apiKey: "${secret}\n  clusterId: x\n`,
+  })
+  const cases: [string, () => unknown][] = [
+    ['key pasted into other fields', () => loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile })],
+    ['key in a broken YAML file', () => loadConfig({ argv: ['--config', 'broken.yaml'], env: {}, readFile })],
+    [
+      'key in an unknown flag',
+      () => loadConfig({ argv: [`--pixie.api-key=${secret}`, '--pixie.apikey', secret, `-k=${secret}`, '-key', secret], env: MINIMAL_ENV }),
+    ],
+    ['key as a stray argument', () => loadConfig({ argv: [secret], env: MINIMAL_ENV })],
+    [
+      'key in an env var with spaces',
+      () => loadConfig({ argv: [], env: { PX_CLUSTER_ID: secret, PX_API_KEY: `${secret} x`, PIXIE_EXPORTER_API_KEY: secret } }),
+    ],
+    [
+      'key file with spaces',
+      () => loadConfig({ argv: [], env: { PX_CLUSTER_ID: CLUSTER_ID, PIXIE_EXPORTER_API_KEY_FILE: join(dir, 'key.txt') } }),
+    ],
+  ]
+  for (const [name, run] of cases) {
+    const err = t.throws(run, `${name}: rejected`)
+    t.ok(err instanceof ConfigError, `${name}: a ConfigError`)
+    t.notMatch(String((err as Error).message), secret, `${name}: the message does not contain the key`)
+  }
+})
+
+t.test('a missing API key is allowed only with TLS plaintext', async (t) => {
+  const { config } = loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER_ID } })
+  t.equal(config.pixie.apiKey, undefined, 'no key in plaintext mode')
+  const lines = problems(t, () => loadConfig({ argv: ['--pixie.tls', 'skip-verify'], env: { PX_CLUSTER_ID: CLUSTER_ID } }))
+  t.strictSame(lines, ['pixie.apiKey: required (set PX_API_KEY, pixie.apiKey or pixie.apiKeyFile)'], 'required otherwise')
+})
+
+t.test('a CA file must be readable PEM and only goes with TLS verify', async (t) => {
+  const dir = t.testdir({ 'ca.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', 'junk.pem': 'hello' })
+  const ok = loadConfig({ argv: ['--pixie.ca-file', join(dir, 'ca.pem')], env: MINIMAL_ENV })
+  t.equal(ok.config.pixie.caFile, join(dir, 'ca.pem'), 'the path is kept')
+
+  const junk = problems(t, () => loadConfig({ argv: [], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_CA_FILE: join(dir, 'junk.pem') } }))
+  t.strictSame(junk, [`PIXIE_EXPORTER_CA_FILE: ${join(dir, 'junk.pem')} holds no PEM certificate`], 'not PEM')
+
+  const mode = problems(t, () =>
+    loadConfig({ argv: ['--pixie.ca-file', join(dir, 'ca.pem')], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_TLS: 'skip-verify' } }),
+  )
+  t.strictSame(mode, ['--pixie.ca-file: only allowed with TLS mode verify (PIXIE_EXPORTER_TLS is skip-verify)'], 'wrong mode')
+})
+
+t.test('environment values are checked and named by their variable', async (t) => {
+  const lines = problems(t, () =>
+    loadConfig({
+      argv: [],
+      env: {
+        PX_CLUSTER_ID: 'cluster-1',
+        PX_API_KEY: 'k',
+        PX_CLOUD_ADDR: 'withpixie.ai',
+        PIXIE_EXPORTER_TLS: 'on',
+        PIXIE_EXPORTER_LISTEN_ADDRESS: ':10049',
+        PIXIE_EXPORTER_LOG_LEVEL: 'loud',
+      },
+    }),
+  )
+  t.strictSame(
+    lines,
+    [
+      'PX_CLOUD_ADDR: must be host:port (e.g. work.withpixie.ai:443)',
+      'PX_CLUSTER_ID: must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)',
+      'PIXIE_EXPORTER_TLS: must be one of verify, skip-verify, plaintext',
+      'PIXIE_EXPORTER_LISTEN_ADDRESS: must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)',
+      'PIXIE_EXPORTER_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal',
+    ],
+    'one line per bad variable',
+  )
+})
+
+t.test('flag values are checked and named by their flag', async (t) => {
+  const argv = ['--pixie.address', 'pixie:0', '--pixie.cluster-id', 'x', '--web.listen-address', 'localhost:65536']
+  const lines = problems(t, () => loadConfig({ argv, env: MINIMAL_ENV }))
+  t.strictSame(
+    lines,
+    [
+      '--pixie.address: port must be from 1 to 65535',
+      '--pixie.cluster-id: must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)',
+      '--web.listen-address: port must be from 0 to 65535',
+    ],
+    'one line per bad flag',
+  )
+})
+
+t.test('a bad value is reported even when a higher source overrides it', async (t) => {
+  const lines = problems(t, () =>
+    loadConfig({ argv: ['--log.level', 'info'], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_LOG_LEVEL: 'nope' } }),
+  )
+  t.strictSame(lines, ['PIXIE_EXPORTER_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal'], 'exact message')
+})
+
+t.test('unknown PIXIE_EXPORTER_ variables are rejected by name', async (t) => {
+  const lines = problems(t, () =>
+    loadConfig({ argv: [], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_LOGLEVEL: 'debug', PIXIE_EXPORTER_API_KEY: 'x', PX_OTHER: 'fine' } }),
+  )
+  t.strictSame(
+    lines,
+    ['PIXIE_EXPORTER_API_KEY: unknown environment variable', 'PIXIE_EXPORTER_LOGLEVEL: unknown environment variable'],
+    'both typos named, sorted; other prefixes ignored',
+  )
+})
+
+t.test('Kubernetes service-link variables are not mistaken for typos', async (t) => {
+  const env = {
+    ...MINIMAL_ENV,
+    PIXIE_EXPORTER_SERVICE_HOST: '10.0.0.7',
+    PIXIE_EXPORTER_SERVICE_PORT: '10049',
+    PIXIE_EXPORTER_SERVICE_PORT_METRICS: '10049',
+    PIXIE_EXPORTER_PORT: 'tcp://10.0.0.7:10049',
+    PIXIE_EXPORTER_PORT_10049_TCP: 'tcp://10.0.0.7:10049',
+    PIXIE_EXPORTER_PORT_10049_TCP_PROTO: 'tcp',
+    PIXIE_EXPORTER_PORT_10049_TCP_PORT: '10049',
+    PIXIE_EXPORTER_PORT_10049_TCP_ADDR: '10.0.0.7',
+  }
+  t.doesNotThrow(() => loadConfig({ argv: [], env }), 'the variables of a Service named pixie-exporter are ignored')
+  const lines = problems(t, () => loadConfig({ argv: [], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_LISTEN_PORT: '9000' } }))
+  t.strictSame(lines, ['PIXIE_EXPORTER_LISTEN_PORT: unknown environment variable'], 'a _PORT typo is still caught')
+})
+
+t.test('unknown flags, missing values and stray arguments are all reported', async (t) => {
+  // `--log.level --check-config` is ambiguous, as parseArgs' strict mode says.
+  const argv = ['--foo', 'bar', '-v', '--log.level', '--check-config', 'stray', '-config.file=x', '--config']
+  const lines = problems(t, () => loadConfig({ argv, env: MINIMAL_ENV, readFile: memoryReadFile({}) }))
+  t.strictSame(
+    lines,
+    [
+      'unknown flag --foo',
+      'unknown flag -v',
+      '--log.level: requires a value',
+      'unexpected argument in position 6 (flags take the form --name VALUE)',
+      'unknown flag -config.file',
+      '--config: requires a value',
+    ],
+    'every problem, the value of an unknown flag not echoed',
+  )
+})
+
+t.test('--check-config sets checkOnly', async (t) => {
+  t.equal(loadConfig({ argv: ['--check-config'], env: MINIMAL_ENV }).checkOnly, true, 'checkOnly is true')
+  const lines = problems(t, () => loadConfig({ argv: ['--check-config=false'], env: MINIMAL_ENV }))
+  t.strictSame(lines, ['--check-config: takes no value'], 'it takes no value')
+})
+
+t.test('a missing config file is one short error', async (t) => {
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'nope.yaml'], env: {}, readFile: memoryReadFile({}) }))
+  t.strictSame(lines, ['--config: cannot read nope.yaml: ENOENT: no such file or directory'], 'no follow-on "required" errors')
+})
+
+t.test('the result is deep-frozen', async (t) => {
+  const { config } = loadConfig({ argv: ['--config', fixturePath('valid-full.yaml')], env: {} })
+  t.ok(Object.isFrozen(config), 'the root')
+  t.ok(Object.isFrozen(config.collectors.http.schedule), 'a nested object')
+  t.ok(Object.isFrozen(config.collectors.http.namespaces.include), 'an array')
+  t.throws(() => {
+    ;(config.pixie as { address: string }).address = 'x:1'
+  }, 'assignment throws in strict mode')
+})
+
+t.test('redactConfig hides the API key and leaves the config alone', async (t) => {
+  const { config } = loadConfig({ argv: [], env: MINIMAL_ENV })
+  const shown = redactConfig(config) as Config
+  t.equal(shown.pixie.apiKey, '<secret>', 'the key is replaced')
+  t.notMatch(JSON.stringify(shown), 'px-api-env-key', 'the key is nowhere in the copy')
+  t.equal(shown.pixie.clusterId, CLUSTER_ID, 'other fields are kept')
+  t.equal(config.pixie.apiKey, 'px-api-env-key', 'the original is unchanged')
+  const plain = loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER_ID } }).config
+  t.equal((redactConfig(plain) as Config).pixie.apiKey, undefined, 'an unset key stays unset')
+})
+
+t.test('intervals become clock-aligned cron expressions', async (t) => {
+  const table: [number, string | undefined][] = [
+    [1_000, '* * * * * *'],
+    [5_000, '*/5 * * * * *'],
+    [15_000, '*/15 * * * * *'],
+    [30_000, '*/30 * * * * *'],
+    [60_000, '0 * * * * *'],
+    [300_000, '0 */5 * * * *'],
+    [1_800_000, '0 */30 * * * *'],
+    [3_600_000, '0 0 * * * *'],
+    [21_600_000, '0 0 */6 * * *'],
+    [86_400_000, '0 0 0 * * *'],
+    [7_000, undefined],
+    [45_000, undefined],
+    [90_000, undefined],
+    [420_000, undefined],
+    [18_000_000, undefined],
+    [172_800_000, undefined],
+    [1_500, undefined],
+    [500, undefined],
+  ]
+  for (const [ms, cron] of table) t.equal(intervalToCron(ms), cron, `${ms}ms → ${String(cron)}`)
+})
