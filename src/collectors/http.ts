@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from '../config/types.js'
 import { CollectorResultError } from '../errors.js'
@@ -13,7 +14,6 @@ import {
   HTTP_ERROR_RATIO,
   HTTP_LATENCY_SECONDS,
   HTTP_REQUESTS_PER_SECOND,
-  POD_LABELS,
 } from '../metrics/names.js'
 import { formatDuration } from '../config/duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
@@ -74,6 +74,11 @@ export function podLabel(raw: string): string {
   return raw.slice(raw.indexOf('/') + 1)
 }
 
+/** The labels of a pod's series. */
+function podLabels(p: PodHttpStats): Record<string, string> {
+  return { namespace: p.namespace, pod: p.pod, service: p.service }
+}
+
 function quantileSeconds(ns: number | undefined): number | undefined {
   // px.pluck_float64 yields 0.0 when the quantiles JSON is unusable; a real
   // request never takes 0 ns, so 0 and non-finite values mean "unknown".
@@ -120,42 +125,42 @@ export class HttpCollector implements Collector {
     const { registry, config } = this.#deps
     const window = formatDuration(config.windowMs)
     const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
-    // Values are filled in at scrape time from the last published run, so a
-    // scrape sees one whole run (the snapshot array is swapped atomically).
-    const collector = this
-    const gauge = (name: string, help: string, value: (p: PodHttpStats) => number) =>
-      new Gauge({
-        name,
-        help: `${help} ${refreshed}`,
-        labelNames: POD_LABELS,
-        registers: [registry],
-        collect() {
-          this.reset()
-          for (const p of collector.pods) this.set({ namespace: p.namespace, pod: p.pod, service: p.service }, value(p))
+    // Samples are read at scrape time from the last published run; the array
+    // is swapped in one assignment, so a scrape sees one whole run.
+    const perPod = (name: string, help: string, value: (p: PodHttpStats) => number) =>
+      new SnapshotMetric(
+        {
+          name,
+          help: `${help} ${refreshed}`,
+          type: 'gauge',
+          samples: () => this.pods.map((p) => ({ labels: podLabels(p), value: value(p) })),
         },
-      })
-    gauge(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
-    gauge(
+        registry,
+      )
+    perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
+    perPod(
       HTTP_ERRORS_PER_SECOND,
       `Inbound HTTP responses per second with status >= ${config.errorStatusMin}.`,
       (p) => p.errorsPerSecond,
     )
-    gauge(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
-    new Gauge({
-      name: HTTP_LATENCY_SECONDS,
-      help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
-      labelNames: [...POD_LABELS, 'quantile'],
-      registers: [registry],
-      collect() {
-        this.reset()
-        for (const p of collector.pods) {
-          for (const [quantile, key] of QUANTILES) {
-            const v = p[key]
-            if (v !== undefined) this.set({ namespace: p.namespace, pod: p.pod, service: p.service, quantile }, v)
-          }
-        }
+    perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
+    // Typed as a summary with quantiles only: the `quantile` label is only
+    // legal on summaries (promtool), and the values are point-in-time like gauges.
+    new SnapshotMetric(
+      {
+        name: HTTP_LATENCY_SECONDS,
+        help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
+        type: 'summary',
+        samples: () =>
+          this.pods.flatMap((p) =>
+            QUANTILES.flatMap(([quantile, key]) => {
+              const v = p[key]
+              return v === undefined ? [] : [{ labels: { ...podLabels(p), quantile }, value: v }]
+            }),
+          ),
       },
-    })
+      registry,
+    )
   }
 
   async run(context: RunContext): Promise<RunSummary> {

@@ -8,6 +8,8 @@ import {
   COLLECTOR_UP,
 } from './names.js'
 
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
 /** Outcome of one scheduled run of a collector. */
 export type RunOutcome = 'success' | 'error' | 'timeout' | 'skipped'
 export const RUN_OUTCOMES: readonly RunOutcome[] = ['success', 'error', 'timeout', 'skipped']
@@ -72,6 +74,9 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
   })
   info.set({ version: build.version, nodeversion: process.version }, 1)
   collectDefaultMetrics({ register: registry })
+  // These three prom-client gauges end in _total, which Prometheus reserves for
+  // counters (promtool check metrics flags them); they add little, so drop them.
+  for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name)
   return {
     up,
     lastSuccess,

@@ -26,7 +26,8 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   const expected = canary.phases[0]?.statuses.filter((s) => s.code >= 500).reduce((a, s) => a + s.share, 0) ?? NaN
   const hash = canary.name.split('-').slice(-2, -1)[0] ?? ''
 
-  const sim = await startSimulator({ scenario, listen: '127.0.0.1:0', logger: sinkLogger('warn').logger })
+  // Scenario time starts a minute ago, so every window the exporter asks for is full.
+  const sim = await startSimulator({ scenario, listen: '127.0.0.1:0', logger: sinkLogger('warn').logger, startedAt: Date.now() - 60_000 })
   let simClosed = false
   t.teardown(async () => {
     if (!simClosed) await sim.close()
