@@ -391,7 +391,14 @@ export function parseScenario(text: string, source: string): Scenario {
   return scenarioFromObject(value)
 }
 
-/** Reads and validates a scenario file. @throws ScenarioError, or the file system error. */
+/** Reads and validates a scenario file. @throws ScenarioError (also when the file cannot be read). */
 export function loadScenarioFile(path: string): Scenario {
-  return parseScenario(readFileSync(path, 'utf8'), path)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new ScenarioError([`--scenario: cannot read ${path}: ${reason}`], { cause: err })
+  }
+  return parseScenario(text, path)
 }

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+/**
+ * The process: parses the command line, builds the exporter (or the simulator),
+ * listens, and owns signals and exit codes. Nothing else calls process.exit.
+ *
+ *   pixie-exporter [serve] [flags]          run the exporter (see docs/configuration.md)
+ *   pixie-exporter simulate --scenario F    run the Pixie API simulator
+ *   pixie-exporter demo [--scenario F]      simulator + exporter in one process
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { pino, type Logger } from 'pino'
+import { loadConfig, redactConfig } from './config/load.js'
+import type { Config } from './config/types.js'
+import { ConfigError, ExporterError, ScenarioError } from './errors.js'
+import { createExporter, packageVersion } from './exporter.js'
+import { loadScenarioFile, startSimulator } from './simulator/server.js'
+
+const USAGE = `Usage:
+  pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT]
+                 [--log.level LEVEL] [--pixie.address HOST:PORT] [--pixie.cluster-id UUID]
+                 [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
+  pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]
+  pixie-exporter demo [--scenario FILE] [--web.listen-address HOST:PORT]
+  pixie-exporter --version | --help
+Configuration reference: docs/configuration.md`
+
+/** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
+const EXIT_CONFIG = 2
+const EXIT_FAILURE = 1
+/** The simulator accepts any cluster id; the demo uses this one. */
+const SIMULATOR_CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
+
+function makeLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+  return pino({
+    level,
+    base: { ...bindings },
+    // Defence in depth: the key is never passed to a log call, but if a config
+    // object ever were, these paths would be censored.
+    redact: { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers["pixie-api-key"]'], censor: '<secret>' },
+  })
+}
+
+function onSignals(logger: Logger, close: () => Promise<void>): void {
+  let closing = false
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (closing) return
+      closing = true
+      logger.info({ signal }, 'shutting down')
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown')
+          process.exit(EXIT_FAILURE)
+        },
+      )
+    })
+  }
+}
+
+async function serve(argv: string[], extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
+  const loaded = extra.config === undefined ? loadConfig({ argv, env: process.env }) : { config: extra.config, checkOnly: false, configFile: undefined }
+  const { config } = loaded
+  if (loaded.checkOnly) {
+    process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
+    process.exit(0)
+  }
+  const logger = makeLogger(config.log.level, extra.simulated ? { simulated: true } : {})
+  logger.info({ config: redactConfig(config), version: packageVersion() }, 'starting pixie-exporter')
+  if (extra.simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
+  const exporter = await createExporter({ config, logger, simulated: extra.simulated ?? false })
+  const address = await exporter.app.listen({ host: config.web.host, port: config.web.port })
+  logger.info({ address }, `serving metrics on ${address}/metrics`)
+  exporter.start()
+  return () => exporter.close()
+}
+
+function simulateArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      scenario: { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:50051' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'log.level': { type: 'string', default: 'info' },
+      'web.listen-address': { type: 'string' },
+    },
+  }).values
+}
+
+async function simulate(argv: string[]): Promise<() => Promise<void>> {
+  const args = simulateArgs(argv)
+  if (args.scenario === undefined) throw new ConfigError(['--scenario: required'])
+  if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
+    throw new ConfigError(['--tls-cert, --tls-key: give both or neither'])
+  }
+  const logger = makeLogger(args['log.level'], { simulator: true })
+  const scenario = loadScenarioFile(args.scenario)
+  const tls =
+    args['tls-cert'] !== undefined && args['tls-key'] !== undefined
+      ? { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) }
+      : undefined
+  const sim = await startSimulator({ scenario, listen: args.listen, logger, ...(tls ? { tls } : {}) })
+  process.stdout.write(`Pixie API simulator (simulated data) listening on ${sim.address}\n`)
+  return () => sim.close()
+}
+
+async function demo(argv: string[]): Promise<() => Promise<void>> {
+  const args = simulateArgs(argv)
+  const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
+  const simLogger = makeLogger(args['log.level'], { simulator: true })
+  const sim = await startSimulator({ scenario: loadScenarioFile(scenarioPath), listen: '127.0.0.1:0', logger: simLogger })
+  const listen = args['web.listen-address'] ?? '127.0.0.1:10049'
+  const { config } = loadConfig({
+    argv: ['--pixie.address', sim.address, '--pixie.tls', 'plaintext', '--web.listen-address', listen, '--log.level', args['log.level']],
+    env: { PX_CLUSTER_ID: SIMULATOR_CLUSTER_ID },
+  })
+  const closeExporter = await serve([], { simulated: true, config })
+  const base = `http://${config.web.host === '0.0.0.0' ? '127.0.0.1' : config.web.host}:${config.web.port}`
+  process.stdout.write(
+    [
+      '',
+      'pixie-exporter demo — SIMULATED DATA (no Pixie cluster involved)',
+      `  scenario:          ${scenarioPath}`,
+      `  Pixie simulator:   ${sim.address} (gRPC)`,
+      `  landing page:      ${base}/`,
+      `  metrics:           ${base}/metrics`,
+      `  readiness:         ${base}/-/ready`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  )
+  return async () => {
+    await closeExporter()
+    await sim.close()
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  if (first === '--version') {
+    process.stdout.write(`${packageVersion()}\n`)
+    return
+  }
+  let close: () => Promise<void>
+  if (first === 'simulate') close = await simulate(rest)
+  else if (first === 'demo') close = await demo(rest)
+  else if (first === 'serve') close = await serve(rest)
+  else close = await serve(argv)
+  onSignals(makeLogger('info'), close)
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof ScenarioError) {
+    process.stderr.write(`pixie-exporter: ${err.message}\n`)
+    process.exit(EXIT_CONFIG)
+  }
+  if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`pixie-exporter: ${err.message}\n${USAGE}\n`)
+    process.exit(EXIT_CONFIG)
+  }
+  const code = err instanceof ExporterError ? ` [${err.code}]` : ''
+  process.stderr.write(`pixie-exporter: fatal${code}: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(EXIT_FAILURE)
+})
