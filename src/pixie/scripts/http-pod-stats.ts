@@ -1,7 +1,14 @@
 /**
- * The built-in HTTP collector's PxL script: ONE run aggregates the inbound HTTP
- * requests (`trace_role == 2`) of every pod over an absolute window.
+ * The built-in HTTP collector's PxL script. ONE run answers for every pod:
  *
+ * - table `http_pod_stats`: inbound requests (`trace_role == 2`) over the
+ *   gauge window [windowStart, end): requests, errors, latency quantiles;
+ * - table `http_pod_counts` (when a count range is given): inbound requests
+ *   over the contiguous count range [countStart, end), by status class, with
+ *   the latency sum and cumulative latency-bucket counts, from which the
+ *   exporter adds up counters and a histogram.
+ *
+ * Two DataFrames in one script keep Pixie's cost at one run per interval.
  * Everything interpolated into the PxL text is either a number we produced or
  * a namespace that passed the Kubernetes DNS-1123 label rule, so no input can
  * change the script. {@link parseHttpPodStatsScript} reads the parameters back;
@@ -10,14 +17,16 @@
  */
 
 /** First line of the script; identifies it (and its version) to the simulator. */
-export const HTTP_POD_STATS_MARKER = '# pixie-exporter: http_pod_stats v1'
-/** The `px.display` name of the output table. */
+export const HTTP_POD_STATS_MARKER = '# pixie-exporter: http_pod_stats v2'
+/** The `px.display` name of the windowed table. */
 export const HTTP_POD_STATS_TABLE = 'http_pod_stats'
+/** The `px.display` name of the count table. */
+export const HTTP_POD_COUNTS_TABLE = 'http_pod_counts'
 
 /**
- * Output columns, in order. `pod` is `<namespace>/<pod>`; `service` is Pixie's
- * `ctx['service']` (`ns/svc`, a JSON array of those, or empty). Latencies are
- * nanoseconds.
+ * Columns of `http_pod_stats`, in order. `pod` is `<namespace>/<pod>`; `service`
+ * is Pixie's `ctx['service']` (`ns/svc`, a JSON array of those, or empty).
+ * Latencies are nanoseconds.
  */
 export const HTTP_POD_STATS_COLUMNS = [
   { name: 'namespace', type: 'STRING' },
@@ -30,14 +39,42 @@ export const HTTP_POD_STATS_COLUMNS = [
   { name: 'latency_p99_ns', type: 'FLOAT64' },
 ] as const
 
+/** The five status classes counted, in column order (`s1xx` ... `s5xx`). */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+
+/**
+ * Columns of `http_pod_counts`, in order, for `buckets` latency buckets:
+ * namespace, pod, service, requests (only statuses 100..599), s1xx..s5xx,
+ * latency_sum_ns, then le_0..le_{n-1}: requests with latency <= bucket i.
+ */
+export function httpPodCountsColumns(buckets: number): { name: string; type: 'STRING' | 'INT64' }[] {
+  return [
+    { name: 'namespace', type: 'STRING' },
+    { name: 'pod', type: 'STRING' },
+    { name: 'service', type: 'STRING' },
+    { name: 'requests', type: 'INT64' },
+    ...STATUS_CLASSES.map((c) => ({ name: `s${c}`, type: 'INT64' as const })),
+    { name: 'latency_sum_ns', type: 'INT64' },
+    ...Array.from({ length: buckets }, (_, i) => ({ name: `le_${i}`, type: 'INT64' as const })),
+  ]
+}
+
 /** Kubernetes namespace names: DNS-1123 labels. */
 export const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
 
+/** The count part of a run: [startNs, endNs) of the run, latency buckets. */
+export interface HttpPodCountsParams {
+  /** Count range start, absolute ns (inclusive); the end is the run's `endNs`. */
+  readonly startNs: bigint
+  /** Upper bounds of the latency buckets in ns, strictly increasing, without +Inf. */
+  readonly bucketsNs: readonly bigint[]
+}
+
 /** Parameters of one run of the script. */
 export interface HttpPodStatsParams {
-  /** Window start, absolute nanoseconds since the epoch (inclusive). */
+  /** Gauge window start, absolute nanoseconds since the epoch (inclusive). */
   readonly startNs: bigint
-  /** Window end, absolute nanoseconds since the epoch (exclusive). */
+  /** End of both ranges, absolute nanoseconds since the epoch (exclusive). */
   readonly endNs: bigint
   /** A response with `resp_status >= errorStatusMin` is an error. */
   readonly errorStatusMin: number
@@ -47,6 +84,8 @@ export interface HttpPodStatsParams {
   readonly exclude: readonly string[]
   /** Value of `#px:set max_output_rows_per_table` (Pixie's default of 10,000 would cut large clusters). */
   readonly maxRows: number
+  /** When set, the script also returns the `http_pod_counts` table. */
+  readonly counts?: HttpPodCountsParams
 }
 
 function checkParams(p: HttpPodStatsParams): void {
@@ -58,17 +97,54 @@ function checkParams(p: HttpPodStatsParams): void {
   for (const ns of [...p.include, ...p.exclude]) {
     if (!NAMESPACE_PATTERN.test(ns)) throw new TypeError(`not a Kubernetes namespace name: ${JSON.stringify(ns)}`)
   }
+  if (p.counts !== undefined) {
+    if (p.endNs <= p.counts.startNs) throw new TypeError('endNs must be after counts.startNs')
+    p.counts.bucketsNs.forEach((b, i) => {
+      if (b <= 0n || (i > 0 && b <= (p.counts?.bucketsNs[i - 1] ?? 0n))) {
+        throw new TypeError('bucketsNs must be positive and strictly increasing')
+      }
+    })
+  }
 }
 
-function namespaceFilter(p: HttpPodStatsParams): string[] {
-  const lines: string[] = []
+/** Lines that load inbound HTTP events of the kept namespaces into `v`, with namespace/pod/service columns. */
+function source(v: string, p: HttpPodStatsParams, startNs: bigint): string[] {
+  const lines = [
+    `${v} = px.DataFrame(table='http_events', start_time=${startNs}, end_time=${p.endNs})`,
+    `${v} = ${v}[${v}.trace_role == 2]`,
+    `${v}.namespace = ${v}.ctx['namespace']`,
+  ]
   if (p.include.length > 0) {
-    lines.push(`df = df[${p.include.map((ns) => `df.namespace == '${ns}'`).join(' or ')}]`)
+    lines.push(`${v} = ${v}[${p.include.map((ns) => `${v}.namespace == '${ns}'`).join(' or ')}]`)
   }
   if (p.exclude.length > 0) {
-    lines.push(`df = df[${p.exclude.map((ns) => `df.namespace != '${ns}'`).join(' and ')}]`)
+    lines.push(`${v} = ${v}[${p.exclude.map((ns) => `${v}.namespace != '${ns}'`).join(' and ')}]`)
   }
+  lines.push(`${v}.pod = ${v}.ctx['pod']`, `${v}.service = ${v}.ctx['service']`)
   return lines
+}
+
+const GROUP = "groupby(['namespace', 'pod', 'service'])"
+const project = (v: string, columns: readonly { name: string }[]) => `${v} = ${v}[[${columns.map((c) => `'${c.name}'`).join(', ')}]]`
+
+function countLines(p: HttpPodStatsParams, counts: HttpPodCountsParams): string[] {
+  const classBounds = STATUS_CLASSES.map((c, i) => [c, 100 * (i + 1), 100 * (i + 2)] as const)
+  return [
+    '',
+    '# Counts over the contiguous range, for counters and the latency histogram.',
+    ...source('c', p, counts.startNs),
+    'c = c[c.resp_status >= 100 and c.resp_status < 600]',
+    ...classBounds.map(([c, lo, hi]) => `c.s${c} = c.resp_status >= ${lo} and c.resp_status < ${hi}`),
+    ...counts.bucketsNs.map((b, i) => `c.le_${i} = c.latency <= ${b}`),
+    `c = c.${GROUP}.agg(`,
+    "    requests=('latency', px.count),",
+    ...STATUS_CLASSES.map((c) => `    s${c}=('s${c}', px.sum),`),
+    "    latency_sum_ns=('latency', px.sum),",
+    ...counts.bucketsNs.map((_, i) => `    le_${i}=('le_${i}', px.sum),`),
+    ')',
+    project('c', httpPodCountsColumns(counts.bucketsNs.length)),
+    `px.display(c, '${HTTP_POD_COUNTS_TABLE}')`,
+  ]
 }
 
 /** Builds the PxL text for one run. Throws TypeError on parameters that could alter the script. */
@@ -79,23 +155,20 @@ export function buildHttpPodStatsScript(p: HttpPodStatsParams): string {
     `#px:set max_output_rows_per_table=${p.maxRows}`,
     'import px',
     '',
-    `df = px.DataFrame(table='http_events', start_time=${p.startNs}, end_time=${p.endNs})`,
-    'df = df[df.trace_role == 2]',
-    "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter(p),
-    "df.pod = df.ctx['pod']",
-    "df.service = df.ctx['service']",
-    `df.failure = df.resp_status >= ${p.errorStatusMin}`,
-    "df = df.groupby(['namespace', 'pod', 'service']).agg(",
+    '# Window statistics, for the gauges.',
+    ...source('w', p, p.startNs),
+    `w.failure = w.resp_status >= ${p.errorStatusMin}`,
+    `w = w.${GROUP}.agg(`,
     "    requests=('latency', px.count),",
     "    errors=('failure', px.sum),",
     "    latency_quantiles=('latency', px.quantiles),",
     ')',
-    "df.latency_p50_ns = px.pluck_float64(df.latency_quantiles, 'p50')",
-    "df.latency_p90_ns = px.pluck_float64(df.latency_quantiles, 'p90')",
-    "df.latency_p99_ns = px.pluck_float64(df.latency_quantiles, 'p99')",
-    `df = df[[${HTTP_POD_STATS_COLUMNS.map((c) => `'${c.name}'`).join(', ')}]]`,
-    `px.display(df, '${HTTP_POD_STATS_TABLE}')`,
+    "w.latency_p50_ns = px.pluck_float64(w.latency_quantiles, 'p50')",
+    "w.latency_p90_ns = px.pluck_float64(w.latency_quantiles, 'p90')",
+    "w.latency_p99_ns = px.pluck_float64(w.latency_quantiles, 'p99')",
+    project('w', HTTP_POD_STATS_COLUMNS),
+    `px.display(w, '${HTTP_POD_STATS_TABLE}')`,
+    ...(p.counts === undefined ? [] : countLines(p, p.counts)),
     '',
   ].join('\n')
 }
@@ -107,12 +180,14 @@ export function buildHttpPodStatsScript(p: HttpPodStatsParams): string {
 export function parseHttpPodStatsScript(script: string): HttpPodStatsParams | undefined {
   if (!script.startsWith(`${HTTP_POD_STATS_MARKER}\n`)) return undefined
   const maxRows = /^#px:set max_output_rows_per_table=(\d+)$/m.exec(script)
-  const window = /start_time=(\d+), end_time=(\d+)\)/.exec(script)
-  const status = /^df\.failure = df\.resp_status >= (\d+)$/m.exec(script)
+  const window = /^w = px\.DataFrame\(table='http_events', start_time=(\d+), end_time=(\d+)\)$/m.exec(script)
+  const status = /^w\.failure = w\.resp_status >= (\d+)$/m.exec(script)
   if (!maxRows?.[1] || !window?.[1] || !window[2] || !status?.[1]) return undefined
-  const include = /^df = df\[(df\.namespace == .*)\]$/m.exec(script)?.[1]
-  const exclude = /^df = df\[(df\.namespace != .*)\]$/m.exec(script)?.[1]
+  const include = /^w = w\[(w\.namespace == .*)\]$/m.exec(script)?.[1]
+  const exclude = /^w = w\[(w\.namespace != .*)\]$/m.exec(script)?.[1]
   const names = (s: string | undefined): string[] => (s === undefined ? [] : [...s.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? ''))
+  const countStart = /^c = px\.DataFrame\(table='http_events', start_time=(\d+), end_time=\d+\)$/m.exec(script)?.[1]
+  const bucketsNs = [...script.matchAll(/^c\.le_\d+ = c\.latency <= (\d+)$/gm)].map((m) => BigInt(m[1] ?? '0'))
   return {
     startNs: BigInt(window[1]),
     endNs: BigInt(window[2]),
@@ -120,5 +195,6 @@ export function parseHttpPodStatsScript(script: string): HttpPodStatsParams | un
     maxRows: Number(maxRows[1]),
     include: names(include),
     exclude: names(exclude),
+    ...(countStart === undefined ? {} : { counts: { startNs: BigInt(countStart), bucketsNs } }),
   }
 }
