@@ -12,6 +12,8 @@ export interface RunContext {
 export interface RunSummary {
   /** Rows Pixie returned. */
   readonly rows: number
+  /** Seconds of traffic this run gave up counting (gap longer than maxCatchUp). */
+  readonly skippedSeconds?: number
 }
 
 /**

@@ -4,7 +4,9 @@ import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from '../config/types.js'
 import { CollectorResultError } from '../errors.js'
 import {
+  HTTP_POD_COUNTS_TABLE,
   HTTP_POD_STATS_TABLE,
+  STATUS_CLASSES,
   buildHttpPodStatsScript,
 } from '../pixie/scripts/http-pod-stats.js'
 import { columnOf, tableOf } from '../pixie/table.js'
@@ -14,7 +16,11 @@ import {
   HTTP_ERROR_RATIO,
   HTTP_LATENCY_SECONDS,
   HTTP_REQUESTS_PER_SECOND,
+  HTTP_REQUESTS_TOTAL,
+  HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
+import { CountRangePlanner } from './count-range.js'
+import { HttpCounterStore, checkCountRow, type PodCountRow } from './http-counters.js'
 import { formatDuration } from '../config/duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
@@ -99,17 +105,28 @@ export class HttpCollector implements Collector {
   #lastSuccessAt: number | undefined
   #pods: readonly PodHttpStats[] = []
   readonly #deps: HttpCollectorDeps
+  readonly #planner: CountRangePlanner
+  readonly #counters: HttpCounterStore
+  readonly #bucketsNs: readonly bigint[]
 
   constructor(deps: HttpCollectorDeps) {
     this.#deps = deps
     this.schedule = deps.config.schedule
     this.timeoutMs = deps.config.timeoutMs
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
+    this.#planner = new CountRangePlanner(deps.config)
+    this.#counters = new HttpCounterStore({ bucketsSeconds: deps.config.bucketsSeconds, expireAfterMs: deps.config.expireAfterMs })
+    this.#bucketsNs = deps.config.bucketsSeconds.map((s) => BigInt(Math.round(s * 1e9)))
     this.#register()
   }
 
   get lastSuccessAt(): number | undefined {
     return this.#lastSuccessAt
+  }
+
+  /** Pods with counter series (including stale ones that are hidden). */
+  get counterPods(): number {
+    return this.#counters.size
   }
 
   /** The pods currently published (empty once stale). */
@@ -161,20 +178,38 @@ export class HttpCollector implements Collector {
       },
       registry,
     )
+    const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
+    new SnapshotMetric(
+      {
+        name: HTTP_REQUESTS_TOTAL,
+        help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
+        type: 'counter',
+        samples: () => (this.#fresh() ? this.#counters.requestSamples() : []),
+      },
+      registry,
+    )
+    new SnapshotMetric(
+      {
+        name: HTTP_REQUEST_DURATION,
+        help: `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`,
+        type: 'histogram',
+        samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION) : []),
+      },
+      registry,
+    )
   }
 
   async run(context: RunContext): Promise<RunSummary> {
     const { pixie, config, now, logger } = this.#deps
-    const endMs = now()
-    const endNs = BigInt(endMs) * 1_000_000n
-    const startNs = endNs - BigInt(config.windowMs) * 1_000_000n
+    const plan = this.#planner.plan(now())
     const script = buildHttpPodStatsScript({
-      startNs,
-      endNs,
+      startNs: msToNs(plan.windowStartMs),
+      endNs: msToNs(plan.endMs),
       errorStatusMin: config.errorStatusMin,
       include: config.namespaces.include,
       exclude: config.namespaces.exclude,
       maxRows: config.maxRows,
+      ...(plan.countStartMs !== undefined && { counts: { startNs: msToNs(plan.countStartMs), bucketsNs: this.#bucketsNs } }),
     })
     const result = await pixie.executeScript({
       script,
@@ -182,15 +217,51 @@ export class HttpCollector implements Collector {
       timeoutMs: context.timeoutMs,
       signal: context.signal,
     })
+    // Decode and check everything before publishing anything.
     const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
-    if (pods.rows >= config.maxRows) {
-      logger.warn({ rows: pods.rows, maxRows: config.maxRows }, 'result reached collectors.http.maxRows; some pods may be missing')
+    const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
+    const rows = pods.rows + counts.length
+    if (pods.rows >= config.maxRows || counts.length >= config.maxRows) {
+      logger.warn({ rows, maxRows: config.maxRows }, 'result reached collectors.http.maxRows; some pods may be missing')
     }
-    // Publish in one assignment: scrapes see the previous run or this one, never a mix.
+    // Publish synchronously: scrapes see the previous run or this one, never a mix.
+    const publishedAt = now()
     this.#pods = pods.stats
-    this.#lastSuccessAt = now()
-    return { rows: pods.rows }
+    this.#counters.add(counts, publishedAt)
+    this.#planner.commit(plan)
+    this.#lastSuccessAt = publishedAt
+    return { rows, skippedSeconds: plan.skippedMs / 1000 }
   }
+}
+
+function msToNs(ms: number): bigint {
+  return BigInt(Math.round(ms)) * 1_000_000n
+}
+
+/** Decodes `http_pod_counts`; throws CollectorResultError on a bad shape or inconsistent row. */
+function toCountRows(table: PixieTable, buckets: number): PodCountRow[] {
+  const namespace = columnOf(table, 'namespace', 'STRING')
+  const pod = columnOf(table, 'pod', 'STRING')
+  const service = columnOf(table, 'service', 'STRING')
+  const requests = columnOf(table, 'requests', 'INT64')
+  const classes = STATUS_CLASSES.map((c) => columnOf(table, `s${c}`, 'INT64'))
+  const latencySum = columnOf(table, 'latency_sum_ns', 'INT64')
+  const bucketColumns = Array.from({ length: buckets }, (_, i) => columnOf(table, `le_${i}`, 'INT64'))
+  const rows: PodCountRow[] = []
+  for (let i = 0; i < table.numRows; i++) {
+    const row: PodCountRow = {
+      namespace: namespace[i] ?? '',
+      pod: podLabel(pod[i] ?? ''),
+      service: serviceLabel(service[i] ?? ''),
+      requests: Number(requests[i] ?? 0n),
+      byClass: classes.map((c) => Number(c[i] ?? 0n)),
+      latencySumSeconds: Number(latencySum[i] ?? 0n) / 1e9,
+      buckets: bucketColumns.map((c) => Number(c[i] ?? 0n)),
+    }
+    checkCountRow(row, i, buckets)
+    rows.push(row)
+  }
+  return rows
 }
 
 /** Decodes the result table into per-pod figures; throws CollectorResultError on a bad shape. */

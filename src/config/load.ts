@@ -525,6 +525,22 @@ function buildHttpCollector(
     errors.push(`collectors.http.staleAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
   }
 
+  const lag = resolve(errors, [file.text('collectors.http.lag')], (text) => durationBetween(text, 0, 300_000, 'must be from 0s to 5m'))
+  const maxCatchUp = resolve(errors, [file.text('collectors.http.maxCatchUp')], (text) =>
+    durationBetween(text, 1_000, 86_400_000, 'must be from 1s to 1d'),
+  )
+  const expireAfter = resolve(errors, [file.text('collectors.http.expireAfter')], (text) =>
+    durationBetween(text, 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s'),
+  )
+  if (expireAfter?.value !== undefined && schedule?.kind === 'interval' && expireAfter.value < schedule.intervalMs) {
+    errors.push(`collectors.http.expireAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  }
+  const bucketList = file.value('collectors.http.buckets')
+  const buckets = Array.isArray(bucketList) ? bucketList.filter((b): b is number => typeof b === 'number') : undefined
+  if (buckets !== undefined && buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? 0))) {
+    errors.push('collectors.http.buckets: must be strictly increasing')
+  }
+
   const include = stringList(file.value('collectors.http.namespaces.include'))
   const exclude = stringList(file.value('collectors.http.namespaces.exclude'))
   for (const ns of include) {
@@ -542,6 +558,10 @@ function buildHttpCollector(
     staleAfterMs: staleAfter?.value,
     ...(timeoutMs !== undefined && { timeoutMs }),
     ...(typeof maxRows === 'number' && { maxRows }),
+    ...(lag?.value !== undefined && { lagMs: lag.value }),
+    ...(maxCatchUp?.value !== undefined && { maxCatchUpMs: maxCatchUp.value }),
+    ...(expireAfter?.value !== undefined && { expireAfterMs: expireAfter.value }),
+    ...(buckets !== undefined && { bucketsSeconds: buckets }),
   }
 }
 

@@ -87,11 +87,18 @@ export interface ConfigFile {
       readonly staleAfter?: string
       readonly timeout?: string
       readonly maxRows: number
+      readonly lag: string
+      readonly maxCatchUp: string
+      readonly expireAfter: string
+      readonly buckets: readonly number[]
     }
   }
   readonly web: { readonly listenAddress: string }
   readonly log: { readonly level: Config['log']['level'] }
 }
+
+/** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
+export const DEFAULT_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
 
 const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
 
@@ -152,6 +159,17 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         staleAfter: duration(),
         timeout: duration(),
         maxRows: { type: 'integer', minimum: 1, default: 100_000, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
+        lag: duration({ default: '5s' }),
+        maxCatchUp: duration({ default: '5m' }),
+        expireAfter: duration({ default: '5m' }),
+        buckets: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 40,
+          default: [...DEFAULT_BUCKETS_SECONDS],
+          [MESSAGE_KEYWORD]: 'must be a list of 1 to 40 bucket bounds in seconds',
+          items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
+        },
       }),
     }),
     web: section({

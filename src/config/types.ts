@@ -36,6 +36,14 @@ export interface HttpCollectorConfig {
   readonly timeoutMs: number
   /** `#px:set max_output_rows_per_table` value. Default 100000. */
   readonly maxRows: number
+  /** Counts stop this long before now, so Pixie's data has settled. Default 5s. */
+  readonly lagMs: number
+  /** After failed runs, the next success counts at most this far back; older time is skipped. Default 5m. */
+  readonly maxCatchUpMs: number
+  /** A pod's counter and histogram series are removed this long after it was last seen. Default 5m. */
+  readonly expireAfterMs: number
+  /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
+  readonly bucketsSeconds: readonly number[]
 }
 
 export interface WebConfig {

@@ -5,6 +5,7 @@ import {
   COLLECTOR_LAST_SUCCESS,
   COLLECTOR_ROWS,
   COLLECTOR_RUNS_TOTAL,
+  COLLECTOR_SKIPPED_SECONDS,
   COLLECTOR_UP,
 } from './names.js'
 
@@ -21,6 +22,7 @@ export interface SelfMetrics {
   readonly runs: Counter<'collector' | 'result'>
   readonly duration: Gauge<'collector'>
   readonly rows: Gauge<'collector'>
+  readonly skippedSeconds: Counter<'collector'>
   /** Creates the series of a collector so that they exist (at zero) before its first run. */
   addCollector(name: string): void
 }
@@ -66,6 +68,12 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     labelNames: ['collector'],
     registers,
   })
+  const skippedSeconds = new Counter({
+    name: COLLECTOR_SKIPPED_SECONDS,
+    help: 'Seconds of traffic never counted because the gap after failed runs exceeded maxCatchUp.',
+    labelNames: ['collector'],
+    registers,
+  })
   const info = new Gauge({
     name: BUILD_INFO,
     help: 'Build information of pixie-exporter; the value is always 1.',
@@ -83,8 +91,10 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     runs,
     duration,
     rows,
+    skippedSeconds,
     addCollector(name) {
       up.set({ collector: name }, 0)
+      skippedSeconds.inc({ collector: name }, 0)
       for (const result of RUN_OUTCOMES) runs.inc({ collector: name, result }, 0)
     },
   }

@@ -108,6 +108,10 @@ export class CollectorJob {
       outcome = 'success'
       metrics.up.set(labels, 1)
       metrics.rows.set(labels, summary.rows)
+      if (summary.skippedSeconds !== undefined && summary.skippedSeconds > 0) {
+        metrics.skippedSeconds.inc(labels, summary.skippedSeconds)
+        logger.warn({ collector: collector.name, skippedSeconds: summary.skippedSeconds }, 'gap since the last success exceeded maxCatchUp; older traffic was not counted')
+      }
       metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
       this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
       logger.debug({ collector: collector.name, rows: summary.rows, durationMs: now() - started }, 'collector run succeeded')

@@ -4,7 +4,7 @@ import { HttpCollector, podLabel, serviceLabel } from '../../src/collectors/http
 import { CollectorResultError, PixieUnavailableError } from '../../src/errors.js'
 import { parseHttpPodStatsScript } from '../../src/pixie/scripts/http-pod-stats.js'
 import { sinkLogger } from '../fixtures/logger.js'
-import { ScriptedPixie, httpConfig, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
+import { ScriptedPixie, answer, httpConfig, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0)
 const controller = () => new AbortController().signal
@@ -46,9 +46,9 @@ t.test('serviceLabel turns Pixie service values into plain names', async (t) => 
 })
 
 t.test('one run publishes rate, error rate, ratio and latency per pod', async (t) => {
-  const s = setup([[podStatsTable([canary, stable])]])
+  const s = setup([answer([canary, stable])])
   const summary = await s.run()
-  t.equal(summary.rows, 2, 'rows are reported')
+  t.equal(summary.rows, 4, 'rows of both tables are reported')
   const labels = { namespace: 'default', pod: 'canary-demo-7d9f8b6c5d-abcde', service: 'canary-demo' }
   t.equal(await s.value('pixie_http_requests_per_second', labels), 10, '300 requests over 30s is 10/s')
   t.equal(await s.value('pixie_http_errors_per_second', labels), 8.2, '246 errors over 30s is 8.2/s')
@@ -59,7 +59,7 @@ t.test('one run publishes rate, error rate, ratio and latency per pod', async (t
 })
 
 t.test('one PxL run covers every pod, over the configured window and error threshold', async (t) => {
-  const s = setup([[podStatsTable([canary, stable])]], {
+  const s = setup([answer([canary, stable])], {
     windowMs: 60_000,
     errorStatusMin: 400,
     namespaces: { include: ['default', 'shop'], exclude: [] },
@@ -68,27 +68,27 @@ t.test('one PxL run covers every pod, over the configured window and error thres
   t.equal(s.pixie.calls.length, 1, 'exactly one script run for all pods')
   const params = parseHttpPodStatsScript(s.pixie.calls[0]?.script ?? '')
   t.ok(params, 'the built-in script was sent')
-  t.equal(params?.endNs, BigInt(T0) * 1_000_000n, 'the window ends now')
-  t.equal(params?.startNs, BigInt(T0 - 60_000) * 1_000_000n, 'the window starts one window earlier')
+  t.equal(params?.endNs, BigInt(T0 - 5_000) * 1_000_000n, 'the window ends lag (5s) before now')
+  t.equal(params?.startNs, BigInt(T0 - 65_000) * 1_000_000n, 'the window starts one window earlier')
   t.equal(params?.errorStatusMin, 400, 'errorStatusMin reaches the script')
   t.same(params?.include, ['default', 'shop'], 'namespace include list reaches the script')
   t.match(s.pixie.calls[0]?.script, /#px:set max_output_rows_per_table=100000/, 'row limit is raised')
 })
 
 t.test('pods without requests are not invented', async (t) => {
-  const s = setup([[podStatsTable([{ ...canary, requests: 0, errors: 0 }, stable])]])
+  const s = setup([answer([{ ...canary, requests: 0, errors: 0 }, stable])])
   await s.run()
   t.equal(await s.seriesCount('pixie_http_error_ratio'), 1, 'only the pod with requests is exported')
 })
 
 t.test('unusable quantiles give no latency series instead of zero', async (t) => {
-  const s = setup([[podStatsTable([{ ...canary, p50: 0, p90: Number.NaN, p99: 150e6 }])]])
+  const s = setup([answer([{ ...canary, p50: 0, p90: Number.NaN, p99: 150e6 }])])
   await s.run()
   t.equal(await s.seriesCount('pixie_http_latency_seconds'), 1, 'only the p99 is exported')
 })
 
 t.test('a vanished pod disappears on the next successful run', async (t) => {
-  const s = setup([[podStatsTable([canary, stable])], [podStatsTable([stable])]])
+  const s = setup([answer([canary, stable]), answer([stable])])
   await s.run()
   t.equal(await s.seriesCount('pixie_http_error_ratio'), 2, 'two pods first')
   s.clock.advance(10_000)
@@ -97,7 +97,7 @@ t.test('a vanished pod disappears on the next successful run', async (t) => {
 })
 
 t.test('a failed run keeps the last values until staleAfter, then removes them', async (t) => {
-  const s = setup([[podStatsTable([canary])], new PixieUnavailableError('down'), new PixieUnavailableError('down')], {
+  const s = setup([answer([canary]), new PixieUnavailableError('down'), new PixieUnavailableError('down')], {
     staleAfterMs: 30_000,
   })
   await s.run()
@@ -111,14 +111,14 @@ t.test('a failed run keeps the last values until staleAfter, then removes them',
 })
 
 t.test('staleAfter defaults to three intervals', async (t) => {
-  const s = setup([[podStatsTable([canary])]])
+  const s = setup([answer([canary])])
   t.equal(s.collector.staleAfterMs, 30_000, '3 x 10s')
 })
 
 t.test('a malformed result is rejected without touching the published values', async (t) => {
   const bad = podStatsTable([canary])
   const wrongType = { ...bad, data: [...bad.data.slice(0, 3), { type: 'FLOAT64' as const, values: [1] }, ...bad.data.slice(4)] }
-  const s = setup([[podStatsTable([canary])], [wrongType], [{ ...bad, name: 'other' }], [podStatsTable([{ ...canary, errors: 400 }])]])
+  const s = setup([answer([canary]), [wrongType], [{ ...bad, name: 'other' }], answer([{ ...canary, errors: 400 }])])
   await s.run()
   await t.rejects(s.run(), CollectorResultError, 'a column of the wrong type is an error')
   await t.rejects(s.run(), { message: /result has no table "http_pod_stats" \(tables received: "other"\)/ }, 'a missing table is an error')

@@ -71,6 +71,10 @@ const rows: readonly Row[] = [
   { file: 'invalid-stale-after.yaml', want: () => ['collectors.http.staleAfter: must be at least the interval (30s)'] },
   { file: 'invalid-collector-timeout.yaml', want: () => ['collectors.http.timeout: must be greater than 0 and at most 10m'] },
   { file: 'invalid-max-rows.yaml', want: () => ['collectors.http.maxRows: must be an integer of at least 1'] },
+  { file: 'invalid-lag.yaml', want: () => ['collectors.http.lag: must be from 0s to 5m'] },
+  { file: 'invalid-expire-after.yaml', want: () => ['collectors.http.expireAfter: must be at least the interval (30s)'] },
+  { file: 'invalid-buckets-order.yaml', want: () => ['collectors.http.buckets: must be strictly increasing'] },
+  { file: 'invalid-buckets-value.yaml', want: () => ['collectors.http.buckets[0]: must be a number of seconds greater than 0'] },
   {
     file: 'invalid-listen-address.yaml',
     want: () => ['web.listenAddress: must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'],
