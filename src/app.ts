@@ -2,8 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { Exposition } from './metrics/exposition.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
+import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
 
 /** Everything the HTTP app needs; it never listens (src/cli.ts does). */
 export interface AppDeps {
@@ -36,9 +38,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     message: 'pixie-exporter is under pressure; try again later',
   })
 
-  app.get('/metrics', async (_req, reply) => {
-    const body = await deps.registry.metrics()
-    return reply.type(deps.registry.contentType).send(body)
+  const exposition = new Exposition(deps.registry)
+  app.get('/metrics', async (req, reply) => {
+    const rendered = await exposition.render()
+    reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
+    }
+    return reply.send(rendered.chunks.length === 1 ? rendered.chunks[0] : Buffer.concat(rendered.chunks))
   })
 
   app.get('/', async (_req, reply) =>
@@ -61,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (reasons.length === 0) return reply.type('text/plain; charset=utf-8').send('Ready\n')
     return reply.code(503).type('text/plain; charset=utf-8').send(`Not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`)
   })
+
+  await app.register(errorRateRoute, errorRateFromRegistry(deps.registry, deps.jobs))
 
   app.addHook('onClose', async () => {
     await Promise.all(deps.jobs.map((j) => j.stop()))

@@ -1,4 +1,5 @@
 import { CollectorResultError } from '../errors.js'
+import type { Sample } from '../metrics/snapshot-metric.js'
 import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
 
 /** One pod's counts over one range, as decoded from `http_pod_counts`. */
@@ -96,22 +97,23 @@ export class HttpCounterStore {
   }
 
   /** Samples of `pixie_http_requests_total`. */
-  *requestSamples(): Generator<{ labels: Record<string, string>; value: number }> {
+  *requestSamples(): Generator<Sample> {
     for (const totals of this.#pods.values()) {
       for (let i = 0; i < STATUS_CLASSES.length; i++) {
-        yield { labels: { ...totals.labels, status_class: STATUS_CLASSES[i] ?? '' }, value: totals.byClass[i] ?? 0 }
+        yield { labels: totals.labels, extra: ['status_class', STATUS_CLASSES[i] ?? ''], value: totals.byClass[i] ?? 0 }
       }
     }
   }
 
   /** Samples of the latency histogram: `_bucket{le}` (cumulative, with +Inf), `_sum`, `_count`. */
-  *histogramSamples(name: string): Generator<{ labels: Record<string, string>; value: number; metricName: string }> {
+  *histogramSamples(name: string): Generator<Sample> {
     const bounds = this.bucketsSeconds.map(String)
+    const bucket = `${name}_bucket`
     for (const totals of this.#pods.values()) {
       for (let i = 0; i < bounds.length; i++) {
-        yield { labels: { ...totals.labels, le: bounds[i] ?? '' }, value: totals.buckets[i] ?? 0, metricName: `${name}_bucket` }
+        yield { labels: totals.labels, extra: ['le', bounds[i] ?? ''], value: totals.buckets[i] ?? 0, metricName: bucket }
       }
-      yield { labels: { ...totals.labels, le: '+Inf' }, value: totals.requests, metricName: `${name}_bucket` }
+      yield { labels: totals.labels, extra: ['le', '+Inf'], value: totals.requests, metricName: bucket }
       yield { labels: totals.labels, value: totals.latencySumSeconds, metricName: `${name}_sum` }
       yield { labels: totals.labels, value: totals.requests, metricName: `${name}_count` }
     }

@@ -37,6 +37,8 @@ export interface HttpCollectorDeps {
 
 /** One pod's figures over the window. */
 export interface PodHttpStats {
+  /** `{namespace, pod, service}`, one object per pod shared by all its samples. */
+  readonly labels: Readonly<Record<string, string>>
   readonly namespace: string
   readonly pod: string
   readonly service: string
@@ -80,11 +82,6 @@ export function podLabel(raw: string): string {
   return raw.slice(raw.indexOf('/') + 1)
 }
 
-/** The labels of a pod's series. */
-function podLabels(p: PodHttpStats): Record<string, string> {
-  return { namespace: p.namespace, pod: p.pod, service: p.service }
-}
-
 function quantileSeconds(ns: number | undefined): number | undefined {
   // px.pluck_float64 yields 0.0 when the quantiles JSON is unusable; a real
   // request never takes 0 ns, so 0 and non-finite values mean "unknown".
@@ -104,6 +101,8 @@ export class HttpCollector implements Collector {
   readonly staleAfterMs: number
   #lastSuccessAt: number | undefined
   #pods: readonly PodHttpStats[] = []
+  /** Bumped on every publication; with freshness, the cache key of the rendered exposition. */
+  #publications = 0
   readonly #deps: HttpCollectorDeps
   readonly #planner: CountRangePlanner
   readonly #counters: HttpCounterStore
@@ -134,6 +133,11 @@ export class HttpCollector implements Collector {
     return this.#fresh() ? this.#pods : []
   }
 
+  /** Changes whenever the exported samples would change. */
+  #version(): string {
+    return `${this.#publications}:${this.#fresh()}`
+  }
+
   #fresh(): boolean {
     return this.#lastSuccessAt !== undefined && this.#deps.now() - this.#lastSuccessAt <= this.staleAfterMs
   }
@@ -150,7 +154,8 @@ export class HttpCollector implements Collector {
           name,
           help: `${help} ${refreshed}`,
           type: 'gauge',
-          samples: () => this.pods.map((p) => ({ labels: podLabels(p), value: value(p) })),
+          samples: () => this.pods.map((p) => ({ labels: p.labels, value: value(p) })),
+          version: () => this.#version(),
         },
         registry,
       )
@@ -168,11 +173,12 @@ export class HttpCollector implements Collector {
         name: HTTP_LATENCY_SECONDS,
         help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
         type: 'summary',
+        version: () => this.#version(),
         samples: () =>
           this.pods.flatMap((p) =>
             QUANTILES.flatMap(([quantile, key]) => {
               const v = p[key]
-              return v === undefined ? [] : [{ labels: { ...podLabels(p), quantile }, value: v }]
+              return v === undefined ? [] : [{ labels: p.labels, extra: ['quantile', quantile] as const, value: v }]
             }),
           ),
       },
@@ -184,6 +190,7 @@ export class HttpCollector implements Collector {
         name: HTTP_REQUESTS_TOTAL,
         help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
         type: 'counter',
+        version: () => this.#version(),
         samples: () => (this.#fresh() ? this.#counters.requestSamples() : []),
       },
       registry,
@@ -193,6 +200,7 @@ export class HttpCollector implements Collector {
         name: HTTP_REQUEST_DURATION,
         help: `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`,
         type: 'histogram',
+        version: () => this.#version(),
         samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION) : []),
       },
       registry,
@@ -230,6 +238,7 @@ export class HttpCollector implements Collector {
     this.#counters.add(counts, publishedAt)
     this.#planner.commit(plan)
     this.#lastSuccessAt = publishedAt
+    this.#publications++
     return { rows, skippedSeconds: plan.skippedMs / 1000 }
   }
 }
@@ -283,10 +292,10 @@ function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpS
     if (err < 0 || err > req) {
       throw new CollectorResultError(`row ${i}: errors (${err}) must be between 0 and requests (${req})`)
     }
+    const labels = { namespace: namespace[i] ?? '', pod: podLabel(pod[i] ?? ''), service: serviceLabel(service[i] ?? '') }
     stats.push({
-      namespace: namespace[i] ?? '',
-      pod: podLabel(pod[i] ?? ''),
-      service: serviceLabel(service[i] ?? ''),
+      labels,
+      ...labels,
       requestsPerSecond: req / windowSeconds,
       errorsPerSecond: err / windowSeconds,
       errorRatio: err / req,

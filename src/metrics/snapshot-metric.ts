@@ -1,8 +1,14 @@
 import type { Metric, Registry } from 'prom-client'
 
-/** One exported sample: labels, value, and for histograms the suffixed name. */
+/** Label names and values; the same object may be shared by many samples (its text is cached). */
+export type Labels = Readonly<Record<string, string>>
+
+/** One exported sample. */
 export interface Sample {
-  readonly labels: Readonly<Record<string, string>>
+  /** Labels, often one object per pod shared by all its samples. */
+  readonly labels: Labels
+  /** One more label appended after `labels` (e.g. `le`, `quantile`, `status_class`). */
+  readonly extra?: readonly [name: string, value: string]
   readonly value: number
   /** e.g. `<name>_bucket`; defaults to the metric's name. */
   readonly metricName?: string
@@ -13,19 +19,37 @@ export interface SnapshotMetricOptions {
   readonly name: string
   readonly help: string
   readonly type: 'gauge' | 'counter' | 'histogram' | 'summary'
-  /** Produces the samples at scrape time from the collector's current snapshot. */
+  /** Produces the samples from the collector's current snapshot. */
   readonly samples: () => Iterable<Sample>
+  /**
+   * Changes whenever `samples` would produce something different (a new run
+   * was published, the data turned stale). Rendered text is reused while it
+   * stays the same. Default: render every time.
+   */
+  readonly version?: () => string
+}
+
+// The Prometheus text format escapes, exactly as prom-client does.
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+const escapeLabel = (s: string) => escapeHelp(s).replace(/"/g, '\\"')
+/** prom-client's number rendering (including its `Nan` spelling). */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return 'Nan'
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf'
+  return `${value}`
 }
 
 /**
- * A metric whose samples are read at scrape time from a snapshot that the
- * collector replaces in one assignment after each successful run. Unlike a
- * prom-client Gauge refilled in `collect()`, it does no per-series hashing, so
- * scraping 10,000 pods stays cheap, and a scrape sees one whole run.
+ * A metric whose samples are read from a snapshot that the collector replaces
+ * in one assignment after each successful run, so a scrape sees one whole run.
  *
- * It implements the part of prom-client's metric contract that `Registry`
- * uses (`name`, `help`, `type`, `aggregator`, `get()`), so it is registered on
- * the registry that is passed in, next to ordinary prom-client metrics.
+ * It renders its own exposition text, byte for byte what prom-client's
+ * Registry renders for the same samples (test/metrics/exposition.ts checks
+ * it), but much faster: the label text of a shared labels object is escaped
+ * once, and the text is rebuilt only when `version` changes. It also
+ * implements the part of prom-client's metric contract that `Registry` uses
+ * (`name`, `help`, `type`, `aggregator`, `get()`), so it lives on the registry
+ * that is passed in, next to ordinary prom-client metrics.
  */
 export class SnapshotMetric {
   readonly name: string
@@ -33,18 +57,67 @@ export class SnapshotMetric {
   readonly type: SnapshotMetricOptions['type']
   readonly aggregator = 'sum' as const
   readonly #samples: () => Iterable<Sample>
+  readonly #version: (() => string) | undefined
+  #cache: { version: string; body: Buffer; gzip?: Buffer } | undefined
 
   constructor(options: SnapshotMetricOptions, registry: Registry) {
     this.name = options.name
     this.help = options.help
     this.type = options.type
     this.#samples = options.samples
+    this.#version = options.version
     // Registry only calls get() and reads name/type; see the class comment.
     registry.registerMetric(this as unknown as Metric)
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Sample[] }> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.#samples()] }
+  /** prom-client's view (used by `registry.metrics()` and `getMetricsAsJSON()`). */
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: { labels: Labels; value: number; metricName?: string }[] }> {
+    const values = [...this.#samples()].map((s) => ({
+      labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+      value: s.value,
+      ...(s.metricName !== undefined && { metricName: s.metricName }),
+    }))
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  /** The exposition text of this metric (no trailing newline), as UTF-8, rebuilt only when the version changed. */
+  render(): Buffer {
+    const version = this.#version?.()
+    if (version !== undefined && this.#cache?.version === version) return this.#cache.body
+    const body = Buffer.from(this.#format(), 'utf8')
+    this.#cache = version === undefined ? undefined : { version, body }
+    return body
+  }
+
+  /** The gzip form of `body` (as returned by render), compressed once per version. */
+  async gzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
+    const cache = this.#cache
+    // A new run may have been published since `body` was rendered: then
+    // compress what was rendered, so text and gzip always agree.
+    if (cache === undefined || cache.body !== body) return compress(body)
+    cache.gzip ??= await compress(body)
+    return cache.gzip
+  }
+
+  #format(): string {
+    const labelText = new WeakMap<Labels, string>()
+    const textOf = (labels: Labels): string => {
+      let text = labelText.get(labels)
+      if (text === undefined) {
+        text = Object.entries(labels)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+          .join(',')
+        labelText.set(labels, text)
+      }
+      return text
+    }
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`]
+    for (const s of this.#samples()) {
+      let labels = textOf(s.labels)
+      if (s.extra !== undefined) labels += `${labels === '' ? '' : ','}${s.extra[0]}="${escapeLabel(s.extra[1])}"`
+      lines.push(`${s.metricName ?? this.name}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`)
+    }
+    return lines.join('\n')
   }
 
   /** prom-client calls reset() on registry.resetMetrics(); the snapshot belongs to the collector. */

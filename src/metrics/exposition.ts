@@ -1,0 +1,67 @@
+import { promisify } from 'node:util'
+import { gzip as gzipCallback } from 'node:zlib'
+import type { Registry } from 'prom-client'
+import { SnapshotMetric } from './snapshot-metric.js'
+
+const gzip = promisify(gzipCallback)
+
+/** The part of prom-client's Registry we use; `getMetricsAsString` exists at run time but not in its types. */
+interface RegistryInternals {
+  getMetricsAsArray(): unknown[]
+  getMetricsAsString(metric: unknown): Promise<string>
+}
+
+/** One rendered exposition. */
+export interface RenderedExposition {
+  /** The exposition as UTF-8 buffers, in order; cached parts are shared, not copied. */
+  readonly chunks: readonly Buffer[]
+  /** The whole text (decodes the chunks; for tests and small outputs). */
+  text(): string
+  /** The body gzip-compressed; cached parts are compressed once per change of their data. */
+  gzip(): Promise<Buffer>
+}
+
+/**
+ * Builds the Prometheus text exposition of a registry: exactly what
+ * `registry.metrics()` returns for the same data (same order, same bytes),
+ * but the per-pod snapshot metrics are rendered once per change of their data
+ * instead of on every scrape, and rendered fast (see SnapshotMetric).
+ *
+ * The gzip form is a multi-member gzip stream (RFC 1952 §2.2): cached members
+ * for the snapshot metrics, fresh members for the rest (self and process
+ * metrics, small). Decompressors that follow the RFC, Prometheus' among them,
+ * read it as one body.
+ */
+export class Exposition {
+  readonly #registry: RegistryInternals
+
+  constructor(registry: Registry) {
+    this.#registry = registry as unknown as RegistryInternals
+  }
+
+  async render(): Promise<RenderedExposition> {
+    const metrics = this.#registry.getMetricsAsArray()
+    const segments: { body: Buffer; metric?: SnapshotMetric }[] = []
+    let fresh = ''
+    for (let i = 0; i < metrics.length; i++) {
+      const metric = metrics[i]
+      fresh += i === 0 ? '' : '\n\n'
+      if (metric instanceof SnapshotMetric) {
+        if (fresh !== '') segments.push({ body: Buffer.from(fresh, 'utf8') })
+        fresh = ''
+        segments.push({ body: metric.render(), metric })
+      } else {
+        fresh += await this.#registry.getMetricsAsString(metric)
+      }
+    }
+    segments.push({ body: Buffer.from(`${fresh}\n`, 'utf8') })
+    return {
+      chunks: segments.map((s) => s.body),
+      text: () => Buffer.concat(segments.map((s) => s.body)).toString('utf8'),
+      async gzip() {
+        const members = await Promise.all(segments.map((s) => (s.metric === undefined ? gzip(s.body) : s.metric.gzip(s.body, gzip))))
+        return Buffer.concat(members)
+      },
+    }
+  }
+}

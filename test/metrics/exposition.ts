@@ -1,0 +1,129 @@
+import t from 'tap'
+import { gunzipSync } from 'node:zlib'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { buildApp } from '../../src/app.js'
+import { HttpCollector } from '../../src/collectors/http.js'
+import { Exposition } from '../../src/metrics/exposition.js'
+import { SnapshotMetric } from '../../src/metrics/snapshot-metric.js'
+import { sinkLogger } from '../fixtures/logger.js'
+import { ScriptedPixie, answer, httpConfig, type PodRow } from '../fixtures/http-fixtures.js'
+
+const row = (i: number, errors = 1): PodRow => ({
+  namespace: 'default',
+  pod: `default/app-6d8c6b9c8f-p${i}`,
+  service: 'default/app',
+  requests: 100,
+  errors,
+  p50: 2e7,
+  p90: 5e7,
+  p99: 9e7,
+})
+
+async function populated() {
+  let now = 1_700_000_000_000
+  const registry = new Registry()
+  new Gauge({ name: 'before_gauge', help: 'A plain gauge registered first.', registers: [registry] }).set(3)
+  const collector = new HttpCollector({
+    pixie: new ScriptedPixie([answer([row(1), row(2, 7)]), answer([row(1, 50)])]),
+    registry,
+    logger: sinkLogger().logger,
+    now: () => now,
+    config: httpConfig(),
+  })
+  const after = new Counter({ name: 'after_total', help: 'A plain counter registered last.', labelNames: ['x'], registers: [registry] })
+  after.inc({ x: 'a"b\\c' }, 2)
+  const run = async () => {
+    await collector.run({ signal: new AbortController().signal, timeoutMs: 1000 })
+    now += 10_000
+  }
+  return { registry, run, advance: (ms: number) => (now += ms) }
+}
+
+t.test('the exposition is byte-for-byte what prom-client renders', async (t) => {
+  const s = await populated()
+  await s.run()
+  const exposition = new Exposition(s.registry)
+  t.equal((await exposition.render()).text(), await s.registry.metrics(), 'same text after a run')
+  t.equal((await exposition.render()).text(), await s.registry.metrics(), 'same text from the cache')
+  await s.run()
+  t.equal((await exposition.render()).text(), await s.registry.metrics(), 'same text after the next run')
+  s.advance(3_600_000)
+  const stale = (await exposition.render()).text()
+  t.equal(stale, await s.registry.metrics(), 'same text once the data is stale')
+  t.notMatch(stale, /^pixie_http_/m, 'and the stale per-pod samples are gone')
+})
+
+t.test('snapshot metrics are rendered once per version', async (t) => {
+  const registry = new Registry()
+  let calls = 0
+  let version = 'a'
+  new SnapshotMetric(
+    {
+      name: 'snap',
+      help: 'Snapshot.',
+      type: 'gauge',
+      samples: () => {
+        calls++
+        return [{ labels: { v: version }, value: 1 }]
+      },
+      version: () => version,
+    },
+    registry,
+  )
+  const exposition = new Exposition(registry)
+  await exposition.render()
+  await exposition.render()
+  t.equal(calls, 1, 'the second render reused the text')
+  version = 'b'
+  t.match((await exposition.render()).text(), /snap\{v="b"\} 1/, 'a new version is rendered')
+  t.equal(calls, 2, 'exactly once more')
+})
+
+t.test('the gzip form decompresses to the text, across cached and fresh members', async (t) => {
+  const s = await populated()
+  await s.run()
+  const rendered = await new Exposition(s.registry).render()
+  t.equal(gunzipSync(await rendered.gzip()).toString('utf8'), rendered.text(), 'multi-member gzip is the text')
+  t.equal(gunzipSync(await rendered.gzip()).toString('utf8'), rendered.text(), 'again from the cached members')
+})
+
+t.test('/metrics answers gzip when asked, plain text otherwise', async (t) => {
+  const s = await populated()
+  await s.run()
+  const app = await buildApp({
+    registry: s.registry,
+    jobs: [],
+    logger: sinkLogger().logger,
+    now: Date.now,
+    landing: { version: 'x', pixieAddress: 'a:1', clusterId: 'c', simulated: false },
+  })
+  t.teardown(() => app.close())
+  const plain = await app.inject('/metrics')
+  t.equal(plain.headers['content-encoding'], undefined, 'no encoding by default')
+  const zipped = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip, deflate' } })
+  t.equal(zipped.headers['content-encoding'], 'gzip', 'gzip when accepted')
+  t.equal(zipped.headers.vary, 'accept-encoding', 'caches are told the body varies')
+  t.equal(gunzipSync(zipped.rawPayload).toString('utf8'), plain.body, 'same content either way')
+})
+
+t.test('the fast formatter matches prom-client on escaping, special values and bare names', async (t) => {
+  const registry = new Registry()
+  const shared = { pod: 'a"b\\c\nd', service: '' }
+  const metric = new SnapshotMetric(
+    {
+      name: 'odd_values',
+      help: 'Help with \\ backslash\nand newline.',
+      type: 'histogram',
+      samples: () => [
+        { labels: shared, extra: ['le', '+Inf'] as const, value: Number.POSITIVE_INFINITY, metricName: 'odd_values_bucket' },
+        { labels: shared, value: Number.NaN, metricName: 'odd_values_sum' },
+        { labels: {}, value: Number.NEGATIVE_INFINITY },
+        { labels: {}, extra: ['x', 'y'] as const, value: 1e-7 },
+        { labels: shared, value: 12345678901234567890 },
+      ],
+    },
+    registry,
+  )
+  const prom = await (registry as unknown as { getMetricsAsString(m: unknown): Promise<string> }).getMetricsAsString(metric)
+  t.equal(metric.render().toString('utf8'), prom, 'identical bytes')
+})
