@@ -28,6 +28,8 @@ Configuration reference: docs/configuration.md`
 /** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
 const EXIT_CONFIG = 2
 const EXIT_FAILURE = 1
+/** Longest a graceful shutdown may take before the process exits anyway, ms. */
+const SHUTDOWN_BOUND_MS = 10_000
 /** The simulator accepts any cluster id; the demo uses this one. */
 const SIMULATOR_CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
 
@@ -48,6 +50,12 @@ function onSignals(logger: Logger, close: () => Promise<void>): void {
       if (closing) return
       closing = true
       logger.info({ signal }, 'shutting down')
+      // A run in flight is cancelled by close(); if anything still hangs,
+      // exit anyway so Kubernetes does not have to SIGKILL us.
+      setTimeout(() => {
+        logger.error({ boundMs: SHUTDOWN_BOUND_MS }, 'shutdown took too long; exiting')
+        process.exit(EXIT_FAILURE)
+      }, SHUTDOWN_BOUND_MS).unref()
       close().then(
         () => process.exit(0),
         (err: unknown) => {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Collector } from '../collectors/collector.js'
 import { PixieCancelledError, PixieDeadlineError } from '../errors.js'
 import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
+import { nominalIntervalMs } from './schedule.js'
 
 /** Dependencies of a {@link CollectorJob}. */
 export interface CollectorJobDeps {
@@ -11,6 +12,10 @@ export interface CollectorJobDeps {
   readonly logger: Logger
   /** Wall clock, ms since the epoch. */
   readonly now: () => number
+  /** Random numbers in [0, 1) for retry jitter; default Math.random. */
+  readonly random?: () => number
+  /** First retry delay after a failure, ms; doubles per consecutive failure. Default 1000. */
+  readonly retryBaseMs?: number
 }
 
 /** What the landing page and `/-/ready` show about a collector. */
@@ -40,6 +45,9 @@ export class CollectorJob {
   #inFlight: Promise<RunOutcome> | undefined
   #abort: AbortController | undefined
   #stopped = false
+  #failures = 0
+  #retry: NodeJS.Timeout | undefined
+  readonly #retryDelays: number[] = []
   #status: Omit<CollectorStatus, 'name' | 'schedule' | 'running' | 'lastSuccessAt' | 'staleAfterMs'> = {
     lastRunAt: undefined,
     lastOutcome: undefined,
@@ -68,6 +76,8 @@ export class CollectorJob {
   /** Stops the schedule, aborts a run in flight and waits for it to settle. */
   async stop(): Promise<void> {
     this.#stopped = true
+    clearTimeout(this.#retry)
+    this.#retry = undefined
     const task = this.#task
     this.#task = undefined
     if (task !== undefined) await task.destroy()
@@ -128,10 +138,45 @@ export class CollectorJob {
       this.#abort = undefined
     }
     const durationMs = now() - started
+    this.#scheduleRetry(outcome)
     metrics.runs.inc({ ...labels, result: outcome })
     metrics.duration.set(labels, durationMs / 1000)
     this.#status = { ...this.#status, lastRunAt: started, lastOutcome: outcome, lastDurationMs: durationMs }
     return outcome
+  }
+
+  /**
+   * After a failure, tries again sooner than the next tick: 1s, 2s, 4s...
+   * (±20 % jitter, so replicas do not retry in step), while that comes
+   * before half the nominal interval; the schedule takes over beyond that.
+   * Pixie being unreachable at start therefore costs seconds, not an interval.
+   */
+  #scheduleRetry(outcome: RunOutcome): void {
+    clearTimeout(this.#retry)
+    this.#retry = undefined
+    if (outcome === 'success') {
+      this.#failures = 0
+      return
+    }
+    this.#failures++
+    if (this.#stopped || this.#task === undefined) return
+    const base = (this.#deps.retryBaseMs ?? 1000) * 2 ** (this.#failures - 1)
+    const jitter = 0.8 + 0.4 * (this.#deps.random ?? Math.random)()
+    const delay = Math.round(base * jitter)
+    if (delay >= nominalIntervalMs(this.#deps.collector.schedule) / 2) return
+    this.#retryDelays.push(delay)
+    this.#retry = setTimeout(() => void this.runNow(), delay)
+    this.#retry.unref()
+  }
+
+  /** The delays (ms) of the early retries scheduled so far, oldest first (for tests). */
+  get retryDelays(): readonly number[] {
+    return this.#retryDelays
+  }
+
+  /** Whether an early retry after a failure is pending. */
+  get retryPending(): boolean {
+    return this.#retry !== undefined
   }
 
   /** Snapshot of the collector's state. */

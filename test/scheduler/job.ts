@@ -130,3 +130,33 @@ t.test('nominal interval and default staleAfter follow the schedule', async (t) 
   t.equal(nominalIntervalMs({ kind: 'cron', cron: '*/20 * * * * *' }), 20_000, 'cron gap between two runs')
   t.equal(defaultStaleAfterMs({ kind: 'cron', cron: '0 */5 * * * *' }), 900_000, 'three 5-minute ticks')
 })
+
+t.test('after failures it retries sooner than the schedule, with growing jittered delays, until it succeeds', async (t) => {
+  const registry = new Registry()
+  const metrics = createSelfMetrics(registry, { version: 'test' })
+  const attempts: number[] = []
+  let failuresLeft = 3
+  const collector: Collector = {
+    name: 'flaky',
+    schedule: { kind: 'cron', cron: '0 0 1 1 *' },
+    timeoutMs: 1000,
+    staleAfterMs: 60_000,
+    lastSuccessAt: undefined,
+    async run() {
+      attempts.push(Date.now())
+      if (failuresLeft-- > 0) throw new PixieUnavailableError('Pixie unreachable')
+      ;(this as { lastSuccessAt: number | undefined }).lastSuccessAt = Date.now()
+      return { rows: 1 }
+    },
+  }
+  const job = new CollectorJob({ collector, metrics, logger: sinkLogger().logger, now: Date.now, random: () => 0.5, retryBaseMs: 20 })
+  t.teardown(() => job.stop())
+  t.equal(await job.start(), 'error', 'the first run at start fails')
+  t.ok(job.retryPending, 'a retry is scheduled instead of waiting for the next tick')
+  const deadline = Date.now() + 5000
+  while (job.readiness().ready !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.same(job.readiness(), { ready: true }, 'ready once Pixie answers')
+  t.equal(attempts.length, 4, 'three failures, then the success')
+  t.same(job.retryDelays, [20, 40, 80], 'delays double from the base (jitter factor 1 with random 0.5)')
+  t.notOk(job.retryPending, 'no retry pending after the success')
+})
