@@ -3,13 +3,28 @@
  * server. See docs/scenarios.md.
  */
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
+export { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
 export { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
+export {
+  erfc,
+  logNormalCdf,
+  logNormalMean,
+  logNormalOf,
+  mixtureQuantile,
+  normalCdf,
+  Z90,
+  Z99,
+  type LogNormal,
+  type MixturePart,
+} from './latency.js'
 export { makeLargeScenario, type LargeScenarioOptions } from './large.js'
 export {
   FAULT_KINDS,
   loadScenarioFile,
   parseScenario,
+  SCENARIO_SCHEMA_URL,
   scenarioFromObject,
+  scenarioValidator,
   type FaultInput,
   type FaultKind,
   type LatencyNs,
@@ -33,4 +48,15 @@ export {
   type RunningSimulator,
   type SimulatorOptions,
 } from './server.js'
-export { buildTraffic, expectedCounts, PodTraffic, renderServices, type WindowCounts } from './traffic.js'
+export {
+  buildTraffic,
+  expectedCounts,
+  expectedPodCounts,
+  PodTraffic,
+  renderServices,
+  trueLatencyQuantile,
+  type PodCounts,
+  type StatusClass,
+  type WindowCounts,
+} from './traffic.js'
+export { GroundTruth, type BucketTruth, type PhaseTruth, type PodTruth, type SimulatorTruth } from './truth.js'

@@ -3,16 +3,17 @@
  * traffic, with which status codes and latencies, and which faults the
  * simulated Pixie API shows, all as offsets from the simulator's start.
  *
- * A scenario is written in YAML (see docs/scenarios.md), checked against a JSON
- * Schema plus the rules a schema cannot express, and turned into the
+ * A scenario is written in YAML (see docs/scenarios.md), checked against the
+ * JSON Schema in schemas/scenario.schema.json plus the rules a schema cannot
+ * express, and turned into the
  * normalised, frozen {@link Scenario} that the rest of the simulator uses.
  */
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { ScenarioError } from '../errors.js'
-import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
-import { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
+import { formatDuration, parseDuration } from './duration.js'
+import { Z90, Z99 } from './latency.js'
 
 /** The fault kinds the simulator can inject. */
 export const FAULT_KINDS = ['unavailable', 'slow', 'compile-error', 'cut', 'malformed'] as const
@@ -120,89 +121,39 @@ export interface ScenarioInput {
   faults?: FaultInput[]
 }
 
-// Standard normal quantiles used to place p90 between p50 and p99 on a
-// log-normal latency distribution when the scenario does not give p90.
-const Z90 = 1.2815515655446004
-const Z99 = 2.3263478740408408
-
 const NS_PER_MS = 1_000_000
 const SHARE_TOLERANCE = 1e-9
-const DNS_LABEL = NAMESPACE_PATTERN.source
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$'
 const STATUS_CODE = /^[1-5][0-9]{2}$/
 
-const duration = { type: 'string', format: 'duration' }
-const label = { type: 'string', pattern: DNS_LABEL, $comment: 'must be a DNS-1123 label' }
+/**
+ * Where the JSON Schema of the scenario format lives: `schemas/scenario.schema.json`
+ * at the package root (two levels up from both `src/simulator/` and
+ * `dist/simulator/`). The validator compiles this very file, so the published
+ * schema and the checks cannot drift apart.
+ */
+export const SCENARIO_SCHEMA_URL = new URL('../../schemas/scenario.schema.json', import.meta.url)
 
-const phaseSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['at', 'rps', 'latency'],
-  properties: {
-    at: duration,
-    rps: { type: 'number', minimum: 0 },
-    statuses: { type: 'object', minProperties: 1, additionalProperties: { type: 'number', minimum: 0, maximum: 1 } },
-    errorRatio: { type: 'number', minimum: 0, maximum: 1 },
-    latency: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['p50', 'p99'],
-      properties: { p50: duration, p90: duration, p99: duration },
-    },
-  },
-}
+// Read and compiled on first use, not at import: the exporter's CLI imports
+// this module but only `simulate` and `demo` need the schema. The validator is
+// stateless apart from `.errors`, which is read immediately after each call.
+let compiled: ValidateFunction | undefined
 
-const scenarioSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'pods'],
-  properties: {
-    name: { type: 'string', minLength: 1 },
-    description: { type: 'string' },
-    apiKey: { type: 'string', minLength: 1 },
-    pods: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['namespace', 'name', 'phases'],
-        properties: {
-          namespace: label,
-          name: { type: 'string', pattern: DNS_SUBDOMAIN, $comment: 'must be a DNS-1123 subdomain' },
-          services: { type: 'array', items: label },
-          node: { type: 'string', minLength: 1 },
-          from: duration,
-          until: duration,
-          phases: { type: 'array', minItems: 1, items: phaseSchema },
-        },
-      },
-    },
-    faults: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['kind'],
-        properties: {
-          kind: { enum: [...FAULT_KINDS] },
-          from: duration,
-          until: duration,
-          delay: duration,
-        },
-      },
-    },
-  },
-}
-
-// Ajv compiles the schema once per process; the validator itself is stateless
-// apart from `.errors`, which is read immediately after each call.
-let compiled: ReturnType<Ajv['compile']> | undefined
-
-function validator(): ReturnType<Ajv['compile']> {
+/**
+ * The compiled validator of {@link SCENARIO_SCHEMA_URL} (its `.schema` is the
+ * parsed file).
+ *
+ * @throws Error when the schema file cannot be read (a broken installation).
+ */
+export function scenarioValidator(): ValidateFunction {
   if (compiled === undefined) {
+    let schema: unknown
+    try {
+      schema = JSON.parse(readFileSync(SCENARIO_SCHEMA_URL, 'utf8'))
+    } catch (err) {
+      throw new Error(`cannot load the scenario JSON Schema ${SCENARIO_SCHEMA_URL.pathname}: ${(err as Error).message}`, { cause: err })
+    }
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true })
-    ajv.addFormat('duration', DURATION_PATTERN)
-    compiled = ajv.compile(scenarioSchema)
+    compiled = ajv.compile(schema as object)
   }
   return compiled
 }
@@ -233,8 +184,6 @@ function describeAjvError(error: ErrorObject, data: unknown): string {
       return `${fieldPath(error.instancePath, data, String(params['missingProperty']))}: is required`
     case 'additionalProperties':
       return `${fieldPath(error.instancePath, data, String(params['additionalProperty']))}: unknown key`
-    case 'format':
-      return `${fieldPath(error.instancePath, data)}: must be a duration like 500ms, 10s, 2m or 1h (got ${JSON.stringify(error.data)})`
     case 'enum':
       return `${fieldPath(error.instancePath, data)}: must be one of ${(params['allowedValues'] as unknown[]).join(', ')} (got ${JSON.stringify(error.data)})`
     case 'pattern':
@@ -349,7 +298,7 @@ function normaliseFault(input: FaultInput, path: string, problems: string[]): Sc
  * @throws ScenarioError listing every problem, each starting with the field path.
  */
 export function scenarioFromObject(value: unknown): Scenario {
-  const validate = validator()
+  const validate = scenarioValidator()
   if (!validate(value)) {
     const messages = (validate.errors ?? []).map((e) => describeAjvError(e, value))
     throw new ScenarioError([...new Set(messages)])

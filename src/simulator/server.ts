@@ -10,13 +10,22 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import { randomUUID } from 'node:crypto'
+import { createServer, type Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
 import { vizierServiceDefinition, type Wire } from '../pixie/proto.js'
-import { HTTP_POD_STATS_COLUMNS, HTTP_POD_STATS_TABLE, parseHttpPodStatsScript } from '../pixie/scripts/http-pod-stats.js'
+import {
+  HTTP_POD_COUNTS_TABLE,
+  HTTP_POD_STATS_COLUMNS,
+  HTTP_POD_STATS_TABLE,
+  httpPodCountsColumns,
+  parseHttpPodStatsScript,
+} from '../pixie/scripts/http-pod-stats.js'
 import { formatDuration } from './duration.js'
+import { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
 import { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
 import type { Scenario, ScenarioFault } from './scenario.js'
 import { buildTraffic, type PodTraffic } from './traffic.js'
+import { GroundTruth, type SimulatorTruth } from './truth.js'
 
 // The CLI loads scenario files through this module.
 export { loadScenarioFile, parseScenario } from './scenario.js'
@@ -37,6 +46,12 @@ export interface SimulatorOptions {
   readonly batchRows?: number
   /** Interval between HealthCheck answers. Default 5,000 ms, as Pixie's query broker. */
   readonly healthIntervalMs?: number
+  /**
+   * `host:port` of a plain HTTP server answering `GET /truth` with
+   * {@link RunningSimulator.truth} as JSON; port 0 picks a free port. Default:
+   * no HTTP server. Keep it on loopback: it is meant for tests and demos.
+   */
+  readonly truthListen?: string
 }
 
 /** A started simulator. */
@@ -45,6 +60,14 @@ export interface RunningSimulator {
   readonly address: string
   /** Scenario time zero, milliseconds since the epoch. */
   readonly startedAt: number
+  /** `host:port` of the `GET /truth` server, when {@link SimulatorOptions.truthListen} was given. */
+  readonly truthAddress?: string
+  /**
+   * Ground truth: per pod, the sums of every `http_pod_counts` row sent in a
+   * complete answer (a call that was cut, malformed or cancelled is not
+   * recorded), plus the phase serving now.
+   */
+  truth(): SimulatorTruth
   /** Stops the server, cancelling open calls (HealthCheck streams never end by themselves). */
   close(): Promise<void>
 }
@@ -72,6 +95,7 @@ const SEMANTIC_TYPE: Readonly<Record<string, number>> = {
   latency_p50_ns: 901, // ST_DURATION_NS
   latency_p90_ns: 901,
   latency_p99_ns: 901,
+  latency_sum_ns: 901,
 }
 // A fixed compile time keeps stats deterministic; execution time is measured.
 const COMPILATION_TIME_NS = '2500000'
@@ -108,6 +132,73 @@ function float64Column(values: readonly number[]): Wire.Column {
   return { float64_data: { data: [...values] } }
 }
 
+/** The metadata response announcing a table. */
+function metadata(queryId: string, name: string, id: string, columns: readonly { name: string; type: string }[]): Wire.ExecuteScriptResponse {
+  return {
+    query_id: queryId,
+    status: null,
+    meta_data: {
+      name,
+      id,
+      relation: {
+        columns: columns.map((c) => ({
+          column_name: c.name,
+          column_type: DATA_TYPE[c.type] ?? 0,
+          column_desc: '',
+          column_semantic_type: SEMANTIC_TYPE[c.name] ?? 1,
+        })),
+      },
+    },
+    mutation_info: null,
+  }
+}
+
+/** The columns of rows [from, to) of the `http_pod_counts` table, in relation order. */
+function countColumnsOf(rows: HttpPodCountsRows, from: number, to: number): Wire.Column[] {
+  return [
+    stringColumn(rows.namespace.slice(from, to)),
+    stringColumn(rows.pod.slice(from, to)),
+    stringColumn(rows.service.slice(from, to)),
+    int64Column(rows.requests.slice(from, to)),
+    ...rows.byClass.map((c) => int64Column(c.slice(from, to))),
+    int64Column(rows.latencySumNs.slice(from, to)),
+    ...rows.buckets.map((c) => int64Column(c.slice(from, to))),
+  ]
+}
+
+/**
+ * The row batches of one table: full batches of `batchRows`, a zero-row
+ * keep-alive batch (Carnot sends those on idle streams; clients must accept
+ * them) when there are rows, and the last batch with eow/eos.
+ */
+function tableBatches(
+  length: number,
+  batchRows: number,
+  batch: (from: number, to: number, eos: boolean) => Wire.ExecuteScriptResponse,
+): Wire.ExecuteScriptResponse[] {
+  const batches: Wire.ExecuteScriptResponse[] = []
+  const lastStart = length === 0 ? 0 : Math.floor((length - 1) / batchRows) * batchRows
+  for (let from = 0; from < lastStart; from += batchRows) batches.push(batch(from, from + batchRows, false))
+  if (length > 0) batches.push(batch(0, 0, false))
+  batches.push(batch(lastStart, length, true))
+  return batches
+}
+
+/** Interleaves the batch lists of several tables, one batch of each in turn, as Pixie does. */
+function interleave<T>(lists: readonly (readonly T[])[]): T[] {
+  const out: T[] = []
+  const longest = Math.max(0, ...lists.map((l) => l.length))
+  for (let i = 0; i < longest; i++) for (const list of lists) if (i < list.length) out.push(list[i] as T)
+  return out
+}
+
+function splitHostPort(listen: string): { host: string; port: number } {
+  const host = splitListen(listen)
+  const port = Number(listen.slice(host.length + 1))
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`listen must be host:port, got ${JSON.stringify(listen)}`)
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port }
+}
+
 /** The columns of rows [from, to) of the table, in relation order. */
 function columnsOf(rows: HttpPodStatsRows, from: number, to: number): Wire.Column[] {
   return [
@@ -126,9 +217,11 @@ function columnsOf(rows: HttpPodStatsRows, from: number, to: number): Wire.Colum
  * Starts the simulator and resolves once it listens.
  *
  * ExecuteScript accepts any `cluster_id`, checks `pixie-api-key` only when the
- * scenario sets `apiKey`, and answers in Pixie's stream order: metadata, row
- * batches (with a zero-row keep-alive batch before the last one), the last
- * batch with eow/eos, execution stats, then OK. Faults from the scenario change
+ * scenario sets `apiKey`, and answers in Pixie's stream order: the metadata of
+ * every table (`http_pod_stats`, then `http_pod_counts` when the script asks
+ * for counts), the tables' row batches interleaved (each table with a zero-row
+ * keep-alive batch before its last one, which has eow/eos), execution stats,
+ * then OK. Faults from the scenario change
  * that as documented in docs/scenarios.md.
  */
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
@@ -138,8 +231,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const batchRows = options.batchRows ?? 1_000
   const healthIntervalMs = options.healthIntervalMs ?? 5_000
   if (!Number.isInteger(batchRows) || batchRows < 1) throw new TypeError('batchRows must be a positive integer')
+  const truthTarget = options.truthListen === undefined ? undefined : splitHostPort(options.truthListen)
   const log = options.logger.child({ component: 'simulator', simulated: true, scenario: scenario.name })
   const traffic: PodTraffic[] = buildTraffic(scenario)
+  const groundTruth = new GroundTruth(scenario.name, traffic, startedAt)
   const timers = new Set<NodeJS.Timeout>()
 
   function activeFault(): ScenarioFault | undefined {
@@ -225,34 +320,22 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
     const began = process.hrtime.bigint()
     const rows = simulateHttpPodStats(traffic, params, startedAt)
+    const counts = simulateHttpPodCounts(traffic, params, startedAt)
     const tableId = randomUUID()
-    call.write({
-      query_id: queryId,
-      status: null,
-      meta_data: {
-        name: HTTP_POD_STATS_TABLE,
-        id: tableId,
-        relation: {
-          columns: HTTP_POD_STATS_COLUMNS.map((c) => ({
-            column_name: c.name,
-            column_type: DATA_TYPE[c.type] ?? 0,
-            column_desc: '',
-            column_semantic_type: SEMANTIC_TYPE[c.name] ?? 1,
-          })),
-        },
-      },
-      mutation_info: null,
-    })
-    const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => ({
+    const countsId = randomUUID()
+    call.write(metadata(queryId, HTTP_POD_STATS_TABLE, tableId, HTTP_POD_STATS_COLUMNS))
+    if (counts !== undefined) call.write(metadata(queryId, HTTP_POD_COUNTS_TABLE, countsId, httpPodCountsColumns(counts.bucketsNs.length)))
+    const response = (id: string, cols: Wire.Column[], numRows: number, eos: boolean): Wire.ExecuteScriptResponse => ({
       query_id: queryId,
       status: null,
       data: {
-        batch: { cols: columnsOf(rows, from, to), num_rows: String(to - from), eow: eos, eos, table_id: tableId },
+        batch: { cols, num_rows: String(numRows), eow: eos, eos, table_id: id },
         execution_stats: null,
         encrypted_batch: Buffer.alloc(0),
       },
       mutation_info: null,
     })
+    const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => response(tableId, columnsOf(rows, from, to), to - from, eos)
 
     if (fault?.kind === 'cut') {
       call.write(batch(0, Math.min(batchRows, rows.length), false))
@@ -261,20 +344,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return
     }
 
-    const batches: Wire.ExecuteScriptResponse[] = []
-    const lastStart = rows.length === 0 ? 0 : Math.floor((rows.length - 1) / batchRows) * batchRows
-    for (let from = 0; from < lastStart; from += batchRows) batches.push(batch(from, from + batchRows, false))
-    // Carnot sends zero-row keep-alive batches on idle streams; clients must accept them.
-    if (rows.length > 0) batches.push(batch(0, 0, false))
-    const last = batch(lastStart, rows.length, true)
-    batches.push(last)
+    const statsBatches = tableBatches(rows.length, batchRows, batch)
     if (fault?.kind === 'malformed') {
       // Declared STRING, sent as INT64: a protocol violation clients must detect.
-      const cols = last.data?.batch?.cols
-      if (cols !== undefined) cols[0] = int64Column(new Array<number>(rows.length - lastStart).fill(0))
+      const cols = statsBatches.at(-1)?.data?.batch?.cols
+      if (cols !== undefined) cols[0] = int64Column(new Array<number>(Number(statsBatches.at(-1)?.data?.batch?.num_rows ?? 0)).fill(0))
       qlog.info({ fault: fault.kind }, 'simulated fault: malformed batch (wrong column type)')
     }
-    for (const response of batches) call.write(response)
+    const countBatches =
+      counts === undefined ? [] : tableBatches(counts.length, batchRows, (from, to, eos) => response(countsId, countColumnsOf(counts, from, to), to - from, eos))
+    for (const r of interleave([statsBatches, countBatches])) call.write(r)
+    const records = rows.recordsProcessed + (counts?.recordsProcessed ?? 0)
     call.write({
       query_id: queryId,
       status: null,
@@ -282,20 +362,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         batch: null,
         execution_stats: {
           timing: { execution_time_ns: String(process.hrtime.bigint() - began), compilation_time_ns: COMPILATION_TIME_NS },
-          bytes_processed: String(rows.recordsProcessed * BYTES_PER_RECORD),
-          records_processed: String(rows.recordsProcessed),
+          bytes_processed: String(records * BYTES_PER_RECORD),
+          records_processed: String(records),
         },
         encrypted_batch: Buffer.alloc(0),
       },
       mutation_info: null,
     })
     call.end()
+    // A correct exporter discards a malformed or cancelled answer, so only complete ones count.
+    if (counts !== undefined && fault?.kind !== 'malformed' && !call.cancelled) groundTruth.record(counts)
     qlog.info(
       {
         script: HTTP_POD_STATS_TABLE,
         rows: rows.length,
         truncatedRows: rows.truncated,
         windowSeconds: Number(params.endNs - params.startNs) / 1e9,
+        ...(counts === undefined
+          ? {}
+          : { countRows: counts.length, truncatedCountRows: counts.truncated, countSeconds: (counts.endMs - counts.startMs) / 1_000 }),
         fault: fault?.kind,
       },
       'simulated query answered',
@@ -342,6 +427,38 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     server.bindAsync(options.listen, credentials, (err, bound) => (err === null ? resolve(bound) : reject(err)))
   })
   const address = `${host}:${port}`
+  const truth = (): SimulatorTruth => groundTruth.snapshot(now())
+  let truthServer: HttpServer | undefined
+  let truthAddress: string | undefined
+  if (truthTarget !== undefined && options.truthListen !== undefined) {
+    const target = truthTarget
+    truthServer = createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0]
+      if (path !== '/truth') {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: the simulator serves GET /truth only\n')
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n')
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(truth()))
+      }
+    })
+    const http = truthServer
+    try {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(target.port, target.host, () => {
+          http.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (err) {
+      server.forceShutdown()
+      throw err
+    }
+    const bound = http.address()
+    truthAddress = `${splitListen(options.truthListen)}:${typeof bound === 'object' && bound !== null ? bound.port : target.port}`
+    log.info({ truthAddress }, `simulator ground truth at http://${truthAddress}/truth — data is simulated`)
+  }
   log.info(
     { address, tls: options.tls !== undefined, pods: scenario.pods.length, faults: scenario.faults.length },
     `Pixie API SIMULATOR listening on ${address} — data is simulated`,
@@ -351,14 +468,24 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   return {
     address,
     startedAt,
+    ...(truthAddress === undefined ? {} : { truthAddress }),
+    truth,
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer)
         timers.clear()
         // HealthCheck streams only end when cancelled, so a graceful shutdown would wait forever.
         server.forceShutdown()
-        log.info('Pixie API SIMULATOR stopped')
-        resolve()
+        if (truthServer === undefined) {
+          log.info('Pixie API SIMULATOR stopped')
+          resolve()
+          return
+        }
+        truthServer.closeAllConnections()
+        truthServer.close(() => {
+          log.info('Pixie API SIMULATOR stopped')
+          resolve()
+        })
       })
       return closed
     },

@@ -7,7 +7,17 @@
  * window count is a difference of the same function, counts over contiguous
  * windows always add up exactly: [a,b) + [b,c) = [a,c). The exporter's tests
  * rely on that to check counters built from successive polls.
+ *
+ * The `http_pod_counts` model adds, per pod:
+ *
+ * - latency buckets: B_le(t) = floor(∫ rps(t)·CDF_phase(le) dt), with each
+ *   phase's log-normal CDF (see latency.ts). A window holds B_le(end) −
+ *   B_le(start), clamped (see {@link PodTraffic.podCounts});
+ * - the latency sum: L(t) = floor(∫ rps(t)·mean_phase dt) in ns; a window holds
+ *   L(end) − L(start), exactly additive and within 1 ns of the integral.
  */
+import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
+import { logNormalCdf, logNormalMean, logNormalOf, mixtureQuantile, type LogNormal, type MixturePart } from './latency.js'
 import type { LatencyNs, Scenario, ScenarioPod } from './scenario.js'
 
 // Shares such as 0.18 are not exact in binary, so 10 rps × 0.18 × 10 s comes
@@ -24,7 +34,43 @@ interface Segment {
   readonly cumulative: readonly number[]
   /** Latency of the phase; undefined for the segment after the pod is gone. */
   readonly latencyNs: LatencyNs | undefined
+  /** The phase's latency distribution; undefined after the pod is gone. */
+  readonly dist: LogNormal | undefined
+  /** All requests per millisecond (the phase's rps / 1000). */
+  readonly totalRatePerMs: number
+  /** Latency-sum rate: ns of latency per ms of time (total rate × mean latency). */
+  readonly sumRatePerMs: number
+  /** Cumulative (unfloored) latency sum in ns at `startMs`. */
+  readonly cumulativeSumNs: number
 }
+
+/** Latency-bucket model of a pod for one list of bucket bounds, per segment. */
+interface BucketModel {
+  /** Per segment, requests per ms at or below each bound. */
+  readonly ratePerMs: readonly (readonly number[])[]
+  /** Per segment, cumulative (unfloored) bucket counts at its start. */
+  readonly cumulative: readonly (readonly number[])[]
+}
+
+/** One of the five status classes, `1xx` ... `5xx`. */
+export type StatusClass = (typeof STATUS_CLASSES)[number]
+
+/** What the `http_pod_counts` table reports for one pod over one count range. */
+export interface PodCounts {
+  /** Requests with a status from 100 to 599 (the sum of `byClass`). */
+  readonly requests: number
+  /** Requests by HTTP status code (codes with a count of 0 are omitted). */
+  readonly byStatus: Readonly<Record<number, number>>
+  /** Requests by status class. */
+  readonly byClass: Readonly<Record<StatusClass, number>>
+  /** Cumulative: requests with latency <= each bound, non-decreasing, each <= requests. */
+  readonly bucketCounts: readonly number[]
+  /** Sum of the latencies in ns. */
+  readonly latencySumNs: number
+}
+
+// Reused by PodTraffic.bucketCountsInto (synchronous, so never shared by two calls).
+let scratch: number[] = []
 
 /** Requests of one pod in one window. */
 export interface WindowCounts {
@@ -43,26 +89,54 @@ export class PodTraffic {
   readonly pod: ScenarioPod
   /** Every status code the pod ever answers with, ascending. */
   readonly codes: readonly number[]
+  /** Status class index (0 for 1xx ... 4 for 5xx) of each code in {@link codes}; -1 outside 100..599. */
+  readonly classes: readonly number[]
   readonly #segments: readonly Segment[]
+  readonly #buckets = new Map<string, BucketModel>()
+  #lastBounds: readonly number[] | undefined
+  #lastModel: BucketModel | undefined
 
   constructor(pod: ScenarioPod) {
     this.pod = pod
     const codes = [...new Set(pod.phases.flatMap((p) => p.statuses.map((s) => s.code)))].sort((a, b) => a - b)
     this.codes = codes
+    this.classes = codes.map((c) => (c >= 100 && c < 600 ? Math.floor(c / 100) - 1 : -1))
     const segments: Segment[] = []
     let running: number[] = codes.map(() => 0)
+    let runningSum = 0
     pod.phases.forEach((phase, i) => {
       const startMs = Math.max(phase.atMs, pod.fromMs)
       const endMs = Math.min(pod.phases[i + 1]?.atMs ?? Number.POSITIVE_INFINITY, pod.untilMs)
       if (startMs >= endMs) return
       const ratePerMs: number[] = codes.map(() => 0)
       for (const s of phase.statuses) ratePerMs[codes.indexOf(s.code)] = (phase.rps * s.share) / 1_000
-      const segment: Segment = { startMs, ratePerMs, cumulative: running, latencyNs: phase.latencyNs }
+      const dist = logNormalOf(phase.latencyNs)
+      const totalRatePerMs = phase.rps / 1_000
+      const segment: Segment = {
+        startMs,
+        ratePerMs,
+        cumulative: running,
+        latencyNs: phase.latencyNs,
+        dist,
+        totalRatePerMs,
+        sumRatePerMs: totalRatePerMs * logNormalMean(dist),
+        cumulativeSumNs: runningSum,
+      }
       segments.push(segment)
       running = this.#advance(segment, endMs)
+      runningSum = segment.cumulativeSumNs + segment.sumRatePerMs * (endMs - segment.startMs)
     })
     if (Number.isFinite(pod.untilMs)) {
-      segments.push({ startMs: pod.untilMs, ratePerMs: codes.map(() => 0), cumulative: running, latencyNs: undefined })
+      segments.push({
+        startMs: pod.untilMs,
+        ratePerMs: codes.map(() => 0),
+        cumulative: running,
+        latencyNs: undefined,
+        dist: undefined,
+        totalRatePerMs: 0,
+        sumRatePerMs: 0,
+        cumulativeSumNs: runningSum,
+      })
     }
     this.#segments = segments
   }
@@ -73,13 +147,65 @@ export class PodTraffic {
     return segment.cumulative.map((c, i) => c + (segment.ratePerMs[i] ?? 0) * (toMs - segment.startMs))
   }
 
-  #segmentAt(offsetMs: number): Segment | undefined {
-    let found: Segment | undefined
-    for (const segment of this.#segments) {
-      if (segment.startMs > offsetMs) break
-      found = segment
+  /** Index of the segment holding `offsetMs`, or -1 before the first one. */
+  #segmentIndexAt(offsetMs: number): number {
+    let found = -1
+    for (let k = 0; k < this.#segments.length; k++) {
+      if ((this.#segments[k]?.startMs ?? Number.POSITIVE_INFINITY) > offsetMs) break
+      found = k
     }
     return found
+  }
+
+  #segmentAt(offsetMs: number): Segment | undefined {
+    return this.#segments[this.#segmentIndexAt(offsetMs)]
+  }
+
+  #bucketModel(bucketsNs: readonly number[]): BucketModel {
+    // The same array is passed for every pod of a query: skip building the key.
+    if (bucketsNs === this.#lastBounds && this.#lastModel !== undefined) return this.#lastModel
+    const key = bucketsNs.join(',')
+    let model = this.#buckets.get(key)
+    if (model === undefined) {
+      const ratePerMs: number[][] = []
+      const cumulative: number[][] = []
+      let running = bucketsNs.map(() => 0)
+      this.#segments.forEach((segment, k) => {
+        const { dist } = segment
+        const rates = bucketsNs.map((le) => (dist === undefined ? 0 : segment.totalRatePerMs * logNormalCdf(dist, le)))
+        ratePerMs.push(rates)
+        cumulative.push(running)
+        const next = this.#segments[k + 1]
+        // Same arithmetic as #bucketsAt, so the value at a boundary does not depend on the side.
+        if (next !== undefined) running = running.map((c, j) => c + (rates[j] ?? 0) * (next.startMs - segment.startMs))
+      })
+      model = { ratePerMs, cumulative }
+      this.#buckets.set(key, model)
+    }
+    this.#lastBounds = bucketsNs
+    this.#lastModel = model
+    return model
+  }
+
+  /** Floored cumulative bucket counts at `offsetMs`, written into `out[0..n)`. */
+  #bucketsAt(model: BucketModel, offsetMs: number, out: number[], n: number): void {
+    const k = this.#segmentIndexAt(offsetMs)
+    const segment = this.#segments[k]
+    const rates = model.ratePerMs[k]
+    const cumulative = model.cumulative[k]
+    for (let j = 0; j < n; j++) {
+      out[j] =
+        segment === undefined || rates === undefined || cumulative === undefined
+          ? 0
+          : Math.floor((cumulative[j] ?? 0) + (rates[j] ?? 0) * (offsetMs - segment.startMs) + FLOOR_BIAS)
+    }
+  }
+
+  /** Floored cumulative latency sum (ns) at `offsetMs`. */
+  #latencySumAt(offsetMs: number): number {
+    const segment = this.#segmentAt(offsetMs)
+    if (segment === undefined) return 0
+    return Math.floor(segment.cumulativeSumNs + segment.sumRatePerMs * (offsetMs - segment.startMs))
   }
 
   /** Cumulative count of code index `i` at `offsetMs` (ms after the simulator's start). */
@@ -107,6 +233,93 @@ export class PodTraffic {
       }
     })
     return { requests, byStatus }
+  }
+
+  /**
+   * What `http_pod_counts` reports over [startMs, endMs) for latency-bucket
+   * bounds `bucketsNs` (ascending, ns).
+   *
+   * Counts by code (hence by class and `requests`) and the latency sum are
+   * differences of one cumulative function each, so they add up exactly over
+   * contiguous ranges. Bucket counts are too before a per-range clamp: raw
+   * counts are first capped at `requests`, then raised to the running maximum
+   * so that they never decrease with the bound. The flooring of per-code and
+   * per-bucket cumulatives can disagree by about one request per status code,
+   * so the clamp may move that many requests between adjacent buckets (or out
+   * of the top bucket into +Inf) in one range; sums of bucket counts over many
+   * ranges can therefore differ slightly from one range covering them all.
+   */
+  podCounts(startMs: number, endMs: number, bucketsNs: readonly number[]): PodCounts {
+    const byCode = this.countsByIndex(startMs, endMs)
+    const byStatus: Record<number, number> = {}
+    const classCounts = [0, 0, 0, 0, 0]
+    let requests = 0
+    byCode.forEach((n, i) => {
+      const code = this.codes[i]
+      const cls = this.classes[i] ?? -1
+      if (n > 0 && code !== undefined) byStatus[code] = n
+      if (cls >= 0) {
+        classCounts[cls] = (classCounts[cls] ?? 0) + n
+        requests += n
+      }
+    })
+    const byClass = Object.fromEntries(STATUS_CLASSES.map((c, i) => [c, classCounts[i] ?? 0])) as Record<StatusClass, number>
+    const bucketCounts = bucketsNs.map(() => 0)
+    let latencySumNs = 0
+    if (endMs > startMs) {
+      this.bucketCountsInto(startMs, endMs, bucketsNs, requests, bucketCounts)
+      latencySumNs = this.latencySumNs(startMs, endMs)
+    }
+    return { requests, byStatus, byClass, bucketCounts, latencySumNs }
+  }
+
+  /**
+   * Clamped bucket counts over [startMs, endMs) (see {@link podCounts}) written
+   * into `out` (length = number of bounds); `requests` is the range's count.
+   */
+  bucketCountsInto(startMs: number, endMs: number, bucketsNs: readonly number[], requests: number, out: number[]): void {
+    const model = this.#bucketModel(bucketsNs)
+    if (scratch.length < out.length) scratch = new Array<number>(out.length).fill(0)
+    const before = scratch
+    this.#bucketsAt(model, startMs, before, out.length)
+    this.#bucketsAt(model, endMs, out, out.length)
+    let floor = 0
+    for (let j = 0; j < out.length; j++) {
+      const n = Math.max(floor, Math.min(requests, (out[j] ?? 0) - (before[j] ?? 0)))
+      out[j] = n
+      floor = n
+    }
+  }
+
+  /** Latency sum in ns over [startMs, endMs): L(end) − L(start), 0 for an empty or reversed range. */
+  latencySumNs(startMs: number, endMs: number): number {
+    return endMs > startMs ? this.#latencySumAt(endMs) - this.#latencySumAt(startMs) : 0
+  }
+
+  /**
+   * The true q-quantile of the latency of the requests served over [startMs,
+   * endMs): the mixture of the phases' log-normals weighted by their requests.
+   * Undefined when the pod served nothing.
+   */
+  trueLatencyQuantile(q: number, startMs: number, endMs: number): number | undefined {
+    const parts: MixturePart[] = []
+    this.#segments.forEach((segment, k) => {
+      const segEnd = this.#segments[k + 1]?.startMs ?? Number.POSITIVE_INFINITY
+      const overlap = Math.min(segEnd, endMs) - Math.max(segment.startMs, startMs)
+      if (overlap > 0 && segment.dist !== undefined) parts.push({ weight: segment.totalRatePerMs * overlap, dist: segment.dist })
+    })
+    return mixtureQuantile(parts, q)
+  }
+
+  /** The phase serving at `offsetMs`, or undefined when the pod does not exist then. */
+  phaseAt(offsetMs: number): ScenarioPod['phases'][number] | undefined {
+    if (offsetMs < this.pod.fromMs || offsetMs >= this.pod.untilMs) return undefined
+    let found: ScenarioPod['phases'][number] | undefined
+    for (const phase of this.pod.phases) {
+      if (phase.atMs > offsetMs) break
+      found = phase
+    }
+    return found
   }
 
   /**
@@ -146,9 +359,43 @@ export function buildTraffic(scenario: Scenario): PodTraffic[] {
  * @throws TypeError when the scenario has no such pod.
  */
 export function expectedCounts(scenario: Scenario, pod: ScenarioPod | string, startMs: number, endMs: number): WindowCounts {
+  return new PodTraffic(findPod(scenario, pod)).counts(startMs, endMs)
+}
+
+function findPod(scenario: Scenario, pod: ScenarioPod | string): ScenarioPod {
   const found = typeof pod === 'string' ? scenario.pods.find((p) => `${p.namespace}/${p.name}` === pod) : pod
   if (found === undefined) throw new TypeError(`scenario ${scenario.name} has no pod ${String(pod)}`)
-  return new PodTraffic(found).counts(startMs, endMs)
+  return found
+}
+
+/**
+ * Ground truth for tests: what `http_pod_counts` reports for a pod over
+ * [startMs, endMs) (ms after the simulator's start) with latency-bucket bounds
+ * `bucketsNs` (ascending, ns).
+ *
+ * @param pod the pod itself, or `"<namespace>/<name>"`.
+ * @throws TypeError when the scenario has no such pod.
+ */
+export function expectedPodCounts(
+  scenario: Scenario,
+  pod: ScenarioPod | string,
+  startMs: number,
+  endMs: number,
+  bucketsNs: readonly (number | bigint)[],
+): PodCounts {
+  return new PodTraffic(findPod(scenario, pod)).podCounts(startMs, endMs, bucketsNs.map(Number))
+}
+
+/**
+ * Ground truth for tests: the true q-quantile (0 < q < 1) in ns of the
+ * latencies a pod served over [startMs, endMs), from the mixture of its
+ * phases' log-normal distributions weighted by requests. Undefined when the
+ * pod served nothing in the range.
+ *
+ * @throws TypeError when the scenario has no such pod or q is not in (0, 1).
+ */
+export function trueLatencyQuantile(scenario: Scenario, pod: ScenarioPod | string, q: number, startMs: number, endMs: number): number | undefined {
+  return new PodTraffic(findPod(scenario, pod)).trueLatencyQuantile(q, startMs, endMs)
 }
 
 /** Pixie's `ctx['service']` rendering: `ns/svc`, a JSON array of those when several, `""` when none. */

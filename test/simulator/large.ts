@@ -2,9 +2,10 @@ import t from 'tap'
 import * as grpc from '@grpc/grpc-js'
 import { makeLargeScenario } from '../../src/simulator/large.js'
 import { startSimulator } from '../../src/simulator/server.js'
-import { expectedCounts } from '../../src/simulator/traffic.js'
+import { HTTP_POD_STATS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
+import { expectedCounts, expectedPodCounts } from '../../src/simulator/traffic.js'
 import { collectExecute, connectTestClient, decodeColumns, memoryLogger } from '../fixtures/simulator-client.js'
-import { httpPodStatsScript, SIM_T0 as T0 } from '../fixtures/simulator-helpers.js'
+import { batchesOf, countRowsByPod, countsScript, SIM_T0 as T0, TEST_BUCKETS_NS } from '../fixtures/simulator-helpers.js'
 
 t.test('makeLargeScenario builds N distinct valid pods over the namespaces', async (t) => {
   const s = makeLargeScenario(1_000, { namespaces: 7 })
@@ -15,7 +16,7 @@ t.test('makeLargeScenario builds N distinct valid pods over the namespaces', asy
   t.throws(() => makeLargeScenario(-1), TypeError, 'a negative size is refused')
 })
 
-t.test('a 10,000-pod scenario is answered in full, in batches', async (t) => {
+t.test('a 10,000-pod scenario is answered in full, both tables, in batches', async (t) => {
   const scenario = makeLargeScenario(10_000)
   const { logger } = memoryLogger()
   const sim = await startSimulator({ scenario, listen: '127.0.0.1:0', logger, now: () => T0 + 60_000, startedAt: T0 })
@@ -24,10 +25,10 @@ t.test('a 10,000-pod scenario is answered in full, in batches', async (t) => {
     client.close()
     await sim.close()
   })
-  const query_str = httpPodStatsScript(30_000, 60_000, { maxRows: 20_000 })
+  const query_str = countsScript(45_000, 60_000, { windowStartMs: 30_000, maxRows: 20_000 })
   const { responses, status } = await collectExecute(client, { query_str })
   t.equal(status.code, grpc.status.OK, 'ends OK')
-  const batches = responses.flatMap((r) => (r.data?.batch ? [r.data.batch] : []))
+  const batches = batchesOf(responses, HTTP_POD_STATS_TABLE)
   t.equal(batches.reduce((n, b) => n + Number(b.num_rows), 0), 10_000, 'one row per pod')
   t.ok(batches.length >= 10, `several batches (${batches.length})`)
   const sampled = [0, 1, 4_999, 9_999]
@@ -39,5 +40,12 @@ t.test('a 10,000-pod scenario is answered in full, in batches', async (t) => {
   for (const i of sampled) {
     const pod = scenario.pods[i]!
     t.equal(requestsByPod.get(`${pod.namespace}/${pod.name}`), expectedCounts(scenario, pod, 30_000, 60_000).requests, `pod ${i} has the expected count`)
+  }
+  const counts = countRowsByPod(responses)
+  t.equal(counts.size, 10_000, 'one count row per pod')
+  for (const i of sampled) {
+    const pod = scenario.pods[i]!
+    const want = expectedPodCounts(scenario, pod, 45_000, 60_000, TEST_BUCKETS_NS)
+    t.same(counts.get(`${pod.namespace}/${pod.name}`)?.buckets, want.bucketCounts, `pod ${i} has the expected latency buckets`)
   }
 })

@@ -1,7 +1,11 @@
 import t from 'tap'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadScenarioFile, parseScenario, scenarioFromObject } from '../../src/simulator/scenario.js'
+import { fileURLToPath } from 'node:url'
+import { NAMESPACE_PATTERN } from '../../src/pixie/scripts/http-pod-stats.js'
+import { DURATION_PATTERN } from '../../src/simulator/duration.js'
+import { FAULT_KINDS, loadScenarioFile, parseScenario, SCENARIO_SCHEMA_URL, scenarioFromObject, scenarioValidator } from '../../src/simulator/scenario.js'
+import { expectedCounts } from '../../src/simulator/traffic.js'
 import { scenarioProblems } from '../fixtures/simulator-helpers.js'
 
 const SCENARIO_DIR = join(import.meta.dirname, '..', '..', 'scenarios')
@@ -133,13 +137,39 @@ t.test('invalid YAML is a ScenarioError naming the source', async (t) => {
   t.match(errors[0], /^\(root\): test\.yaml is not valid YAML: /, 'names the source')
 })
 
-t.test('every shipped scenario loads', async (t) => {
+const SCHEMA_FILE = join(import.meta.dirname, '..', '..', 'schemas', 'scenario.schema.json')
+
+t.test('every shipped scenario validates', async (t) => {
   const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml'))
-  t.ok(files.length >= 3, 'the three scenarios are shipped')
+  t.same(
+    files.sort(),
+    ['4xx-canary.yaml', 'argo-canary.yaml', 'no-traffic.yaml', 'one-bad-pod.yaml', 'pixie-outage.yaml', 'pod-churn.yaml', 'slow-canary.yaml', 'steady-canary.yaml'],
+    'the documented scenarios are shipped',
+  )
   for (const file of files) {
     const s = loadScenarioFile(join(SCENARIO_DIR, file))
-    t.ok(s.pods.length > 0, `${file} has pods`)
+    t.ok(s.pods.length > 0, `${file} is valid and has pods`)
+    t.match(readFileSync(join(SCENARIO_DIR, file), 'utf8'), /^# SIMULATED DATA\. .*\n#\n# /, `${file} starts with its story`)
   }
+})
+
+t.test('the validator compiles schemas/scenario.schema.json itself', async (t) => {
+  t.equal(fileURLToPath(SCENARIO_SCHEMA_URL), SCHEMA_FILE, 'the schema URL points at the shipped file')
+  t.same(scenarioValidator().schema, JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')), 'the compiled schema is that file, parsed')
+})
+
+t.test('the full example in docs/scenarios.md validates', async (t) => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'scenarios.md'), 'utf8')
+  const example = /### A full example\n\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1]
+  t.ok(example, 'the example is there')
+  t.same(scenarioProblems(example ?? ''), [], 'it has no problems')
+})
+
+t.test('the schema file agrees with the code constants', async (t) => {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { definitions: Record<string, { pattern?: string; properties?: Record<string, { enum?: string[] }> }> }
+  t.equal(schema.definitions['duration']?.pattern, DURATION_PATTERN.source, 'durations: DURATION_PATTERN')
+  t.equal(schema.definitions['label']?.pattern, NAMESPACE_PATTERN.source, 'labels: NAMESPACE_PATTERN')
+  t.same(schema.definitions['fault']?.properties?.['kind']?.enum, [...FAULT_KINDS], 'fault kinds: FAULT_KINDS')
 })
 
 t.test('the shipped scenarios tell the documented stories', async (t) => {
@@ -151,4 +181,35 @@ t.test('the shipped scenarios tell the documented stories', async (t) => {
   t.same(outage.faults, [{ kind: 'unavailable', fromMs: 20_000, untilMs: 80_000, delayMs: 0 }], 'pixie-outage is unavailable from 20s to 80s')
   const argo = loadScenarioFile(join(SCENARIO_DIR, 'argo-canary.yaml'))
   t.same(new Set(argo.pods.map((p) => p.namespace)), new Set(['default', 'px-sock-shop']), 'argo-canary spans two namespaces')
+})
+
+t.test('the new scenarios tell their stories', async (t) => {
+  const load = (f: string) => loadScenarioFile(join(SCENARIO_DIR, f))
+  const canaries = (f: string) => load(f).pods.filter((p) => p.name.startsWith('canary-demo-7f6d5c9b4b-'))
+  const stable = (f: string) => load(f).pods.filter((p) => p.name.startsWith('canary-demo-6d8c6b9c8f-'))
+
+  const idle = canaries('no-traffic.yaml')
+  t.same(idle.map((p) => [p.phases.length, p.phases[0]?.rps, p.untilMs]), [[1, 0, Number.POSITIVE_INFINITY]], 'no-traffic: one canary pod, 0 rps, for ever')
+  t.ok(stable('no-traffic.yaml').every((p) => (p.phases[0]?.rps ?? 0) > 0), 'no-traffic: the stable pods serve')
+
+  const three = canaries('one-bad-pod.yaml')
+  t.same(three.map((p) => p.phases[0]?.statuses.find((s) => s.code === 500)?.share ?? 0).sort(), [0, 0, 0.5], 'one-bad-pod: three canaries, one failing 50%')
+  t.ok(stable('one-bad-pod.yaml').length > 0, 'one-bad-pod: with stable pods')
+
+  const fours = canaries('4xx-canary.yaml')
+  t.same(fours.map((p) => p.phases.map((ph) => ph.statuses)), [[[{ code: 200, share: 0.7 }, { code: 404, share: 0.3 }]]], '4xx-canary: 30% 404, no 5xx')
+
+  const slow = canaries('slow-canary.yaml')
+  t.same(slow.map((p) => p.phases.map((ph) => [ph.latencyNs.p50, ph.latencyNs.p99, ph.statuses])), [[[400e6, 2.5e9, [{ code: 200, share: 1 }]]]], 'slow-canary: p50 400ms, p99 2.5s, no errors')
+
+  const churn = load('pod-churn.yaml').pods.filter((p) => p.name.startsWith('worker-'))
+  t.equal(churn.length, 30, 'pod-churn: 30 worker pods')
+  t.same(churn.map((p) => p.fromMs), churn.map((_, i) => i * 20_000), 'pod-churn: a new worker every 20 s')
+  const alive = (ms: number) => churn.filter((p) => p.fromMs <= ms && ms < p.untilMs).map((p) => p.name)
+  t.same([alive(10_000).length, alive(30_000).length, alive(590_000).length, alive(3_600_000).length], [1, 2, 2, 1], 'pod-churn: two alive from 20s to 600s, the last one for good')
+  const scenario = load('pod-churn.yaml')
+  t.ok(
+    churn.every((p) => expectedCounts(scenario, p, p.fromMs, p.fromMs + 40_000).requests === 200),
+    'pod-churn: each worker serves 40 s at 5 rps while it lives',
+  )
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import * as grpc from '@grpc/grpc-js'
 import { join } from 'node:path'
-import { HTTP_POD_STATS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
+import { HTTP_POD_COUNTS_TABLE, HTTP_POD_STATS_TABLE, httpPodCountsColumns } from '../../src/pixie/scripts/http-pod-stats.js'
 import { loadScenarioFile, scenarioFromObject } from '../../src/simulator/scenario.js'
 import {
   AUTH_FAILED_MESSAGE,
@@ -12,9 +12,9 @@ import {
   UNAVAILABLE_MESSAGE,
   UNSUPPORTED_SCRIPT_MESSAGE,
 } from '../../src/simulator/server.js'
-import { expectedCounts } from '../../src/simulator/traffic.js'
+import { expectedCounts, expectedPodCounts } from '../../src/simulator/traffic.js'
 import { collectExecute, firstHealthAnswer } from '../fixtures/simulator-client.js'
-import { batchesOf, httpPodStatsScript, rowsByPod, startTestSimulator } from '../fixtures/simulator-helpers.js'
+import { batchesOf, countRowsByPod, countsScript, httpPodStatsScript, rowsByPod, startTestSimulator, tableIds, TEST_BUCKETS_NS } from '../fixtures/simulator-helpers.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const argo = loadScenarioFile(join(import.meta.dirname, '..', '..', 'scenarios', 'argo-canary.yaml'))
@@ -84,6 +84,60 @@ t.test('rows equal the ground truth for a fixed clock', async (t) => {
   const p90 = Number(bad?.[5])
   t.ok(p90 > 25e6 && p90 < 150e6 && Number.isInteger(p90), `bad-red: an interpolated whole-nanosecond p90 between p50 and p99 (got ${p90})`)
   t.equal(rows.get('default/canary-demo-5b9f7c4d8d-q2w8r')?.[2], 300, 'yellow served only until 60 s')
+})
+
+t.test('with a count range, both tables are answered: all metadata first, batches interleaved, each table ending with eos', async (t) => {
+  const h = await startTestSimulator(t, argo, { batchRows: 3 })
+  const { responses, status } = await collectExecute(h.client, { query_str: countsScript(60_000, 90_000, { windowStartMs: 30_000 }) })
+  t.equal(status.code, grpc.status.OK, 'the call ends OK')
+  t.same(responses.slice(0, 2).map((r) => r.meta_data?.name), [HTTP_POD_STATS_TABLE, HTTP_POD_COUNTS_TABLE], 'one metadata response per table, before any data')
+  t.same(
+    responses[1]?.meta_data?.relation?.columns.map((c) => [c.column_name, c.column_type]),
+    httpPodCountsColumns(TEST_BUCKETS_NS.length).map((c) => [c.name, c.type === 'STRING' ? 5 : 2]),
+    'the counts relation has the columns of httpPodCountsColumns(11), STRING or INT64',
+  )
+  const ids = tableIds(responses)
+  const stats = ids.get(HTTP_POD_STATS_TABLE)
+  const counts = ids.get(HTTP_POD_COUNTS_TABLE)
+  t.not(stats, counts, 'the tables have distinct ids')
+  const order = responses.slice(2, -1).map((r) => (r.data?.batch?.table_id === stats ? 'S' : r.data?.batch?.table_id === counts ? 'C' : '?'))
+  // 7 stats rows (3 + 3, keep-alive, 1) and 6 count rows (3, keep-alive, 3), one of each in turn.
+  t.equal(order.join(''), 'SCSCSCS', 'batches of the two tables alternate')
+  for (const [name, id] of ids) {
+    const eos = batchesOf(responses, name).map((b) => b.eos)
+    t.same(eos, [...eos.slice(1).map(() => false), true], `${name}: only its last batch has eos`)
+    t.ok(id !== undefined, `${name} has an id`)
+  }
+  t.ok(responses.at(-1)?.data?.execution_stats, 'execution stats come last')
+  const total = argo.pods.reduce((n, p) => n + expectedCounts(argo, p, 30_000, 90_000).requests + expectedCounts(argo, p, 60_000, 90_000).requests, 0)
+  t.equal(responses.at(-1)?.data?.execution_stats?.records_processed, String(total), 'records processed covers both tables')
+})
+
+t.test('count rows equal expectedPodCounts for a fixed clock', async (t) => {
+  const h = await startTestSimulator(t, argo)
+  const { responses } = await collectExecute(h.client, { query_str: countsScript(45_000, 75_000) })
+  const rows = countRowsByPod(responses)
+  const serving = argo.pods.filter((p) => expectedCounts(argo, p, 45_000, 75_000).requests > 0)
+  t.same([...rows.keys()].sort(), serving.map((p) => `${p.namespace}/${p.name}`).sort(), 'one row per pod that served requests in the range')
+  for (const pod of serving) {
+    const want = expectedPodCounts(argo, pod, 45_000, 75_000, TEST_BUCKETS_NS)
+    const row = rows.get(`${pod.namespace}/${pod.name}`)
+    t.same(
+      [row?.requests, row?.byClass, row?.latencySumNs, row?.buckets],
+      [want.requests, Object.values(want.byClass), want.latencySumNs, want.bucketCounts],
+      `${pod.name}: want ${want.requests} requests`,
+    )
+  }
+  const bad = rows.get('default/canary-demo-7f6d5c9b4b-h9j3k')
+  t.same(bad?.byClass, [0, 27, 0, 0, 123], 'bad-red over its first 15 s: 18% 2xx, 82% 5xx')
+})
+
+t.test('fault cut with two tables sends both metadata and one batch', async (t) => {
+  const h = await startTestSimulator(t, faulty)
+  h.setTime(135_000)
+  const { responses, status } = await collectExecute(h.client, { query_str: countsScript(100_000, 110_000) })
+  t.same(responses.map((r) => r.result), ['meta_data', 'meta_data', 'data'], 'two metadata responses and one batch')
+  t.equal(status.code, grpc.status.INTERNAL, 'then INTERNAL')
 })
 
 t.test('batches are cut at batchRows and max_output_rows_per_table is honoured', async (t) => {
