@@ -23,6 +23,7 @@ RUN groupadd --gid 10001 pixie-exporter \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pixie-exporter
 COPY --from=build /src/dist ./dist
 COPY scenarios ./scenarios
+COPY schemas ./schemas
 USER 10001:10001
 EXPOSE 10049
 ENTRYPOINT ["node", "dist/cli.js"]

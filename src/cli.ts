@@ -20,7 +20,7 @@ const USAGE = `Usage:
   pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT]
                  [--log.level LEVEL] [--pixie.address HOST:PORT] [--pixie.cluster-id UUID]
                  [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
-  pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]
+  pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--truth-listen HOST:PORT]
   pixie-exporter demo [--scenario FILE] [--web.listen-address HOST:PORT]
   pixie-exporter --version | --help
 Configuration reference: docs/configuration.md`
@@ -94,6 +94,7 @@ function simulateArgs(argv: string[]) {
       listen: { type: 'string', default: '127.0.0.1:50051' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'truth-listen': { type: 'string' },
       'log.level': { type: 'string', default: 'info' },
       'web.listen-address': { type: 'string' },
     },
@@ -112,8 +113,17 @@ async function simulate(argv: string[]): Promise<() => Promise<void>> {
     args['tls-cert'] !== undefined && args['tls-key'] !== undefined
       ? { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) }
       : undefined
-  const sim = await startSimulator({ scenario, listen: args.listen, logger, ...(tls ? { tls } : {}) })
+  const truthListen = args['truth-listen']
+  if (truthListen !== undefined && !/^.+:\d+$/.test(truthListen)) throw new ConfigError(['--truth-listen: must be HOST:PORT'])
+  const sim = await startSimulator({
+    scenario,
+    listen: args.listen,
+    logger,
+    ...(tls ? { tls } : {}),
+    ...(truthListen !== undefined ? { truthListen } : {}),
+  })
   process.stdout.write(`Pixie API simulator (simulated data) listening on ${sim.address}\n`)
+  if (sim.truthAddress !== undefined) process.stdout.write(`Simulator ground truth (simulated data): http://${sim.truthAddress}/truth\n`)
   return () => sim.close()
 }
 
