@@ -48,6 +48,12 @@ export interface SimulatorTruth {
   readonly countRanges: number
   /** End of the last recorded count range, ms after `startedAt`; null before the first. */
   readonly countedUntilMs: number | null
+  /** Start of the first recorded count range, ms after `startedAt`; null before the first. */
+  readonly countedFromMs: number | null
+  /** Total time between consecutive recorded ranges that no range covered, ms (a correct exporter: only skipped time). */
+  readonly gapsMs: number
+  /** Total time covered by more than one recorded range, ms (a correct exporter: 0, no double counting). */
+  readonly overlapsMs: number
   /** Every pod of the scenario, keyed `<namespace>/<name>`. */
   readonly pods: Readonly<Record<string, PodTruth>>
 }
@@ -68,6 +74,9 @@ export class GroundTruth {
   readonly #sums: (PodSums | undefined)[]
   #ranges = 0
   #countedUntilMs: number | null = null
+  #countedFromMs: number | null = null
+  #gapsMs = 0
+  #overlapsMs = 0
 
   constructor(scenario: string, traffic: readonly PodTraffic[], startedAt: number) {
     this.#scenario = scenario
@@ -94,6 +103,9 @@ export class GroundTruth {
       rows.bucketsNs.forEach((le, j) => sums.buckets.set(le, (sums.buckets.get(le) ?? 0) + (rows.buckets[j]?.[r] ?? 0)))
     }
     this.#ranges++
+    if (this.#countedUntilMs === null) this.#countedFromMs = rows.startMs
+    else if (rows.startMs > this.#countedUntilMs) this.#gapsMs += rows.startMs - this.#countedUntilMs
+    else this.#overlapsMs += Math.min(this.#countedUntilMs, rows.endMs) - rows.startMs
     this.#countedUntilMs = rows.endMs
   }
 
@@ -121,6 +133,6 @@ export class GroundTruth {
             : { rps: phase.rps, p50Ns: phase.latencyNs.p50, p90Ns: phase.latencyNs.p90, p99Ns: phase.latencyNs.p99 },
       }
     })
-    return { scenario: this.#scenario, startedAt: this.#startedAt, offsetMs: offset, countRanges: this.#ranges, countedUntilMs: this.#countedUntilMs, pods }
+    return { scenario: this.#scenario, startedAt: this.#startedAt, offsetMs: offset, countRanges: this.#ranges, countedUntilMs: this.#countedUntilMs, countedFromMs: this.#countedFromMs, gapsMs: this.#gapsMs, overlapsMs: this.#overlapsMs, pods }
   }
 }
