@@ -15,6 +15,7 @@ import type { Config } from './config/types.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, packageVersion } from './exporter.js'
 import { loadScenarioFile, startSimulator } from './simulator/server.js'
+import { runAnalyzeCommand } from './analyze/command.js'
 
 const USAGE = `Usage:
   pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT]
@@ -22,6 +23,7 @@ const USAGE = `Usage:
                  [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
   pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--truth-listen HOST:PORT]
   pixie-exporter demo [--scenario FILE] [--web.listen-address HOST:PORT]
+  pixie-exporter analyze --template FILE [--arg NAME=VALUE]... [--prometheus URL] [--metric NAME]...
   pixie-exporter --version | --help
 Configuration reference: docs/configuration.md`
 
@@ -166,6 +168,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (first === '--version') {
     process.stdout.write(`${packageVersion()}\n`)
+    return
+  }
+  if (first === 'analyze') {
+    process.exitCode = await runAnalyzeCommand(rest, {
+      stdout: (s) => process.stdout.write(s),
+      stderr: (s) => process.stderr.write(s),
+    })
     return
   }
   let close: () => Promise<void>

@@ -2,6 +2,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as errors from '../src/errors.js'
+import * as analyzeErrors from '../src/analyze/errors.js'
 
 const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'errors.md'), 'utf8')
 
@@ -17,10 +18,15 @@ const instances: errors.ExporterError[] = [
   new errors.PixieCancelledError('x'),
   new errors.PixieQueryError('x'),
   new errors.CollectorResultError('x'),
+  new analyzeErrors.ExpressionError('x'),
+  new analyzeErrors.AnalyzeTemplateError('x'),
+  new analyzeErrors.MeasurementError('x'),
 ]
 
 t.test('every error class is covered here', async (t) => {
-  const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && v !== errors.ExporterError && v !== errors.PixieError)
+  const classes = [...Object.entries(errors), ...Object.entries(analyzeErrors)].filter(
+    ([, v]) => typeof v === 'function' && v !== errors.ExporterError && v !== errors.PixieError,
+  )
   t.same(classes.map(([k]) => k).sort(), instances.map((e) => e.constructor.name).sort(), 'the list above names every exported error class')
 })
 
