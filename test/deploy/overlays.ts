@@ -21,10 +21,11 @@ import {
 
 const baseIds = buildDeploy('base').map(objectId).sort()
 
-t.test('prometheus-operator adds a ServiceMonitor to the base, and nothing else', async (t) => {
+t.test('prometheus-operator adds a ServiceMonitor and the PrometheusRule to the base, and nothing else', async (t) => {
   const objects = buildDeploy('overlays/prometheus-operator')
   const added = objects.filter((o) => !baseIds.includes(objectId(o)))
-  t.strictSame(added.map((o) => o.kind), ['ServiceMonitor'], 'only a ServiceMonitor is added')
+  t.strictSame(added.map((o) => o.kind).sort(), ['PrometheusRule', 'ServiceMonitor'], 'only a ServiceMonitor and the rules are added')
+  t.ok(added.every((o) => o.metadata.namespace === 'pixie-exporter'), 'both in the exporter namespace')
   t.notOk(objects.some((o) => o.kind === 'PodMonitor'), 'no PodMonitor as well (it would scrape twice)')
 })
 

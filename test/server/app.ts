@@ -6,7 +6,7 @@ import { PixieUnavailableError } from '../../src/errors.js'
 import { createSelfMetrics } from '../../src/metrics/self-metrics.js'
 import { CollectorJob } from '../../src/scheduler/job.js'
 import { sinkLogger } from '../fixtures/logger.js'
-import { ScriptedPixie, httpConfig, podStatsTable } from '../fixtures/http-fixtures.js'
+import { ScriptedPixie, answer, httpConfig } from '../fixtures/http-fixtures.js'
 
 const row = {
   namespace: 'default',
@@ -45,7 +45,7 @@ async function setup(answers: ConstructorParameters<typeof ScriptedPixie>[0], si
 }
 
 t.test('/metrics serves the Prometheus text exposition', async (t) => {
-  const s = await setup([[podStatsTable([row])]])
+  const s = await setup([answer([row])])
   await s.job.runNow()
   const res = await s.app.inject('/metrics')
   t.equal(res.statusCode, 200, '200')
@@ -61,7 +61,7 @@ t.test('/-/healthy answers 200 while the process lives', async (t) => {
 })
 
 t.test('/-/ready is 503 with the reason until the first success, then 200, then 503 when stale', async (t) => {
-  const s = await setup([new PixieUnavailableError('Pixie is down'), [podStatsTable([row])]])
+  const s = await setup([new PixieUnavailableError('Pixie is down'), answer([row])])
   let res = await s.app.inject('/-/ready')
   t.equal(res.statusCode, 503, 'not ready before any run')
   t.match(res.body, /collector http has not succeeded yet \(no run has completed yet\)/, 'reason given')
@@ -98,7 +98,7 @@ t.test('the landing page says plainly when the data is simulated', async (t) => 
 })
 
 t.test('closing the app stops the jobs', async (t) => {
-  const s = await setup([[podStatsTable([row])]])
+  const s = await setup([answer([row])])
   await s.app.close()
   t.equal(await s.job.runNow(), 'skipped', 'no run after close')
 })
