@@ -3,6 +3,7 @@ import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { Exposition } from './metrics/exposition.js'
+import { basicAuthHook, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
 import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
@@ -14,6 +15,8 @@ export interface AppDeps {
   readonly logger: Logger
   readonly landing: LandingInfo
   readonly now: () => number
+  /** TLS and basic auth from the web configuration file; default: plain HTTP, no auth. */
+  readonly security?: WebSecurity
   /** under-pressure thresholds; defaults suit a single small exporter pod. */
   readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number }
 }
@@ -27,7 +30,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.logger
   // Scrapes arrive every few seconds from each Prometheus: per-request logs
   // would drown everything else.
-  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) })
+  const tls = deps.security?.tls
+  // With `https`, fastify builds an https.Server; the routes and hooks are the
+  // same, so the instance is used through the plain-HTTP type.
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(tls !== undefined && { https: httpsOptions(tls) }),
+  }) as unknown as FastifyInstance
+
+  const users = deps.security?.users
+  if (users !== undefined && users.size > 0) app.addHook('onRequest', basicAuthHook(users))
 
   await app.register(underPressure, {
     maxEventLoopDelay: deps.pressure?.maxEventLoopDelayMs ?? 1000,

@@ -1,0 +1,139 @@
+/**
+ * The web configuration file (`--web.config.file`), in the format of the
+ * Prometheus exporter toolkit: TLS for the exporter's own HTTP server
+ * (optionally requiring client certificates) and basic-auth users with bcrypt
+ * hashes. It applies to every route. Relative paths are resolved from the
+ * file's directory.
+ *
+ *   tls_server_config:
+ *     cert_file: server.crt
+ *     key_file: server.key
+ *     client_ca_file: clients-ca.crt      # optional: require client certificates signed by it
+ *   basic_auth_users:
+ *     prometheus: $2b$10$...               # htpasswd -nBC 10 prometheus
+ */
+import { createHash } from 'node:crypto'
+import { dirname, resolve } from 'node:path'
+import bcrypt from 'bcryptjs'
+import { parse as parseYaml } from 'yaml'
+import type { onRequestHookHandler } from 'fastify'
+import { ConfigError } from '../errors.js'
+
+/** The validated web configuration. */
+export interface WebSecurity {
+  /** TLS material for the server; undefined: plain HTTP. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa: Buffer | undefined } | undefined
+  /** Basic-auth users and their bcrypt hashes; empty: no authentication. */
+  readonly users: ReadonlyMap<string, string>
+}
+
+const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
+const TOP_KEYS = new Set(['tls_server_config', 'basic_auth_users'])
+const TLS_KEYS = new Set(['cert_file', 'key_file', 'client_ca_file'])
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Reads and validates a web configuration file; throws ConfigError listing every problem. */
+export function loadWebConfig(path: string, readFile: (path: string) => Buffer): WebSecurity {
+  const prefix = `--web.config.file: ${path}`
+  const errors: string[] = []
+  const read = (field: string, file: string): Buffer | undefined => {
+    try {
+      return readFile(resolve(dirname(path), file))
+    } catch (err) {
+      errors.push(`${prefix}: ${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+      return undefined
+    }
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(readFile(path).toString('utf8')) ?? {}
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? `invalid YAML: ${(err as Error).message.split('\n')[0]}`
+    throw new ConfigError([`${prefix}: ${reason}`], { cause: err })
+  }
+  if (!isMapping(doc)) throw new ConfigError([`${prefix}: must be a mapping`])
+  for (const key of Object.keys(doc)) if (!TOP_KEYS.has(key)) errors.push(`${prefix}: ${key}: unknown key`)
+
+  let tls: WebSecurity['tls']
+  const tlsDoc = doc.tls_server_config
+  if (tlsDoc !== undefined) {
+    if (!isMapping(tlsDoc)) errors.push(`${prefix}: tls_server_config: must be a mapping`)
+    else {
+      for (const key of Object.keys(tlsDoc)) if (!TLS_KEYS.has(key)) errors.push(`${prefix}: tls_server_config.${key}: unknown key`)
+      const file = (key: string): string | undefined => {
+        const v = tlsDoc[key]
+        if (v === undefined) return undefined
+        if (typeof v !== 'string' || v === '') errors.push(`${prefix}: tls_server_config.${key}: must be a file path`)
+        return typeof v === 'string' && v !== '' ? v : undefined
+      }
+      const certFile = file('cert_file')
+      const keyFile = file('key_file')
+      const caFile = file('client_ca_file')
+      if (certFile === undefined) errors.push(`${prefix}: tls_server_config.cert_file: required`)
+      if (keyFile === undefined) errors.push(`${prefix}: tls_server_config.key_file: required`)
+      const cert = certFile === undefined ? undefined : read('tls_server_config.cert_file', certFile)
+      const key = keyFile === undefined ? undefined : read('tls_server_config.key_file', keyFile)
+      const clientCa = caFile === undefined ? undefined : read('tls_server_config.client_ca_file', caFile)
+      if (cert !== undefined && key !== undefined) tls = { cert, key, clientCa }
+    }
+  }
+
+  const users = new Map<string, string>()
+  const usersDoc = doc.basic_auth_users
+  if (usersDoc !== undefined) {
+    if (!isMapping(usersDoc)) errors.push(`${prefix}: basic_auth_users: must be a mapping of user names to bcrypt hashes`)
+    else {
+      for (const [user, hash] of Object.entries(usersDoc)) {
+        // The hash is not a secret in itself, but never echo it anyway.
+        if (user === '' || user.includes(':')) errors.push(`${prefix}: basic_auth_users: user names must be non-empty and without ":"`)
+        else if (typeof hash !== 'string' || !BCRYPT_HASH.test(hash)) errors.push(`${prefix}: basic_auth_users.${user}: must be a bcrypt hash (htpasswd -nBC 10 ${user})`)
+        else users.set(user, hash)
+      }
+    }
+  }
+  if (errors.length > 0) throw new ConfigError(errors)
+  return { tls, users }
+}
+
+/** Options for node's https server from a web configuration (client certificates required when a client CA is set). */
+export function httpsOptions(tls: NonNullable<WebSecurity['tls']>): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+  return tls.clientCa === undefined
+    ? { cert: tls.cert, key: tls.key, requestCert: false, rejectUnauthorized: false }
+    : { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }
+}
+
+// Compared against when the user is unknown, so that unknown and known users
+// take the same time (no user enumeration by timing). Made on first use.
+let dummyHash: string | undefined
+const dummy = (): string => (dummyHash ??= bcrypt.hashSync('pixie-exporter-no-such-user', 10))
+
+/**
+ * A fastify onRequest hook enforcing basic auth against bcrypt hashes. bcrypt
+ * is slow on purpose, so a successful (user, password) pair is remembered by
+ * its SHA-256, as the exporter toolkit does; failures are always checked.
+ */
+export function basicAuthHook(users: ReadonlyMap<string, string>): onRequestHookHandler {
+  const verified = new Set<string>()
+  return async (req, reply) => {
+    const header = req.headers.authorization ?? ''
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)
+    const decoded = match?.[1] === undefined ? '' : Buffer.from(match[1], 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    const user = colon < 0 ? '' : decoded.slice(0, colon)
+    const password = colon < 0 ? '' : decoded.slice(colon + 1)
+    const key = createHash('sha256').update(`${user}\u0000${password}`).digest('hex')
+    if (colon >= 0 && verified.has(key)) return
+    const hash = users.get(user)
+    const ok = (await bcrypt.compare(password, hash ?? dummy())) && hash !== undefined && colon >= 0
+    if (ok) {
+      verified.add(key)
+      return
+    }
+    await reply
+      .code(401)
+      .header('www-authenticate', 'Basic realm="pixie-exporter", charset="UTF-8"')
+      .type('text/plain; charset=utf-8')
+      .send('Unauthorized\n')
+  }
+}
