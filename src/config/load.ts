@@ -319,12 +319,40 @@ function parseYaml(path: string, content: string, errors: string[]): { value: un
       errors.push(`${path}: invalid YAML: ${firstLine(first.message)}`)
       return undefined
     }
-    return { value: doc.toJS() }
+    const value = plainData(doc.toJS(), new Set())
+    if (value === NOT_PLAIN) {
+      errors.push(`${path}: must be a YAML mapping`)
+      return undefined
+    }
+    return { value }
   } catch (err) {
     // toJS throws on unresolved aliases and alias bombs.
     errors.push(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`)
     return undefined
   }
+}
+
+const NOT_PLAIN = Symbol('not plain data')
+
+/**
+ * The document with every value that is not plain data replaced by null,
+ * which every rule of the schema rejects as the wrong type. Tags such as
+ * `!!set`, `!!omap`, `!!binary` and `!!timestamp` (and YAML 1.1 dates) give
+ * Sets, Maps, Buffers and Dates, which the schema would otherwise take for
+ * empty mappings or mappings of their methods. Cycles (`&x [*x]`) are cut the
+ * same way. Returns NOT_PLAIN when the document itself is such a value.
+ */
+function plainData(value: unknown, ancestors: Set<object>, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  const proto: unknown = Object.getPrototypeOf(value)
+  const plain = Array.isArray(value) || proto === Object.prototype || proto === null
+  if (!plain || ancestors.has(value)) return depth === 0 ? NOT_PLAIN : null
+  ancestors.add(value)
+  const out = Array.isArray(value)
+    ? value.map((item: unknown) => plainData(item, ancestors, depth + 1))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainData(v, ancestors, depth + 1)]))
+  ancestors.delete(value)
+  return out
 }
 
 /** The parser's first line names the problem and its position; later lines quote the source, which may hold the key. */
@@ -359,14 +387,18 @@ function validateFile(raw: unknown, path: string, rejected: Set<string>, errors:
       }
     }
     rejected.add(field)
-    errors.push(schemaMessage(field, error))
+    errors.push(schemaMessage(field, error, path))
   }
   return raw as ConfigFile
 }
 
-function schemaMessage(field: string, error: ErrorObject): string {
+function schemaMessage(field: string, error: ErrorObject, file: string): string {
   if (error.keyword === 'additionalProperties') {
     const key = String((error.params as { additionalProperty: string }).additionalProperty)
+    // A key that cannot stand as the field of a `<field>: <reason>` line (empty,
+    // a colon, control or invisible characters, a line break) is quoted after
+    // the section that holds it instead.
+    if (!plainKey(key)) return `${field === '' ? file : field}: unknown key ${quoteKey(key)}`
     return `${field === '' ? key : `${field}.${key}`}: unknown key`
   }
   if (error.keyword === 'type' && (error.params as { type: string }).type === 'object') return `${field}: must be a mapping`
@@ -374,6 +406,15 @@ function schemaMessage(field: string, error: ErrorObject): string {
   // Every leaf of the schema carries its message; the fallback only guards
   // against a future key added without one.
   return `${field}: ${typeof message === 'string' ? message : (error.message ?? 'is invalid')}`
+}
+
+function plainKey(key: string): boolean {
+  return key !== '' && key.trim() === key && !/[\p{C}\p{Zl}\p{Zp}:]/u.test(key)
+}
+
+/** JSON-style quoting that also escapes the invisible characters JSON.stringify leaves alone. */
+function quoteKey(key: string): string {
+  return JSON.stringify(key).replace(/[\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)
 }
 
 /** `/collectors/http/namespaces/include/0` → `collectors.http.namespaces.include[0]`. */

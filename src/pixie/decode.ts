@@ -301,6 +301,10 @@ export class ResultAssembler {
     if (!Number.isSafeInteger(numRows) || numRows < 0) {
       throw this.#protocol(`batch for table "${table.name}" has invalid num_rows ${String(batch.num_rows)}`)
     }
+    // A table without columns carries no values to bound its row count; past 2^53 the count would be inexact.
+    if (!Number.isSafeInteger(table.numRows + numRows) || !Number.isSafeInteger(this.#rows + numRows)) {
+      throw this.#protocol(`batch for table "${table.name}" takes the row count past ${Number.MAX_SAFE_INTEGER}`)
+    }
     // An end-of-stream marker may carry no columns at all (pixie-api.md §8); with zero rows it holds no data.
     const bare = numRows === 0 && cols.length === 0
     if (!bare) {
