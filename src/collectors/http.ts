@@ -284,6 +284,7 @@ function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpS
   const p90 = columnOf(table, 'latency_p90_ns', 'FLOAT64')
   const p99 = columnOf(table, 'latency_p99_ns', 'FLOAT64')
   const stats: PodHttpStats[] = []
+  const seen = new Set<string>()
   for (let i = 0; i < table.numRows; i++) {
     const req = Number(requests[i] ?? 0n)
     const err = Number(errors[i] ?? 0n)
@@ -293,6 +294,11 @@ function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpS
       throw new CollectorResultError(`row ${i}: errors (${err}) must be between 0 and requests (${req})`)
     }
     const labels = { namespace: namespace[i] ?? '', pod: podLabel(pod[i] ?? ''), service: serviceLabel(service[i] ?? '') }
+    // A gauge cannot hold two values for one series: a result that repeats a
+    // label set is malformed (Pixie's groupby gives one row per group).
+    const key = `${labels.namespace}\u0000${labels.pod}\u0000${labels.service}`
+    if (seen.has(key)) throw new CollectorResultError(`row ${i}: pod ${labels.namespace}/${labels.pod} (service "${labels.service}") appears twice`)
+    seen.add(key)
     stats.push({
       labels,
       ...labels,

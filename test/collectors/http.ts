@@ -132,3 +132,10 @@ t.test('HELP says the values come from a background poll over the window', async
   const text = await s.registry.metrics()
   t.match(text, /# HELP pixie_http_error_ratio .*background Pixie poll over the last 30s/, 'HELP names the poll and the window')
 })
+
+t.test('a result that repeats a pod label set is rejected, nothing published', async (t) => {
+  const s = setup([answer([canary]), answer([stable, stable])])
+  await s.run()
+  await t.rejects(s.run(), { code: 'PXE_ERR_COLLECTOR_RESULT', message: /appears twice/ }, 'duplicate rows are an error')
+  t.equal(await s.seriesCount('pixie_http_error_ratio'), 1, 'the previous run is still what is published')
+})
