@@ -15,7 +15,8 @@ import {
   PixieUnavailableError,
 } from '../errors.js'
 import { ResultAssembler, inBandStatusError } from './decode.js'
-import { vizierServiceDefinition } from './proto.js'
+import { JWE_ALGORITHMS, decryptBatch, generateEncryptionKeys, type EncryptionKeys } from './jwe.js'
+import { decodeRowBatch, vizierServiceDefinition } from './proto.js'
 import type { Wire } from './proto.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
 
@@ -52,6 +53,12 @@ export interface PixieClientOptions {
   readonly logger: Logger
   /** Value of the `pixie-api-client` metadata. Default {@link DEFAULT_CLIENT_NAME}. */
   readonly clientName?: string | undefined
+  /**
+   * Ask Pixie to encrypt result batches end to end (RSA-OAEP-256 key wrap,
+   * A256GCM, DEF compression), so that Pixie Cloud, which relays them, cannot
+   * read them. A 4096-bit key pair is made once per client. Default false.
+   */
+  readonly encryption?: boolean | undefined
 }
 
 /** Options of {@link PixieClient.healthCheck}. */
@@ -66,6 +73,7 @@ interface ExecuteScriptRequestOut {
   cluster_id: string
   query_name: string
   configs?: { plugin_config: { start_time_ns: string; end_time_ns: string } }
+  encryption_options?: { jwk_key: string; key_alg: string; content_alg: string; compression_alg: string }
 }
 
 /** What is known about a call when its final status is mapped to an error. */
@@ -116,8 +124,11 @@ export class PixieClient implements PixieApi {
   readonly #log: Logger
   readonly #grpc: grpc.Client
   readonly #service: grpc.ServiceDefinition
+  readonly #encryption: boolean
+  #keys: Promise<EncryptionKeys> | undefined
 
   constructor(options: PixieClientOptions) {
+    this.#encryption = options.encryption === true
     if (typeof options.address !== 'string' || options.address === '') {
       throw new TypeError('PixieClient: address (host:port) is required')
     }
@@ -144,6 +155,12 @@ export class PixieClient implements PixieApi {
 
   /** Runs a script to completion. See {@link PixieApi.executeScript}. */
   executeScript(options: ExecuteScriptOptions): Promise<ScriptResult> {
+    if (!this.#encryption) return this.#execute(options, undefined)
+    this.#keys ??= generateEncryptionKeys()
+    return this.#keys.then((keys) => this.#execute(options, keys))
+  }
+
+  #execute(options: ExecuteScriptOptions, keys: EncryptionKeys | undefined): Promise<ScriptResult> {
     const { script, timeoutMs, signal, pluginTime } = options
     const queryName = options.queryName ?? ''
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -159,10 +176,21 @@ export class PixieClient implements PixieApi {
         plugin_config: { start_time_ns: pluginTime.startNs.toString(), end_time_ns: pluginTime.endNs.toString() },
       }
     }
+    if (keys !== undefined) {
+      request.encryption_options = {
+        jwk_key: keys.publicJwk,
+        key_alg: JWE_ALGORITHMS.keyAlg,
+        content_alg: JWE_ALGORITHMS.contentAlg,
+        compression_alg: JWE_ALGORITHMS.compressionAlg,
+      }
+    }
     const method = this.#method('ExecuteScript')
     const log = this.#log
     const started = performance.now()
-    const assembler = new ResultAssembler({ source: this.#address })
+    const assembler = new ResultAssembler({
+      source: this.#address,
+      ...(keys !== undefined && { decrypt: (encrypted: Buffer) => decodeRowBatch(decryptBatch(encrypted, keys.privateKey)) }),
+    })
     const context = { what, timeoutMs, aborted: false }
 
     return new Promise<ScriptResult>((resolve, reject) => {

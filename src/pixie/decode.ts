@@ -189,6 +189,12 @@ export type AcceptOutcome = 'metadata' | 'batch' | 'stats' | 'batch+stats' | 'ig
 export interface ResultAssemblerOptions {
   /** Where the stream comes from (the address); used in error messages. */
   readonly source: string
+  /**
+   * Turns an `encrypted_batch` into its RowBatchData; given when the request
+   * asked for end-to-end encryption. Without it an encrypted batch is a
+   * protocol error (we never receive one unless we asked).
+   */
+  readonly decrypt?: (encrypted: Buffer) => Wire.RowBatchData
 }
 
 /**
@@ -201,6 +207,7 @@ export interface ResultAssemblerOptions {
  */
 export class ResultAssembler {
   readonly #source: string
+  readonly #decrypt: ((encrypted: Buffer) => Wire.RowBatchData) | undefined
   readonly #tables = new Map<string, TableState>()
   readonly #names = new Set<string>()
   #queryId = ''
@@ -209,6 +216,7 @@ export class ResultAssembler {
 
   constructor(options: ResultAssemblerOptions) {
     this.#source = options.source
+    this.#decrypt = options.decrypt
   }
 
   /** Number of tables announced so far. */
@@ -240,12 +248,14 @@ export class ResultAssembler {
     if (data === null || data === undefined) return 'ignored'
 
     const encrypted = data.encrypted_batch
+    let batch = data.batch
     if (encrypted !== null && encrypted !== undefined && encrypted.length > 0) {
-      throw this.#protocol('encrypted batches are not supported (encryption is not requested)')
+      if (this.#decrypt === undefined) throw this.#protocol('encrypted batches are not supported (encryption is not requested)')
+      batch = this.#decrypt(encrypted)
     }
     let outcome: AcceptOutcome = 'ignored'
-    if (data.batch !== null && data.batch !== undefined) {
-      this.#acceptBatch(data.batch)
+    if (batch !== null && batch !== undefined) {
+      this.#acceptBatch(batch)
       outcome = 'batch'
     }
     if (data.execution_stats !== null && data.execution_stats !== undefined) {

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import protobuf from 'protobufjs'
 import { join } from 'node:path'
 
 /** Path of our own trimmed Vizier API description (copied next to the compiled code by the build). */
@@ -37,6 +38,25 @@ export function vizierServiceDefinition(): grpc.ServiceDefinition {
     cached = pkg.px.api.vizierpb.VizierService.service
   }
   return cached
+}
+
+let rowBatchType: protobuf.Type | undefined
+
+function rowBatch(): protobuf.Type {
+  rowBatchType ??= new protobuf.Root().loadSync(VIZIER_PROTO_PATH, { keepCase: true }).lookupType('px.api.vizierpb.RowBatchData')
+  return rowBatchType
+}
+
+/** Decodes a serialized RowBatchData (a decrypted `encrypted_batch`) into the same shape gRPC gives. */
+export function decodeRowBatch(bytes: Buffer): Wire.RowBatchData {
+  const type = rowBatch()
+  return type.toObject(type.decode(bytes), { longs: String, enums: Number, bytes: Buffer, defaults: true, arrays: true, oneofs: true }) as Wire.RowBatchData
+}
+
+/** Serializes a RowBatchData plain object (int64 as decimal strings); the simulator encrypts the result. */
+export function encodeRowBatch(batch: unknown): Buffer {
+  const type = rowBatch()
+  return Buffer.from(type.encode(type.fromObject(batch as Record<string, unknown>)).finish())
 }
 
 /**
@@ -86,6 +106,7 @@ export namespace Wire {
     mutation_info: unknown
   }
   export interface ExecuteScriptRequest {
+    encryption_options: { jwk_key: string; key_alg: string; content_alg: string; compression_alg: string } | null
     query_str: string
     cluster_id: string
     query_id: string

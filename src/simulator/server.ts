@@ -12,7 +12,8 @@ import * as grpc from '@grpc/grpc-js'
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
-import { vizierServiceDefinition, type Wire } from '../pixie/proto.js'
+import { encryptBatch } from '../pixie/jwe.js'
+import { encodeRowBatch, vizierServiceDefinition, type Wire } from '../pixie/proto.js'
 import {
   HTTP_POD_COUNTS_TABLE,
   HTTP_POD_STATS_COLUMNS,
@@ -325,16 +326,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const countsId = randomUUID()
     call.write(metadata(queryId, HTTP_POD_STATS_TABLE, tableId, HTTP_POD_STATS_COLUMNS))
     if (counts !== undefined) call.write(metadata(queryId, HTTP_POD_COUNTS_TABLE, countsId, httpPodCountsColumns(counts.bucketsNs.length)))
-    const response = (id: string, cols: Wire.Column[], numRows: number, eos: boolean): Wire.ExecuteScriptResponse => ({
-      query_id: queryId,
-      status: null,
-      data: {
-        batch: { cols, num_rows: String(numRows), eow: eos, eos, table_id: id },
-        execution_stats: null,
-        encrypted_batch: Buffer.alloc(0),
-      },
-      mutation_info: null,
-    })
+    // With encryption_options, every batch goes out as a JWE for the client's
+    // key, as Vizier does (metadata and stats stay in the clear).
+    const jwk = call.request.encryption_options?.jwk_key
+    const response = (id: string, cols: Wire.Column[], numRows: number, eos: boolean): Wire.ExecuteScriptResponse => {
+      const batch = { cols, num_rows: String(numRows), eow: eos, eos, table_id: id }
+      const encrypted = jwk ? encryptBatch(encodeRowBatch(batch), jwk) : undefined
+      return {
+        query_id: queryId,
+        status: null,
+        data: { batch: encrypted ? null : batch, execution_stats: null, encrypted_batch: encrypted ?? Buffer.alloc(0) },
+        mutation_info: null,
+      }
+    }
     const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => response(tableId, columnsOf(rows, from, to), to - from, eos)
 
     if (fault?.kind === 'cut') {
