@@ -1,3 +1,5 @@
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import type { Registry } from 'prom-client'
 import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
@@ -24,6 +26,8 @@ import { HttpCounterStore, checkCountRow, type PodCountRow } from './http-counte
 import { formatDuration } from '../config/duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
+
+const gzipAsync = promisify(gzip)
 
 /** Dependencies of the built-in HTTP collector. */
 export interface HttpCollectorDeps {
@@ -107,6 +111,8 @@ export class HttpCollector implements Collector {
   readonly #planner: CountRangePlanner
   readonly #counters: HttpCounterStore
   readonly #bucketsNs: readonly bigint[]
+  /** This collector's metrics, prepared (rendered, compressed) after each publication. */
+  readonly #metrics: SnapshotMetric[] = []
 
   constructor(deps: HttpCollectorDeps) {
     this.#deps = deps
@@ -148,8 +154,12 @@ export class HttpCollector implements Collector {
     const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
     // Samples are read at scrape time from the last published run; the array
     // is swapped in one assignment, so a scrape sees one whole run.
+    const track = (m: SnapshotMetric) => {
+      this.#metrics.push(m)
+      return m
+    }
     const perPod = (name: string, help: string, value: (p: PodHttpStats) => number) =>
-      new SnapshotMetric(
+      track(new SnapshotMetric(
         {
           name,
           help: `${help} ${refreshed}`,
@@ -158,7 +168,7 @@ export class HttpCollector implements Collector {
           version: () => this.#version(),
         },
         registry,
-      )
+      ))
     perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
     perPod(
       HTTP_ERRORS_PER_SECOND,
@@ -168,7 +178,7 @@ export class HttpCollector implements Collector {
     perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
     // Typed as a summary with quantiles only: the `quantile` label is only
     // legal on summaries (promtool), and the values are point-in-time like gauges.
-    new SnapshotMetric(
+    track(new SnapshotMetric(
       {
         name: HTTP_LATENCY_SECONDS,
         help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
@@ -183,9 +193,9 @@ export class HttpCollector implements Collector {
           ),
       },
       registry,
-    )
+    ))
     const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
-    new SnapshotMetric(
+    track(new SnapshotMetric(
       {
         name: HTTP_REQUESTS_TOTAL,
         help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
@@ -194,8 +204,8 @@ export class HttpCollector implements Collector {
         samples: () => (this.#fresh() ? this.#counters.requestSamples() : []),
       },
       registry,
-    )
-    new SnapshotMetric(
+    ))
+    track(new SnapshotMetric(
       {
         name: HTTP_REQUEST_DURATION,
         help: `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`,
@@ -204,7 +214,7 @@ export class HttpCollector implements Collector {
         samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION) : []),
       },
       registry,
-    )
+    ))
   }
 
   async run(context: RunContext): Promise<RunSummary> {
@@ -239,6 +249,8 @@ export class HttpCollector implements Collector {
     this.#planner.commit(plan)
     this.#lastSuccessAt = publishedAt
     this.#publications++
+    // Render and compress now, on the poll's time, not on the next scrape's.
+    for (const metric of this.#metrics) metric.prepare(gzipAsync)
     return { rows, skippedSeconds: plan.skippedMs / 1000 }
   }
 }

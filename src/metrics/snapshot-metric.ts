@@ -58,7 +58,7 @@ export class SnapshotMetric {
   readonly aggregator = 'sum' as const
   readonly #samples: () => Iterable<Sample>
   readonly #version: (() => string) | undefined
-  #cache: { version: string; body: Buffer; gzip?: Buffer } | undefined
+  #cache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
 
   constructor(options: SnapshotMetricOptions, registry: Registry) {
     this.name = options.name
@@ -90,13 +90,22 @@ export class SnapshotMetric {
   }
 
   /** The gzip form of `body` (as returned by render), compressed once per version. */
-  async gzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
+  gzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
     const cache = this.#cache
     // A new run may have been published since `body` was rendered: then
     // compress what was rendered, so text and gzip always agree.
     if (cache === undefined || cache.body !== body) return compress(body)
-    cache.gzip ??= await compress(body)
+    // Concurrent scrapes share one compression (zlib runs off the event loop).
+    cache.gzip ??= compress(body)
     return cache.gzip
+  }
+
+  /**
+   * Renders now and starts compressing in the background, so that the first
+   * scrape after a new run is served from the cache like every other one.
+   */
+  prepare(compress: (data: Buffer) => Promise<Buffer>): void {
+    void this.gzip(this.render(), compress).catch(() => undefined)
   }
 
   #format(): string {
