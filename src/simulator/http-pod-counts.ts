@@ -74,7 +74,8 @@ export function simulateHttpPodCounts(traffic: readonly PodTraffic[], params: Ht
     const { pod } = model
     if (include.size > 0 && !include.has(pod.namespace)) continue
     if (exclude.has(pod.namespace)) continue
-    const byCode = model.countsByIndex(startMs, endMs)
+    const byCode = model.codes.map(() => 0)
+    model.cellCountsInto(startMs, endMs, bucketsNs, byCode, bucketCounts)
     classCounts.fill(0)
     let requests = 0
     for (let i = 0; i < byCode.length; i++) {
@@ -90,7 +91,6 @@ export function simulateHttpPodCounts(traffic: readonly PodTraffic[], params: Ht
       truncated++
       continue
     }
-    model.bucketCountsInto(startMs, endMs, bucketsNs, requests, bucketCounts)
     rows.namespace.push(pod.namespace)
     rows.pod.push(`${pod.namespace}/${pod.name}`)
     rows.service.push(renderServices(pod))

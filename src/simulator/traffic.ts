@@ -46,9 +46,9 @@ interface Segment {
 
 /** Latency-bucket model of a pod for one list of bucket bounds, per segment. */
 interface BucketModel {
-  /** Per segment, requests per ms at or below each bound. */
+  /** Per segment, requests per ms of each (code, latency interval) cell. */
   readonly ratePerMs: readonly (readonly number[])[]
-  /** Per segment, cumulative (unfloored) bucket counts at its start. */
+  /** Per segment, cumulative (unfloored) cell counts at its start. */
   readonly cumulative: readonly (readonly number[])[]
 }
 
@@ -161,18 +161,34 @@ export class PodTraffic {
     return this.#segments[this.#segmentIndexAt(offsetMs)]
   }
 
+  /**
+   * The cell model for a set of bucket bounds: per segment, the rate and the
+   * cumulative count of every (status code, latency interval) cell, flattened
+   * as `code * (bounds + 1) + interval`; interval `bounds` is (last bound, +Inf).
+   */
   #bucketModel(bucketsNs: readonly number[]): BucketModel {
     // The same array is passed for every pod of a query: skip building the key.
     if (bucketsNs === this.#lastBounds && this.#lastModel !== undefined) return this.#lastModel
     const key = bucketsNs.join(',')
     let model = this.#buckets.get(key)
     if (model === undefined) {
+      const intervals = bucketsNs.length + 1
       const ratePerMs: number[][] = []
       const cumulative: number[][] = []
-      let running = bucketsNs.map(() => 0)
+      let running: number[] = new Array<number>(this.codes.length * intervals).fill(0)
       this.#segments.forEach((segment, k) => {
         const { dist } = segment
-        const rates = bucketsNs.map((le) => (dist === undefined ? 0 : segment.totalRatePerMs * logNormalCdf(dist, le)))
+        const shares: number[] = []
+        let below = 0
+        for (let j = 0; j < intervals; j++) {
+          const cdf = j < bucketsNs.length ? (dist === undefined ? 0 : logNormalCdf(dist, bucketsNs[j] ?? 0)) : 1
+          shares.push(Math.max(0, cdf - below))
+          below = Math.max(below, cdf)
+        }
+        const rates: number[] = []
+        for (let c = 0; c < this.codes.length; c++) {
+          for (let j = 0; j < intervals; j++) rates.push((segment.ratePerMs[c] ?? 0) * (shares[j] ?? 0))
+        }
         ratePerMs.push(rates)
         cumulative.push(running)
         const next = this.#segments[k + 1]
@@ -239,18 +255,17 @@ export class PodTraffic {
    * What `http_pod_counts` reports over [startMs, endMs) for latency-bucket
    * bounds `bucketsNs` (ascending, ns).
    *
-   * Counts by code (hence by class and `requests`) and the latency sum are
-   * differences of one cumulative function each, so they add up exactly over
-   * contiguous ranges. Bucket counts are too before a per-range clamp: raw
-   * counts are first capped at `requests`, then raised to the running maximum
-   * so that they never decrease with the bound. The flooring of per-code and
-   * per-bucket cumulatives can disagree by about one request per status code,
-   * so the clamp may move that many requests between adjacent buckets (or out
-   * of the top bucket into +Inf) in one range; sums of bucket counts over many
-   * ranges can therefore differ slightly from one range covering them all.
+   * Every (status code, latency interval) cell has its own floored cumulative
+   * count, and a range holds the difference. Counts by code, by class, the
+   * requests and the cumulative bucket counts are all sums of the same cells,
+   * so they agree exactly in every range (buckets never decrease, the top one
+   * never exceeds the requests) and add up exactly over contiguous ranges.
+   * The latency sum is a difference of one cumulative function too.
    */
   podCounts(startMs: number, endMs: number, bucketsNs: readonly number[]): PodCounts {
-    const byCode = this.countsByIndex(startMs, endMs)
+    const byCode = this.codes.map(() => 0)
+    const bucketCounts = bucketsNs.map(() => 0)
+    this.cellCountsInto(startMs, endMs, bucketsNs, byCode, bucketCounts)
     const byStatus: Record<number, number> = {}
     const classCounts = [0, 0, 0, 0, 0]
     let requests = 0
@@ -264,30 +279,36 @@ export class PodTraffic {
       }
     })
     const byClass = Object.fromEntries(STATUS_CLASSES.map((c, i) => [c, classCounts[i] ?? 0])) as Record<StatusClass, number>
-    const bucketCounts = bucketsNs.map(() => 0)
-    let latencySumNs = 0
-    if (endMs > startMs) {
-      this.bucketCountsInto(startMs, endMs, bucketsNs, requests, bucketCounts)
-      latencySumNs = this.latencySumNs(startMs, endMs)
-    }
+    const latencySumNs = endMs > startMs ? this.latencySumNs(startMs, endMs) : 0
     return { requests, byStatus, byClass, bucketCounts, latencySumNs }
   }
 
   /**
-   * Clamped bucket counts over [startMs, endMs) (see {@link podCounts}) written
-   * into `out` (length = number of bounds); `requests` is the range's count.
+   * Cell counts over [startMs, endMs) (see {@link podCounts}): requests by
+   * code index into `byCode`, and cumulative bucket counts of the codes of
+   * classes 1xx..5xx into `buckets` (one per bound). All zero for an empty range.
    */
-  bucketCountsInto(startMs: number, endMs: number, bucketsNs: readonly number[], requests: number, out: number[]): void {
+  cellCountsInto(startMs: number, endMs: number, bucketsNs: readonly number[], byCode: number[], buckets: number[]): void {
+    byCode.fill(0)
+    buckets.fill(0)
+    if (!(endMs > startMs)) return
     const model = this.#bucketModel(bucketsNs)
-    if (scratch.length < out.length) scratch = new Array<number>(out.length).fill(0)
+    const intervals = bucketsNs.length + 1
+    const size = this.codes.length * intervals
+    if (scratch.length < 2 * size) scratch = new Array<number>(2 * size).fill(0)
     const before = scratch
-    this.#bucketsAt(model, startMs, before, out.length)
-    this.#bucketsAt(model, endMs, out, out.length)
-    let floor = 0
-    for (let j = 0; j < out.length; j++) {
-      const n = Math.max(floor, Math.min(requests, (out[j] ?? 0) - (before[j] ?? 0)))
-      out[j] = n
-      floor = n
+    const after = new Array<number>(size)
+    this.#bucketsAt(model, startMs, before, size)
+    this.#bucketsAt(model, endMs, after, size)
+    for (let c = 0; c < this.codes.length; c++) {
+      const counted = (this.classes[c] ?? -1) >= 0
+      let running = 0
+      for (let j = 0; j < intervals; j++) {
+        const n = (after[c * intervals + j] ?? 0) - (before[c * intervals + j] ?? 0)
+        byCode[c] = (byCode[c] ?? 0) + n
+        running += n
+        if (counted && j < bucketsNs.length) buckets[j] = (buckets[j] ?? 0) + running
+      }
     }
   }
 

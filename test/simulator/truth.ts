@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { loadScenarioFile, scenarioFromObject } from '../../src/simulator/scenario.js'
 import { startSimulator } from '../../src/simulator/server.js'
+import { expectedPodCounts } from '../../src/simulator/traffic.js'
 import type { SimulatorTruth } from '../../src/simulator/truth.js'
 import { collectExecute, memoryLogger } from '../fixtures/simulator-client.js'
 import { countRowsByPod, countsScript, httpPodStatsScript, SIM_T0, startTestSimulator, TEST_BUCKETS_NS } from '../fixtures/simulator-helpers.js'
@@ -55,6 +56,17 @@ t.test('the truth is the sum of every count range answered', async (t) => {
     const byStatus = Object.values(got?.byStatus ?? {}).reduce((a, b) => a + b, 0)
     t.equal(byStatus, want.requests, `${pod}: by-status counts add up to requests`)
   }
+  // Every count (buckets included) is exactly additive: six ranges sum to the one range [0, 120 s).
+  for (const pod of argo.pods) {
+    const key = `${pod.namespace}/${pod.name}`
+    const got = truth.pods[key]
+    const whole = expectedPodCounts(argo, pod, 0, 120_000, TEST_BUCKETS_NS)
+    t.same(
+      [got?.requests, got?.byStatus, got?.byClass, got?.latencySumNs, got?.latencyBuckets.map((b) => b.count)],
+      [whole.requests, whole.byStatus, whole.byClass, whole.latencySumNs, whole.bucketCounts],
+      `${key}: the truth equals expectedPodCounts over [0, 120 s)`,
+    )
+  }
   t.same(truth.pods['default/canary-demo-7f6d5c9b4b-h9j3k']?.now, { rps: 10, p50Ns: 25e6, p90Ns: truth.pods['default/canary-demo-7f6d5c9b4b-h9j3k']?.now?.p90Ns, p99Ns: 150e6 }, 'bad-red serves now, with its phase latency')
   t.equal(truth.pods['default/canary-demo-5b9f7c4d8d-q2w8r']?.now, null, 'yellow is gone now')
 })
@@ -85,7 +97,10 @@ t.test('a cut or malformed answer is not recorded', async (t) => {
   t.same([h.truth().countRanges, h.truth().pods['default/web-1']?.requests], [0, 0], 'nothing recorded')
   h.setTime(35_000)
   await collectExecute(h.client, { query_str: countsScript(0, 35_000) })
-  t.same([h.truth().countRanges, h.truth().pods['default/web-1']?.requests], [1, 350], 'a normal answer is recorded')
+  const want = expectedPodCounts(scenario, 'default/web-1', 0, 35_000, TEST_BUCKETS_NS).requests
+  t.same([h.truth().countRanges, h.truth().pods['default/web-1']?.requests], [1, want], `a normal answer is recorded (${want} requests)`)
+  const cells = 2 * (TEST_BUCKETS_NS.length + 1)
+  t.ok(want <= 350 && want > 350 - cells, `35 s at 10 rps from the start: in (350 − ${cells} cells, 350] (got ${want})`)
 })
 
 t.test('GET /truth serves the truth as JSON on its own address', async (t) => {
@@ -98,7 +113,9 @@ t.test('GET /truth serves the truth as JSON on its own address', async (t) => {
   t.match(res.type, /^application\/json/, 'JSON')
   const body = JSON.parse(res.body) as SimulatorTruth
   t.same(body, JSON.parse(JSON.stringify(h.truth())), 'the same document as truth()')
-  t.equal(body.pods['default/canary-demo-6d8c6b9c8f-x7k2p']?.requests, 600, 'a stable pod: 60 s at 10 rps')
+  const stable = body.pods['default/canary-demo-6d8c6b9c8f-x7k2p']?.requests ?? -1
+  t.equal(stable, expectedPodCounts(argo, 'default/canary-demo-6d8c6b9c8f-x7k2p', 0, 60_000, TEST_BUCKETS_NS).requests, 'a stable pod: what expectedPodCounts gives')
+  t.ok(stable <= 600 && stable > 600 - (TEST_BUCKETS_NS.length + 1), `a stable pod: 60 s at 10 rps of one code, in (600 − 12 cells, 600] (got ${stable})`)
   t.equal((await get(h.truthAddress ?? '', '/metrics')).status, 404, 'other paths: 404')
   t.equal((await get(h.truthAddress ?? '', '/truth', 'POST')).status, 405, 'other methods: 405')
 })
