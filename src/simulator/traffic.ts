@@ -10,9 +10,11 @@
  *
  * The `http_pod_counts` model adds, per pod:
  *
- * - latency buckets: B_le(t) = floor(∫ rps(t)·CDF_phase(le) dt), with each
- *   phase's log-normal CDF (see latency.ts). A window holds B_le(end) −
- *   B_le(start), clamped (see {@link PodTraffic.podCounts});
+ * - latency buckets: every (status code, latency interval) cell has its own
+ *   floored cumulative count, floor(∫ rate_code(t)·P_phase(interval) dt), with
+ *   each phase's log-normal distribution (see latency.ts); codes, classes,
+ *   requests and buckets of a range are sums of the same cells, so they agree
+ *   and add up exactly (see {@link PodTraffic.podCounts});
  * - the latency sum: L(t) = floor(∫ rps(t)·mean_phase dt) in ns; a window holds
  *   L(end) − L(start), exactly additive and within 1 ns of the integral.
  */
@@ -69,7 +71,7 @@ export interface PodCounts {
   readonly latencySumNs: number
 }
 
-// Reused by PodTraffic.bucketCountsInto (synchronous, so never shared by two calls).
+// Reused by PodTraffic.cellCountsInto (synchronous, so never shared by two calls).
 let scratch: number[] = []
 
 /** Requests of one pod in one window. */
