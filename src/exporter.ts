@@ -6,6 +6,9 @@ import { Registry } from 'prom-client'
 import { buildApp } from './app.js'
 import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
+import { LIBRARY } from './collectors/library/index.js'
+import { PxlCollector } from './collectors/pxl.js'
+import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
 import { createSelfMetrics } from './metrics/self-metrics.js'
 import { PixieClient } from './pixie/client.js'
@@ -40,6 +43,23 @@ export interface Exporter {
   close(): Promise<void>
 }
 
+/**
+ * The specs of the PxL collectors the config enables: library collectors in
+ * the order listed, then custom collectors in file order.
+ *
+ * @throws TypeError when a library collector is not available (the config
+ *   only accepts names of LIBRARY, so this means the two disagree).
+ */
+export function pxlCollectorSpecs(config: Config): PxlCollectorSpec[] {
+  const factories = LIBRARY as Readonly<Record<string, ((options: Config['collectors']['library'][number]) => PxlCollectorSpec) | undefined>>
+  const library = config.collectors.library.map((options) => {
+    const factory = factories[options.name]
+    if (factory === undefined) throw new TypeError(`library collector ${options.name} is not available`)
+    return factory(options)
+  })
+  return [...library, ...config.collectors.custom]
+}
+
 /** Wires config → Pixie client → collectors → jobs → HTTP app. Never listens. */
 export async function createExporter(options: ExporterOptions): Promise<Exporter> {
   const { config, logger } = options
@@ -56,9 +76,16 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     })
   const registry = new Registry()
   const metrics = createSelfMetrics(registry, { version: packageVersion() })
-  // The explicit list of collectors (one per file in src/collectors/).
+  // The explicit list of collectors: the built-in HTTP collector, then the
+  // enabled library collectors and the custom ones, all run by the PxL engine.
+  // Each runs in its own job, so one that fails (e.g. a script that does not
+  // compile) is down on its own and never disturbs the others.
   const collectors: Collector[] = [
     new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, config: config.collectors.http }),
+    ...pxlCollectorSpecs(config).map(
+      (spec) =>
+        new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, seriesDropped: metrics.seriesDropped }),
+    ),
   ]
   const jobs = collectors.map((collector) => new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now }))
   const app = await buildApp({

@@ -12,6 +12,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { validateDetailed } from 'node-cron'
 import { parseDocument } from 'yaml'
 import { ConfigError } from '../errors.js'
+import { buildPxlCollectors, type FieldParsers } from './collectors.js'
 import { parseDuration, formatDuration } from './duration.js'
 import {
   CONFIG_FILE_SCHEMA,
@@ -106,6 +107,17 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
 
   const pixie = buildPixie(flags, env, file, readFile, errors)
   const http = buildHttpCollector(file, pixie.timeoutMs, errors)
+  const pxl = buildPxlCollectors(
+    {
+      custom: file.value('collectors.custom'),
+      library: file.value('collectors.library'),
+      libraryOptions: file.value('collectors.libraryOptions'),
+      rejected: (path) => file.rejected(path),
+      pixieTimeoutMs: pixie.timeoutMs,
+    },
+    fieldParsers(readFile, errors),
+    errors,
+  )
   const web = buildWeb(flags, env, file, errors)
   const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
     oneOf(text, LOG_LEVELS),
@@ -115,7 +127,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
 
   const config: Config = {
     pixie: pixie as Config['pixie'],
-    collectors: { http: http as Config['collectors']['http'] },
+    collectors: { http: http as Config['collectors']['http'], custom: pxl.custom, library: pxl.library },
     web: web as Config['web'],
     log: { level: level?.value ?? 'info' },
   }
@@ -541,17 +553,8 @@ function buildHttpCollector(
 ): Partial<Mutable<Config['collectors']['http']>> {
   const interval = file.text('collectors.http.interval')
   const scheduleText = file.text('collectors.http.schedule')
-  let schedule: CollectorSchedule | undefined
-  if (interval !== undefined && scheduleText !== undefined) {
-    errors.push('collectors.http.interval: conflicts with collectors.http.schedule (set only one)')
-  } else if (scheduleText !== undefined) {
-    const cron = resolve(errors, [scheduleText], cronExpression)
-    if (cron?.value !== undefined) schedule = { kind: 'cron', cron: cron.value }
-  } else if (!file.rejected('collectors.http.interval')) {
-    const source = interval ?? { label: 'collectors.http.interval', value: DEFAULT_HTTP_INTERVAL }
-    const parsed = resolve(errors, [source], intervalSchedule)
-    if (parsed?.value !== undefined) schedule = parsed.value
-  }
+  const fallback = file.rejected('collectors.http.interval') ? undefined : { label: 'collectors.http.interval', value: DEFAULT_HTTP_INTERVAL }
+  const schedule = parseSchedule(errors, interval, scheduleText, fallback, 'collectors.http.schedule')
 
   const window = resolve(errors, [file.text('collectors.http.window')], (text) =>
     durationBetween(text, MIN_WINDOW_MS, MAX_WINDOW_MS, 'must be from 1s to 1h'),
@@ -611,16 +614,48 @@ function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
 }
 
-function intervalSchedule(text: string): CollectorSchedule {
+/**
+ * A collector's `interval` or cron `schedule` (they conflict); `fallback`
+ * (the default interval) when neither is set. `scheduleKey` is suggested
+ * for cadences an interval cannot express.
+ */
+function parseSchedule(
+  errors: string[],
+  interval: Source | undefined,
+  scheduleText: Source | undefined,
+  fallback: Source | undefined,
+  scheduleKey: string,
+): CollectorSchedule | undefined {
+  if (interval !== undefined && scheduleText !== undefined) {
+    errors.push(`${interval.label}: conflicts with ${scheduleText.label} (set only one)`)
+    return undefined
+  }
+  if (scheduleText !== undefined) {
+    const cron = resolve(errors, [scheduleText], cronExpression)
+    return cron?.value === undefined ? undefined : { kind: 'cron', cron: cron.value }
+  }
+  const source = interval ?? fallback
+  return source === undefined ? undefined : resolve(errors, [source], (text) => intervalSchedule(text, scheduleKey))?.value
+}
+
+function intervalSchedule(text: string, scheduleKey: string): CollectorSchedule {
   const intervalMs = duration(text)
   if (intervalMs < MIN_INTERVAL_MS) throw new Invalid('must be at least 1s')
   const cron = intervalToCron(intervalMs)
   if (cron === undefined) {
-    throw new Invalid(
-      'must divide a minute, an hour or a day evenly (e.g. 10s, 15s, 30s, 1m, 5m); use collectors.http.schedule for other cadences',
-    )
+    throw new Invalid(`must divide a minute, an hour or a day evenly (e.g. 10s, 15s, 30s, 1m, 5m); use ${scheduleKey} for other cadences`)
   }
   return { kind: 'interval', intervalMs, cron }
+}
+
+/** The value parsers handed to collectors.ts, reporting onto `errors` with the same messages as here. */
+function fieldParsers(readFile: (path: string) => string, errors: string[]): FieldParsers {
+  return {
+    duration: (source, min, max, reason) =>
+      source === undefined ? undefined : resolve(errors, [source], (text) => durationBetween(text, min, max, reason))?.value,
+    schedule: (interval, scheduleText, fallback, scheduleKey) => parseSchedule(errors, interval, scheduleText, fallback, scheduleKey),
+    readFile: (source) => tryRead(source, source.value, readFile, errors),
+  }
 }
 
 const CRON_FIELD_NAMES: Readonly<Record<string, string>> = { dayOfMonth: 'day-of-month', dayOfWeek: 'day-of-week' }

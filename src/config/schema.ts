@@ -9,8 +9,36 @@
  * live in load.ts so they run once for every source.
  */
 import type { SchemaObject } from 'ajv'
+import { LIBRARY_NAMES } from '../collectors/library/index.js'
 import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
 import type { Config, TlsMode } from './types.js'
+
+/** Names of the built-in library collectors (`collectors.library`): the keys of LIBRARY. */
+export const LIBRARY_COLLECTORS: readonly string[] = LIBRARY_NAMES
+
+/** Library collectors that take `routes` settings (they have a label with the `route` transform). */
+export const ROUTE_LIBRARY_COLLECTORS: readonly string[] = ['http_endpoint']
+
+/**
+ * Defaults of the settings shared by custom and library collectors. Applied
+ * in collectors.ts rather than by the schema, because a library collector
+ * without a `libraryOptions` entry has no mapping to fill in.
+ */
+export const PXL_DEFAULTS = {
+  interval: '30s',
+  window: '30s',
+  lag: '5s',
+  maxCatchUp: '5m',
+  expireAfter: '5m',
+  maxSeries: 50_000,
+  maxRoutes: 1000,
+} as const
+
+/** Accepted values of `collectors.custom[].labels[].transform`. */
+export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as const
+
+/** Accepted values of `collectors.custom[].metrics[].type`. */
+export const METRIC_TYPES = ['gauge', 'counter'] as const
 
 /** Accepted values of `pixie.tls`. */
 export const TLS_MODES = ['verify', 'skip-verify', 'plaintext'] as const satisfies readonly TlsMode[]
@@ -92,9 +120,43 @@ export interface ConfigFile {
       readonly expireAfter: string
       readonly buckets: readonly number[]
     }
+    readonly custom: readonly CustomCollectorFile[]
+    readonly library: readonly string[]
+    readonly libraryOptions: Readonly<Record<string, PxlSettingsFile>>
   }
   readonly web: { readonly listenAddress: string }
   readonly log: { readonly level: Config['log']['level'] }
+}
+
+/** Settings shared by custom and library collectors, as in the file (durations are text). */
+export interface PxlSettingsFile {
+  readonly interval?: string
+  readonly schedule?: string
+  readonly timeout?: string
+  readonly window?: string
+  readonly lag?: string
+  readonly maxCatchUp?: string
+  readonly staleAfter?: string
+  readonly expireAfter?: string
+  readonly staticLabels?: Readonly<Record<string, string>>
+  readonly maxSeries?: number
+  readonly routes?: { readonly patterns: readonly string[]; readonly maxRoutes?: number }
+}
+
+/** One entry of `collectors.custom` after schema validation (required keys are checked in load). */
+export interface CustomCollectorFile extends PxlSettingsFile {
+  readonly name?: string
+  readonly pxl?: string
+  readonly pxlFile?: string
+  readonly table?: string
+  readonly labels: readonly { readonly column?: string; readonly label?: string; readonly transform?: (typeof LABEL_TRANSFORMS)[number] }[]
+  readonly metrics?: readonly {
+    readonly column?: string
+    readonly name?: string
+    readonly help?: string
+    readonly type?: (typeof METRIC_TYPES)[number]
+    readonly scale: number
+  }[]
 }
 
 /** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
@@ -125,6 +187,83 @@ function namespaceList(): SchemaObject {
       type: 'string',
       pattern: NAMESPACE_PATTERN.source,
       [MESSAGE_KEYWORD]: 'must be a Kubernetes namespace name (lower-case letters, digits and "-", at most 63 characters)',
+    },
+  }
+}
+
+/** Keys shared by custom and library collectors. */
+function pxlSettingsSchema(): Record<string, SchemaObject> {
+  return {
+    interval: duration(),
+    schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
+    timeout: duration(),
+    window: duration(),
+    lag: duration(),
+    maxCatchUp: duration(),
+    staleAfter: duration(),
+    expireAfter: duration(),
+    staticLabels: {
+      type: 'object',
+      [MESSAGE_KEYWORD]: 'must be a mapping of label names to values',
+      additionalProperties: { type: 'string', [MESSAGE_KEYWORD]: 'must be a string' },
+    },
+    maxSeries: { type: 'integer', minimum: 1, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
+    routes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        patterns: {
+          type: 'array',
+          default: [],
+          [MESSAGE_KEYWORD]: 'must be a list of path patterns',
+          items: text('must be a path pattern such as /orders/*/item/*'),
+        },
+        maxRoutes: { type: 'integer', minimum: 0, [MESSAGE_KEYWORD]: 'must be an integer of at least 0' },
+      },
+    },
+  }
+}
+
+function customCollectorSchema(): SchemaObject {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      name: text('must be a collector name: lower-case letters, digits and "_", starting with a letter', { pattern: '^[a-z][a-z0-9_]*$' }),
+      pxl: text('must be the PxL script as text'),
+      pxlFile: text('must be a file path'),
+      table: text('must be the name of a table the script displays with px.display'),
+      ...pxlSettingsSchema(),
+      labels: {
+        type: 'array',
+        default: [],
+        [MESSAGE_KEYWORD]: 'must be a list of label mappings',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            column: text('must be a column name'),
+            label: text('must be a label name'),
+            transform: { enum: [...LABEL_TRANSFORMS], [MESSAGE_KEYWORD]: `must be one of ${LABEL_TRANSFORMS.join(', ')}` },
+          },
+        },
+      },
+      metrics: {
+        type: 'array',
+        minItems: 1,
+        [MESSAGE_KEYWORD]: 'must be a list of at least one metric mapping',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            column: text('must be a column name'),
+            name: text('must be a metric name'),
+            help: text('must be a non-empty string'),
+            type: { enum: [...METRIC_TYPES], [MESSAGE_KEYWORD]: `must be one of ${METRIC_TYPES.join(', ')}` },
+            scale: { type: 'number', exclusiveMinimum: 0, default: 1, [MESSAGE_KEYWORD]: 'must be a number greater than 0' },
+          },
+        },
+      },
     },
   }
 }
@@ -171,6 +310,25 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
           items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
         },
       }),
+      custom: {
+        type: 'array',
+        default: [],
+        [MESSAGE_KEYWORD]: 'must be a list of collectors',
+        items: customCollectorSchema(),
+      },
+      library: {
+        type: 'array',
+        default: [],
+        [MESSAGE_KEYWORD]: 'must be a list of library collector names',
+        items: { enum: [...LIBRARY_COLLECTORS], [MESSAGE_KEYWORD]: `must be one of ${LIBRARY_COLLECTORS.join(', ')}` },
+      },
+      libraryOptions: {
+        type: 'object',
+        default: {},
+        [MESSAGE_KEYWORD]: 'must be a mapping of library collector names to their settings',
+        // Names are checked in load.ts, which can say which ones exist and are enabled.
+        additionalProperties: { type: 'object', additionalProperties: false, properties: pxlSettingsSchema() },
+      },
     }),
     web: section({
       listenAddress: text('must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)', { default: '0.0.0.0:10049' }),

@@ -1,4 +1,5 @@
 /** The validated, frozen configuration. Produced only by loadConfig (src/config/load.ts). */
+import type { LibraryCollectorOptions, PxlCollectorSpec } from '../collectors/pxl-spec.js'
 
 /** How the exporter secures its connection to Pixie. */
 export type TlsMode = 'verify' | 'skip-verify' | 'plaintext'
@@ -46,6 +47,18 @@ export interface HttpCollectorConfig {
   readonly bucketsSeconds: readonly number[]
 }
 
+/**
+ * A custom PxL collector from `collectors.custom`: a complete spec for the
+ * engine (src/collectors/pxl.ts), defaults applied, the script read.
+ */
+export interface CustomCollectorConfig extends PxlCollectorSpec {
+  /** The file the script was read from (`pxlFile`), if any. */
+  readonly pxlFile: string | undefined
+}
+
+/** An enabled library collector (`collectors.library` with `collectors.libraryOptions.<name>`), defaults applied. */
+export type LibraryCollectorConfig = LibraryCollectorOptions
+
 export interface WebConfig {
   /** `host:port`; default `0.0.0.0:10049`. */
   readonly listenAddress: string
@@ -55,7 +68,13 @@ export interface WebConfig {
 
 export interface Config {
   readonly pixie: PixieConfig
-  readonly collectors: { readonly http: HttpCollectorConfig }
+  readonly collectors: {
+    readonly http: HttpCollectorConfig
+    /** Custom PxL collectors, in file order. Default none. */
+    readonly custom: readonly CustomCollectorConfig[]
+    /** Enabled library collectors, in the order listed. Default none. */
+    readonly library: readonly LibraryCollectorConfig[]
+  }
   readonly web: WebConfig
   readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' }
 }

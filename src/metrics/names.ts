@@ -15,6 +15,8 @@ export const COLLECTOR_RUNS_TOTAL = 'pixie_exporter_collector_runs_total'
 export const COLLECTOR_DURATION = 'pixie_exporter_collector_duration_seconds'
 export const COLLECTOR_ROWS = 'pixie_exporter_collector_rows'
 export const COLLECTOR_SKIPPED_SECONDS = 'pixie_exporter_collector_skipped_seconds_total'
+/** Series a PxL collector did not export because of its `maxSeries` cap, counted once per run. */
+export const SERIES_DROPPED_TOTAL = 'pixie_exporter_series_dropped_total'
 export const BUILD_INFO = 'pixie_exporter_build_info'
 
 /** Labels of every per-pod series: the observed pod, not the exporter. */

@@ -7,6 +7,7 @@ import {
   COLLECTOR_RUNS_TOTAL,
   COLLECTOR_SKIPPED_SECONDS,
   COLLECTOR_UP,
+  SERIES_DROPPED_TOTAL,
 } from './names.js'
 
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
@@ -23,6 +24,8 @@ export interface SelfMetrics {
   readonly duration: Gauge<'collector'>
   readonly rows: Gauge<'collector'>
   readonly skippedSeconds: Counter<'collector'>
+  /** Series dropped by a collector's `maxSeries` cap (each run counts the series it dropped). */
+  readonly seriesDropped: Counter<'collector'>
   /** Creates the series of a collector so that they exist (at zero) before its first run. */
   addCollector(name: string): void
 }
@@ -74,6 +77,12 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     labelNames: ['collector'],
     registers,
   })
+  const seriesDropped = new Counter({
+    name: SERIES_DROPPED_TOTAL,
+    help: 'Series not exported because the collector reached its maxSeries cap; every run adds the series it dropped.',
+    labelNames: ['collector'],
+    registers,
+  })
   const info = new Gauge({
     name: BUILD_INFO,
     help: 'Build information of pixie-exporter; the value is always 1.',
@@ -92,9 +101,11 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     duration,
     rows,
     skippedSeconds,
+    seriesDropped,
     addCollector(name) {
       up.set({ collector: name }, 0)
       skippedSeconds.inc({ collector: name }, 0)
+      seriesDropped.inc({ collector: name }, 0)
       for (const result of RUN_OUTCOMES) runs.inc({ collector: name, result }, 0)
     },
   }

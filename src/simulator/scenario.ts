@@ -72,6 +72,23 @@ export interface ScenarioFault {
   readonly delayMs: number
 }
 
+/** The column types a custom table may use. */
+export const CUSTOM_COLUMN_TYPES = ['STRING', 'INT64', 'FLOAT64', 'BOOLEAN', 'TIME64NS'] as const
+
+/**
+ * A fixed table answered to any script that starts with `match` (a custom
+ * collector's marker line), for tests and demos of custom collectors.
+ */
+export interface ScenarioCustomTable {
+  /** The script must start with this text. */
+  readonly match: string
+  /** The `px.display` name of the table. */
+  readonly table: string
+  readonly columns: readonly { readonly name: string; readonly type: (typeof CUSTOM_COLUMN_TYPES)[number] }[]
+  /** Rows in column order: strings for STRING, integers (or decimal strings) for INT64/TIME64NS, numbers for FLOAT64, booleans for BOOLEAN. */
+  readonly rows: readonly (readonly (string | number | boolean)[])[]
+}
+
 /** A validated, normalised, frozen scenario. Build one with {@link parseScenario} or {@link scenarioFromObject}. */
 export interface Scenario {
   readonly name: string
@@ -80,6 +97,8 @@ export interface Scenario {
   readonly apiKey: string | undefined
   readonly pods: readonly ScenarioPod[]
   readonly faults: readonly ScenarioFault[]
+  /** Fixed tables for custom scripts, tried in order before the built-in scripts. */
+  readonly customTables: readonly ScenarioCustomTable[]
 }
 
 /** A phase as written in a scenario file. */
@@ -119,6 +138,7 @@ export interface ScenarioInput {
   apiKey?: string
   pods: PodInput[]
   faults?: FaultInput[]
+  customTables?: ScenarioCustomTable[]
 }
 
 const NS_PER_MS = 1_000_000
@@ -291,6 +311,40 @@ function normaliseFault(input: FaultInput, path: string, problems: string[]): Sc
   return Object.freeze({ kind: input.kind, fromMs, untilMs, delayMs: input.delay === undefined ? 0 : ms(input.delay) })
 }
 
+const INT64_TEXT = /^-?\d+$/
+
+function normaliseCustomTable(input: ScenarioCustomTable, path: string, problems: string[]): ScenarioCustomTable {
+  const names = new Set<string>()
+  input.columns.forEach((c, i) => {
+    if (names.has(c.name)) problems.push(`${path}.columns[${i}].name: duplicate column ${c.name}`)
+    names.add(c.name)
+  })
+  input.rows.forEach((row, r) => {
+    if (row.length !== input.columns.length) {
+      problems.push(`${path}.rows[${r}]: has ${row.length} values for ${input.columns.length} columns`)
+      return
+    }
+    row.forEach((value, i) => {
+      const type = input.columns[i]?.type
+      const ok =
+        type === 'STRING'
+          ? typeof value === 'string'
+          : type === 'FLOAT64'
+            ? typeof value === 'number'
+            : type === 'BOOLEAN'
+              ? typeof value === 'boolean'
+              : (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && INT64_TEXT.test(value))
+      if (!ok) problems.push(`${path}.rows[${r}][${i}]: not a ${type} value (got ${JSON.stringify(value)})`)
+    })
+  })
+  return Object.freeze({
+    match: input.match,
+    table: input.table,
+    columns: Object.freeze(input.columns.map((c) => Object.freeze({ name: c.name, type: c.type }))),
+    rows: Object.freeze(input.rows.map((row) => Object.freeze([...row]))),
+  })
+}
+
 /**
  * Validates a scenario given as plain data (parsed YAML, or built in code) and
  * returns the normalised, frozen {@link Scenario}.
@@ -314,6 +368,7 @@ export function scenarioFromObject(value: unknown): Scenario {
     else seen.set(key, i)
   })
   const faults = (input.faults ?? []).map((f, i) => normaliseFault(f, `faults[${i}]`, problems))
+  const customTables = (input.customTables ?? []).map((t, i) => normaliseCustomTable(t, `customTables[${i}]`, problems))
   if (problems.length > 0) throw new ScenarioError(problems)
   return Object.freeze({
     name: input.name,
@@ -321,6 +376,7 @@ export function scenarioFromObject(value: unknown): Scenario {
     apiKey: input.apiKey,
     pods: Object.freeze(pods),
     faults: Object.freeze(faults),
+    customTables: Object.freeze(customTables),
   })
 }
 

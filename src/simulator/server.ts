@@ -2,8 +2,10 @@
  * The Pixie API SIMULATOR: a real gRPC server speaking Pixie's public
  * `px.api.vizierpb.VizierService` (ExecuteScript, HealthCheck) whose data comes
  * from a {@link Scenario}, never from a cluster. It answers only
- * pixie-exporter's built-in scripts; any other script gets the compile error a
- * real Pixie would send for a script it cannot compile.
+ * pixie-exporter's built-in scripts (the HTTP script and the library
+ * collectors', see ./library/) and the scenario's custom tables; any other
+ * script gets the compile error a real Pixie would send for a script it
+ * cannot compile.
  *
  * It exists for tests, demos and benchmarks. Everything it logs carries
  * `simulated: true` so that simulated data is never mistaken for real data.
@@ -22,6 +24,7 @@ import {
   parseHttpPodStatsScript,
 } from '../pixie/scripts/http-pod-stats.js'
 import { formatDuration } from './duration.js'
+import { answerScript, tableColumns, type ScriptAnswer } from './library/index.js'
 import { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
 import { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
 import type { Scenario, ScenarioFault } from './scenario.js'
@@ -280,6 +283,54 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     fail(call, grpc.status.INVALID_ARGUMENT, message)
   }
 
+  /** Answers a custom or library script: one table, in the same stream order and with the same faults as the HTTP script. */
+  function writeTable(call: ExecuteCall, queryId: string, answer: ScriptAnswer & { kind: 'table' }, fault: ScenarioFault | undefined, qlog: Logger): void {
+    const began = process.hrtime.bigint()
+    const { table } = answer
+    const tableId = randomUUID()
+    call.write(metadata(queryId, table.name, tableId, table.columns))
+    const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => ({
+      query_id: queryId,
+      status: null,
+      data: { batch: { cols: tableColumns(table, from, to), num_rows: String(to - from), eow: eos, eos, table_id: tableId }, execution_stats: null, encrypted_batch: Buffer.alloc(0) },
+      mutation_info: null,
+    })
+    if (fault?.kind === 'cut') {
+      call.write(batch(0, Math.min(batchRows, table.rows.length), false))
+      qlog.info({ fault: fault.kind, script: answer.script }, 'simulated fault: stream cut after the first batch')
+      fail(call, grpc.status.INTERNAL, CUT_MESSAGE)
+      return
+    }
+    const batches = tableBatches(table.rows.length, batchRows, batch)
+    const last = batches.at(-1)?.data?.batch
+    if (fault?.kind === 'malformed' && last != null && table.columns.length > 0) {
+      // The first column sent with a type other than the declared one.
+      const n = Number(last.num_rows)
+      last.cols[0] = table.columns[0]?.type === 'STRING' ? int64Column(new Array<number>(n).fill(0)) : stringColumn(new Array<string>(n).fill(''))
+      qlog.info({ fault: fault.kind, script: answer.script }, 'simulated fault: malformed batch (wrong column type)')
+    }
+    for (const r of batches) call.write(r)
+    call.write({
+      query_id: queryId,
+      status: null,
+      data: {
+        batch: null,
+        execution_stats: {
+          timing: { execution_time_ns: String(process.hrtime.bigint() - began), compilation_time_ns: COMPILATION_TIME_NS },
+          bytes_processed: String(table.recordsProcessed * BYTES_PER_RECORD),
+          records_processed: String(table.recordsProcessed),
+        },
+        encrypted_batch: Buffer.alloc(0),
+      },
+      mutation_info: null,
+    })
+    call.end()
+    qlog.info(
+      { script: answer.script, table: table.name, rows: table.rows.length, truncatedRows: table.truncated, rangeSeconds: answer.rangeSeconds, fault: fault?.kind },
+      'simulated query answered',
+    )
+  }
+
   async function executeScript(call: ExecuteCall): Promise<void> {
     const queryId = randomUUID()
     const qlog = log.child({ queryId })
@@ -310,6 +361,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       qlog.info('simulated query refused: empty query (resume is not simulated)')
       call.write({ query_id: queryId, status: { code: grpc.status.INVALID_ARGUMENT, message: EMPTY_QUERY_MESSAGE, error_details: [] }, mutation_info: null })
       fail(call, grpc.status.INVALID_ARGUMENT, EMPTY_QUERY_MESSAGE)
+      return
+    }
+    const answer = answerScript(call.request, { scenario, traffic, startedAt })
+    if (answer?.kind === 'compile-error') {
+      qlog.info('simulated query refused: compile error')
+      compileError(call, queryId, answer.line, answer.column, answer.message)
+      return
+    }
+    if (answer !== undefined) {
+      writeTable(call, queryId, answer, fault, qlog)
       return
     }
     const params = parseHttpPodStatsScript(call.request.query_str)

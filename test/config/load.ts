@@ -32,6 +32,8 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
         expireAfterMs: 300_000,
         bucketsSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       },
+      custom: [],
+      library: [],
     },
     web: { listenAddress: '0.0.0.0:10049', host: '0.0.0.0', port: 10049 },
     log: { level: 'info' },

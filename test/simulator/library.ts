@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { LIBRARY, LIBRARY_NAMES, type LibraryName } from '../../src/collectors/library/index.js'
 import type { LibraryOptions } from '../../src/collectors/library/options.js'
-import { PixieCompileError } from '../../src/errors.js'
+import { PixieCompileError, PixieProtocolError } from '../../src/errors.js'
 import { NO_PLUGIN_CONFIG_MESSAGE } from '../../src/simulator/library/index.js'
 import { UNSUPPORTED_SCRIPT_MESSAGE } from '../../src/simulator/server.js'
 import { expectedPodCounts } from '../../src/simulator/traffic.js'
@@ -263,4 +263,11 @@ t.test('customTables: rows are checked against the columns', async (t) => {
     { errors: ['customTables[0].match: must not be empty', 'customTables[0].columns[0].type: must be one of STRING, INT64, FLOAT64, BOOLEAN, TIME64NS (got "UINT128")'] },
     'the schema checks match and column types',
   )
+})
+
+t.test('faults apply to library scripts too: a malformed batch is detected by the client', async (t) => {
+  const { pixie } = await startLibrarySimulator(t, libraryScenario({ faults: [{ kind: 'malformed' }] }))
+  const spec = LIBRARY.resources(OPTIONS)
+  const error = await pixie.executeScript({ script: spec.script, timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } }).catch((err: unknown) => err)
+  t.type(error, PixieProtocolError, 'the wrong column type is a protocol error')
 })

@@ -1,0 +1,163 @@
+/**
+ * What every built-in library collector shares: its options, their defaults,
+ * the header of its PxL script and the namespace filter. Each collector of the
+ * library (one file each, listed in ./index.ts) turns {@link LibraryOptions}
+ * into a {@link PxlCollectorSpec} that the generic PxL engine runs.
+ *
+ * Every library script starts with a marker line
+ * `# pixie-exporter: library/<name> v1` and reads its time range from
+ * `px.plugin.start_time` / `px.plugin.end_time` (the exporter sends the range
+ * as the request's plugin config), so nothing time-related is interpolated.
+ * The only values written into the PxL text are namespace names that passed
+ * {@link NAMESPACE_PATTERN} and integers we validated, so no option can change
+ * what the script does beyond its documented parameters.
+ */
+import type { CollectorSchedule } from '../../config/types.js'
+import { NAMESPACE_PATTERN } from '../../pixie/scripts/http-pod-stats.js'
+import { defaultStaleAfterMs } from '../../scheduler/schedule.js'
+
+/** Options of a library collector. Durations are milliseconds. */
+export interface LibraryOptions {
+  readonly schedule: CollectorSchedule
+  /** Deadline of one run. */
+  readonly timeoutMs: number
+  /** Length of the first counting range (later ones are contiguous). Default 30 s. */
+  readonly windowMs?: number
+  /** Ranges end this long before now, so Pixie's data has settled. Default 5 s. */
+  readonly lagMs?: number
+  /** After failed runs, the next success counts at most this far back. Default 5 min. */
+  readonly maxCatchUpMs?: number
+  /** Series are dropped this long after the last success. Default: three nominal intervals of the schedule. */
+  readonly staleAfterMs?: number
+  /** Counter series not seen for this long are removed. Default 5 min. */
+  readonly expireAfterMs?: number
+  /** At most this many series per metric. Default 50,000. */
+  readonly maxSeries?: number
+  /** `#px:set max_output_rows_per_table`. Default 100,000. */
+  readonly maxRows?: number
+  /** Only these namespaces (empty: all) and never those. DNS-1123 labels. */
+  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] }
+  /** Labels added to every series. */
+  readonly staticLabels?: Readonly<Record<string, string>>
+  /** HTTP collectors only: a response with a status >= this is an error. Default 500. */
+  readonly errorStatusMin?: number
+}
+
+/** Defaults of the optional {@link LibraryOptions}. */
+export const LIBRARY_DEFAULTS = {
+  windowMs: 30_000,
+  lagMs: 5_000,
+  maxCatchUpMs: 300_000,
+  expireAfterMs: 300_000,
+  maxSeries: 50_000,
+  maxRows: 100_000,
+  errorStatusMin: 500,
+} as const
+
+/** First line of the script of library collector `name`. */
+export function libraryMarker(name: string): string {
+  return `# pixie-exporter: library/${name} v1`
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedLibraryOptions {
+  readonly include: readonly string[]
+  readonly exclude: readonly string[]
+  readonly maxRows: number
+  readonly errorStatusMin: number
+}
+
+function positiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${what} must be a positive integer`)
+  return value
+}
+
+/**
+ * Validates the options that reach the PxL text.
+ *
+ * @throws TypeError on a namespace that is not a DNS-1123 label, a non-positive
+ *   `maxRows` or an `errorStatusMin` outside 100..599.
+ */
+export function resolveLibraryOptions(options: LibraryOptions): ResolvedLibraryOptions {
+  const include = [...(options.namespaces?.include ?? [])]
+  const exclude = [...(options.namespaces?.exclude ?? [])]
+  for (const ns of [...include, ...exclude]) {
+    if (!NAMESPACE_PATTERN.test(ns)) throw new TypeError(`not a Kubernetes namespace name: ${JSON.stringify(ns)}`)
+  }
+  const errorStatusMin = options.errorStatusMin ?? LIBRARY_DEFAULTS.errorStatusMin
+  if (!Number.isInteger(errorStatusMin) || errorStatusMin < 100 || errorStatusMin > 599) {
+    throw new TypeError('errorStatusMin must be an integer from 100 to 599')
+  }
+  return { include, exclude, maxRows: positiveInteger(options.maxRows ?? LIBRARY_DEFAULTS.maxRows, 'maxRows'), errorStatusMin }
+}
+
+/**
+ * The lines of a script before its body: the marker, the row limit and the import.
+ */
+export function scriptHeader(name: string, resolved: ResolvedLibraryOptions): string[] {
+  return [libraryMarker(name), `#px:set max_output_rows_per_table=${resolved.maxRows}`, 'import px', '']
+}
+
+/** `v = px.DataFrame(table=..., start_time=px.plugin.start_time, end_time=px.plugin.end_time)`. */
+export function sourceLine(v: string, table: string): string {
+  return `${v} = px.DataFrame(table='${table}', start_time=px.plugin.start_time, end_time=px.plugin.end_time)`
+}
+
+/** Lines keeping only the rows of `v` whose `namespace` column passes the include/exclude lists. */
+export function namespaceFilter(v: string, resolved: ResolvedLibraryOptions): string[] {
+  const lines: string[] = []
+  if (resolved.include.length > 0) lines.push(`${v} = ${v}[${resolved.include.map((ns) => `${v}.namespace == '${ns}'`).join(' or ')}]`)
+  if (resolved.exclude.length > 0) lines.push(`${v} = ${v}[${resolved.exclude.map((ns) => `${v}.namespace != '${ns}'`).join(' and ')}]`)
+  return lines
+}
+
+/** `v = v[['a', 'b']]`: keeps the columns in this order. */
+export function projectLine(v: string, columns: readonly { readonly name: string }[]): string {
+  return `${v} = ${v}[[${columns.map((c) => `'${c.name}'`).join(', ')}]]`
+}
+
+/** The spec fields that come from the options alone (timing, caps, static labels). */
+export function commonSpecFields(options: LibraryOptions): {
+  schedule: CollectorSchedule
+  timeoutMs: number
+  windowMs: number
+  lagMs: number
+  maxCatchUpMs: number
+  staleAfterMs: number
+  expireAfterMs: number
+  maxSeries: number
+  staticLabels: Readonly<Record<string, string>>
+} {
+  return {
+    schedule: options.schedule,
+    timeoutMs: options.timeoutMs,
+    windowMs: options.windowMs ?? LIBRARY_DEFAULTS.windowMs,
+    lagMs: options.lagMs ?? LIBRARY_DEFAULTS.lagMs,
+    maxCatchUpMs: options.maxCatchUpMs ?? LIBRARY_DEFAULTS.maxCatchUpMs,
+    staleAfterMs: options.staleAfterMs ?? defaultStaleAfterMs(options.schedule),
+    expireAfterMs: options.expireAfterMs ?? LIBRARY_DEFAULTS.expireAfterMs,
+    maxSeries: positiveInteger(options.maxSeries ?? LIBRARY_DEFAULTS.maxSeries, 'maxSeries'),
+    staticLabels: { ...(options.staticLabels ?? {}) },
+  }
+}
+
+/** A column of a library table: its `px.display` name and Pixie data type. */
+export interface LibraryColumn {
+  readonly name: string
+  readonly type: 'STRING' | 'INT64' | 'FLOAT64'
+}
+
+/**
+ * What the simulator needs to recognise a library script: the marker and the
+ * namespace lists, read back from the text {@link namespaceFilter} wrote.
+ * Returns undefined when `script` is not the library script `name`.
+ */
+export function parseLibraryScript(script: string, name: string): { include: string[]; exclude: string[]; maxRows: number } | undefined {
+  if (!script.startsWith(`${libraryMarker(name)}\n`)) return undefined
+  const maxRows = /^#px:set max_output_rows_per_table=(\d+)$/m.exec(script)?.[1]
+  if (maxRows === undefined) return undefined
+  const names = (s: string | undefined): string[] => (s === undefined ? [] : [...s.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? ''))
+  const include = /^(\w+) = \1\[(\1\.namespace == .*)\]$/m.exec(script)?.[2]
+  const exclude = /^(\w+) = \1\[(\1\.namespace != .*)\]$/m.exec(script)?.[2]
+  return { include: names(include), exclude: names(exclude), maxRows: Number(maxRows) }
+}
