@@ -15,6 +15,8 @@ export interface AppDeps {
   readonly logger: Logger
   readonly landing: LandingInfo
   readonly now: () => number
+  /** Reloads the configuration (POST /-/reload); absent: the route answers 404. */
+  readonly reload?: () => Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }>
   /** TLS and basic auth from the web configuration file; default: plain HTTP, no auth. */
   readonly security?: WebSecurity
   /** under-pressure thresholds; defaults suit a single small exporter pod. */
@@ -51,8 +53,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     message: 'pixie-exporter is under pressure; try again later',
   })
 
-  const exposition = new Exposition(deps.registry)
+  // deps.registry may be a getter (a reload swaps registries): one Exposition per registry.
+  const expositions = new WeakMap<Registry, Exposition>()
   app.get('/metrics', async (req, reply) => {
+    const registry = deps.registry
+    let exposition = expositions.get(registry)
+    if (exposition === undefined) {
+      exposition = new Exposition(registry)
+      expositions.set(registry, exposition)
+    }
     const rendered = await exposition.render()
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
     if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
@@ -82,7 +91,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(503).type('text/plain; charset=utf-8').send(`Not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`)
   })
 
-  await app.register(errorRateRoute, errorRateFromRegistry(deps.registry, deps.jobs))
+  await app.register(errorRateRoute, errorRateFromRegistry(deps))
+
+  const reload = deps.reload
+  if (reload !== undefined) {
+    app.post('/-/reload', async (_req, reply) => {
+      const outcome = await reload()
+      if (outcome.ok) return reply.type('text/plain; charset=utf-8').send('Configuration reloaded\n')
+      return reply.code(500).type('text/plain; charset=utf-8').send(`Reload failed; the last good configuration keeps running:\n${outcome.error}\n`)
+    })
+  }
 
   app.addHook('onClose', async () => {
     await Promise.all(deps.jobs.map((j) => j.stop()))

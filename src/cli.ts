@@ -14,6 +14,7 @@ import { loadConfig, redactConfig } from './config/load.js'
 import type { Config } from './config/types.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, packageVersion } from './exporter.js'
+import { loadWebConfig } from './server/web-config.js'
 import { loadScenarioFile, startSimulator } from './simulator/server.js'
 import { runAnalyzeCommand } from './analyze/command.js'
 
@@ -72,6 +73,8 @@ function onSignals(logger: Logger, close: () => Promise<void>): void {
 async function serve(argv: string[], extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
   const loaded = extra.config === undefined ? loadConfig({ argv, env: process.env }) : { config: extra.config, checkOnly: false, configFile: undefined }
   const { config } = loaded
+  // Checked before serving, and by --check-config too.
+  const security = config.web.configFile === undefined ? undefined : loadWebConfig(config.web.configFile, (p) => readFileSync(p))
   if (loaded.checkOnly) {
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
@@ -79,10 +82,21 @@ async function serve(argv: string[], extra: { simulated?: boolean; config?: Conf
   const logger = makeLogger(config.log.level, extra.simulated ? { simulated: true } : {})
   logger.info({ config: redactConfig(config), version: packageVersion() }, 'starting pixie-exporter')
   if (extra.simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
-  const exporter = await createExporter({ config, logger, simulated: extra.simulated ?? false })
+  const exporter = await createExporter({
+    config,
+    logger,
+    simulated: extra.simulated ?? false,
+    ...(security !== undefined && { security }),
+    // A reload reads the same sources again: the file, the environment, the flags.
+    ...(extra.config === undefined && { loadConfig: () => loadConfig({ argv, env: process.env }).config }),
+  })
   const address = await exporter.app.listen({ host: config.web.host, port: config.web.port })
   logger.info({ address }, `serving metrics on ${address}/metrics`)
   exporter.start()
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration')
+    void exporter.reload()
+  })
   return () => exporter.close()
 }
 

@@ -70,6 +70,7 @@ const FLAG_OPTIONS = {
   [FLAGS.clusterId]: { type: 'string' },
   [FLAGS.tls]: { type: 'string' },
   [FLAGS.caFile]: { type: 'string' },
+  [FLAGS.webConfigFile]: { type: 'string' },
 } as const
 
 type FlagName = (typeof FLAGS)[keyof typeof FLAGS]
@@ -492,6 +493,7 @@ function buildPixie(
     ...(tlsMode !== undefined && { tls: tlsMode }),
     caFile: caFile?.value,
     ...(timeout?.value !== undefined && { timeoutMs: timeout.value }),
+    encryption: file.value('pixie.encryption') === true,
   }
 }
 
@@ -684,8 +686,10 @@ function buildWeb(flags: Flags, env: Environment, file: FileLayer, errors: strin
     [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
     (text) => hostPort(text, 0, 'must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'),
   )
+  // Read and checked by the CLI (src/server/web-config.ts), which reports its own problems.
+  const configFile = resolve(errors, [flags.get(FLAGS.webConfigFile), env.get(ENV_VARS.webConfigFile), file.text('web.configFile')], (text) => text)
   if (listen?.value === undefined) return {}
-  return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port }
+  return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port, configFile: configFile?.value }
 }
 
 // ---------------------------------------------------------------- value parsers

@@ -72,6 +72,7 @@ export const ENV_VARS = {
   caFile: 'PIXIE_EXPORTER_CA_FILE',
   listenAddress: 'PIXIE_EXPORTER_LISTEN_ADDRESS',
   logLevel: 'PIXIE_EXPORTER_LOG_LEVEL',
+  webConfigFile: 'PIXIE_EXPORTER_WEB_CONFIG_FILE',
   /** Path of the YAML configuration file (`--config` wins). */
   config: 'PIXIE_EXPORTER_CONFIG',
 } as const
@@ -89,6 +90,7 @@ export const FLAGS = {
   clusterId: 'pixie.cluster-id',
   tls: 'pixie.tls',
   caFile: 'pixie.ca-file',
+  webConfigFile: 'web.config.file',
 } as const
 
 /**
@@ -104,6 +106,7 @@ export interface ConfigFile {
     readonly tls: TlsMode
     readonly caFile?: string
     readonly timeout: string
+    readonly encryption: boolean
   }
   readonly collectors: {
     readonly http: {
@@ -124,7 +127,7 @@ export interface ConfigFile {
     readonly library: readonly string[]
     readonly libraryOptions: Readonly<Record<string, PxlSettingsFile>>
   }
-  readonly web: { readonly listenAddress: string }
+  readonly web: { readonly listenAddress: string; readonly configFile?: string }
   readonly log: { readonly level: Config['log']['level'] }
 }
 
@@ -281,6 +284,7 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       tls: { enum: [...TLS_MODES], default: 'verify', [MESSAGE_KEYWORD]: `must be one of ${TLS_MODES.join(', ')}` },
       caFile: text('must be a file path'),
       timeout: duration({ default: '10s' }),
+      encryption: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
     }),
     collectors: section({
       http: section({
@@ -332,6 +336,7 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
     }),
     web: section({
       listenAddress: text('must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)', { default: '0.0.0.0:10049' }),
+      configFile: text('must be a file path'),
     }),
     log: section({
       level: { enum: [...LOG_LEVELS], default: 'info', [MESSAGE_KEYWORD]: `must be one of ${LOG_LEVELS.join(', ')}` },

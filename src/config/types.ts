@@ -17,6 +17,8 @@ export interface PixieConfig {
   readonly caFile: string | undefined
   /** Deadline of one script run, ms. Default 10s. */
   readonly timeoutMs: number
+  /** Ask Pixie to encrypt result batches end to end (RSA-OAEP-256, A256GCM). Default false. */
+  readonly encryption: boolean
 }
 
 /** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */
@@ -64,6 +66,8 @@ export interface WebConfig {
   readonly listenAddress: string
   readonly host: string
   readonly port: number
+  /** The web configuration file (TLS, basic auth) in the exporter-toolkit format; see src/server/web-config.ts. */
+  readonly configFile: string | undefined
 }
 
 export interface Config {

@@ -101,11 +101,15 @@ export const errorRateRoute: FastifyPluginAsync<ErrorRateRouteOptions> = async (
  * collector's per-pod rate gauges in `registry` (the same snapshot `/metrics`
  * serves, empty once stale) and the `http` job's readiness.
  */
-export function errorRateFromRegistry(registry: Registry, jobs: readonly Pick<CollectorJob, 'name' | 'readiness'>[]): ErrorRateRouteOptions {
-  const job = jobs.find((j) => j.name === 'http')
+export function errorRateFromRegistry(source: {
+  readonly registry: Registry
+  readonly jobs: readonly Pick<CollectorJob, 'name' | 'readiness'>[]
+}): ErrorRateRouteOptions {
+  // Read registry and jobs on every request: a configuration reload replaces them.
   return {
-    freshness: () => job?.readiness() ?? { ready: false, reason: 'the http collector is not configured' },
+    freshness: () => source.jobs.find((j) => j.name === 'http')?.readiness() ?? { ready: false, reason: 'the http collector is not configured' },
     async pods() {
+      const { registry } = source
       const read = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
       const [rps, eps] = await Promise.all([read(HTTP_REQUESTS_PER_SECOND), read(HTTP_ERRORS_PER_SECOND)])
       const key = (l: Partial<Record<string, string | number>>) => `${String(l.namespace)}/${String(l.pod)}`

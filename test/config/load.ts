@@ -17,6 +17,7 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
       tls: 'verify',
       caFile: undefined,
       timeoutMs: 10_000,
+      encryption: false,
     },
     collectors: {
       http: {
@@ -35,7 +36,7 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
       custom: [],
       library: [],
     },
-    web: { listenAddress: '0.0.0.0:10049', host: '0.0.0.0', port: 10049 },
+    web: { listenAddress: '0.0.0.0:10049', host: '0.0.0.0', port: 10049, configFile: undefined },
     log: { level: 'info' },
   }
   t.strictSame(config, want, 'every default is filled in')
@@ -56,6 +57,7 @@ t.test('a full file sets every key', async (t) => {
       tls: 'skip-verify',
       caFile: undefined,
       timeoutMs: 20_000,
+      encryption: true,
     },
     'pixie section, cluster ID lower-cased',
   )
@@ -76,7 +78,7 @@ t.test('a full file sets every key', async (t) => {
     },
     'http collector section',
   )
-  t.strictSame(config.web, { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999 }, 'web section')
+  t.strictSame(config.web, { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: 'web.yml' }, 'web section')
   t.equal(config.log.level, 'debug', 'log level')
 })
 
@@ -149,7 +151,7 @@ t.test('precedence is flag > environment > file > default', async (t) => {
   t.equal(withFlags.pixie.address, 'flag.example:3', '--pixie.address beats the environment')
   t.equal(withFlags.pixie.clusterId, '33333333-3333-3333-3333-333333333333', '--pixie.cluster-id beats the environment')
   t.equal(withFlags.pixie.tls, 'verify', '--pixie.tls beats the environment')
-  t.strictSame(withFlags.web, { listenAddress: '[::1]:3333', host: '::1', port: 3333 }, 'IPv6 listen address, host unbracketed')
+  t.strictSame(withFlags.web, { listenAddress: '[::1]:3333', host: '::1', port: 3333, configFile: undefined }, 'IPv6 listen address, host unbracketed')
   t.equal(withFlags.log.level, 'trace', '--log.level beats the environment')
 })
 

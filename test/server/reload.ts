@@ -1,0 +1,90 @@
+import t from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config/load.js'
+import { createExporter } from '../../src/exporter.js'
+import { scenarioFromObject } from '../../src/simulator/scenario.js'
+import { startSimulator } from '../../src/simulator/server.js'
+import { sinkLogger } from '../fixtures/logger.js'
+import { startExporter, waitFor } from '../fixtures/tools.js'
+
+const CLUSTER = '10000000-0000-0000-0000-000000000001'
+
+function configFile(dir: string, body: string): string {
+  const file = join(dir, 'config.yaml')
+  writeFileSync(file, body)
+  return file
+}
+
+const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+
+t.test('POST /-/reload applies a good configuration and keeps the last good one on a bad one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pxe-reload-'))
+  const file = configFile(dir, 'collectors:\n  http:\n    interval: 30s\n')
+  const load = () => loadConfig({ argv: ['--config', file, '--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
+  const log = sinkLogger('info')
+  const exporter = await createExporter({ config: load(), logger: log.logger, loadConfig: load })
+  t.teardown(() => exporter.close())
+  const firstJobs = exporter.jobs
+  t.same(firstJobs.map((j) => j.name), ['http'], 'one collector at start')
+
+  writeFileSync(file, 'collectors:\n  http:\n    interval: 30s\n  library: [resources]\n')
+  let res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
+  t.equal(res.statusCode, 200, 'a good configuration is applied')
+  t.same(exporter.jobs.map((j) => j.name), ['http', 'resources'], 'the new collector runs')
+  t.not(exporter.jobs, firstJobs, 'the jobs were replaced')
+  t.equal(await firstJobs[0]?.runNow(), 'skipped', 'the old jobs are stopped')
+  let text = (await exporter.app.inject('/metrics')).body
+  t.equal(metric(text, 'pixie_exporter_config_last_reload_successful'), 1, 'reload metric says success')
+  t.match((await exporter.app.inject('/')).body, /<td>resources<\/td>/, 'the landing page shows the new collector')
+
+  writeFileSync(file, 'collectors:\n  http:\n    intervall: 30s\n')
+  res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
+  t.equal(res.statusCode, 500, 'a bad configuration is refused')
+  t.match(res.body, /collectors\.http\.intervall: unknown key/, 'the answer names the field')
+  t.same(exporter.jobs.map((j) => j.name), ['http', 'resources'], 'the last good configuration keeps running')
+  text = (await exporter.app.inject('/metrics')).body
+  t.equal(metric(text, 'pixie_exporter_config_last_reload_successful'), 0, 'reload metric says the last reload failed')
+  t.match(log.text(), /configuration reload failed; the last good configuration keeps running/, 'the failure is logged')
+})
+
+t.test('without a way to read the configuration again, /-/reload does not exist', async (t) => {
+  const config = loadConfig({ argv: ['--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
+  const exporter = await createExporter({ config, logger: sinkLogger().logger })
+  t.teardown(() => exporter.close())
+  t.equal((await exporter.app.inject({ method: 'POST', url: '/-/reload' })).statusCode, 404, 'no reload route')
+  t.same(await exporter.reload(), { ok: false, error: 'reload is not available' }, 'reload() says why')
+})
+
+t.test('SIGHUP reloads the process configuration from its file', async (t) => {
+  const sim = await startSimulator({
+    scenario: scenarioFromObject({ name: 'hup', pods: [{ namespace: 'default', name: 'web-6d8c6b9c8f-aaaaa', services: ['web'], phases: [{ at: '0s', rps: 5, statuses: { 200: 1 }, latency: { p50: '10ms', p99: '50ms' } }] }] }),
+    listen: '127.0.0.1:0',
+    logger: sinkLogger('error').logger,
+  })
+  t.teardown(() => sim.close())
+  const dir = mkdtempSync(join(tmpdir(), 'pxe-hup-'))
+  const file = configFile(dir, 'collectors:\n  http:\n    interval: 1s\n')
+  const exporter = await startExporter(['--config', file, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'], { PX_CLUSTER_ID: CLUSTER })
+  t.teardown(() => exporter.stop())
+  writeFileSync(file, 'collectors:\n  http:\n    interval: 1s\n    namespaces:\n      include: [shop]\n')
+  exporter.proc.kill('SIGHUP')
+  await waitFor('the reload to be logged', async () => (/configuration reloaded/.test(exporter.output()) ? true : undefined), 10_000)
+  // The new include list leaves the only pod out: its series disappear on the next run.
+  const gone = await waitFor(
+    'the default namespace to be filtered out',
+    async () => {
+      const text = await (await fetch(`${exporter.url}/metrics`)).text()
+      return /pixie_exporter_collector_up\{collector="http"\} 1/.test(text) && !/^pixie_http_error_ratio/m.test(text) ? text : undefined
+    },
+    10_000,
+  )
+  t.match(gone, /pixie_exporter_config_last_reload_successful 1/, 'the reload succeeded and the new namespace filter applies')
+  writeFileSync(file, 'collectors: [broken\n')
+  exporter.proc.kill('SIGHUP')
+  await waitFor('the failed reload', async () => (/configuration reload failed/.test(exporter.output()) ? true : undefined), 10_000)
+  const after = await fetch(`${exporter.url}/metrics`)
+  t.equal(after.status, 200, 'still serving after a bad reload')
+  t.match(await after.text(), /pixie_exporter_config_last_reload_successful 0/, 'and says the reload failed')
+})
