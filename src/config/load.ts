@@ -119,7 +119,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     fieldParsers(readFile, errors),
     errors,
   )
-  const web = buildWeb(flags, env, file, errors)
+  const web = buildWeb(flags, env, file, readFile, errors)
   const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
     oneOf(text, LOG_LEVELS),
   )
@@ -680,14 +680,21 @@ function cronExpression(text: string): string {
 
 // ---------------------------------------------------------------- web
 
-function buildWeb(flags: Flags, env: Environment, file: FileLayer, errors: string[]): Partial<Mutable<Config['web']>> {
+function buildWeb(
+  flags: Flags,
+  env: Environment,
+  file: FileLayer,
+  readFile: (path: string) => string,
+  errors: string[],
+): Partial<Mutable<Config['web']>> {
   const listen = resolve(
     errors,
     [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
     (text) => hostPort(text, 0, 'must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'),
   )
-  // Read and checked by the CLI (src/server/web-config.ts), which reports its own problems.
+  // Parsed by the CLI (src/server/web-config.ts); here only checked to be readable.
   const configFile = resolve(errors, [flags.get(FLAGS.webConfigFile), env.get(ENV_VARS.webConfigFile), file.text('web.configFile')], (text) => text)
+  if (configFile?.value !== undefined) tryRead(configFile, configFile.value, readFile, errors)
   if (listen?.value === undefined) return {}
   return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port, configFile: configFile?.value }
 }

@@ -78,7 +78,7 @@ t.test('a full file sets every key', async (t) => {
     },
     'http collector section',
   )
-  t.strictSame(config.web, { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: 'web.yml' }, 'web section')
+  t.strictSame(config.web, { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: undefined }, 'web section')
   t.equal(config.log.level, 'debug', 'log level')
 })
 
@@ -406,4 +406,17 @@ t.test('intervals become clock-aligned cron expressions', async (t) => {
     [500, undefined],
   ]
   for (const [ms, cron] of table) t.equal(intervalToCron(ms), cron, `${ms}ms → ${String(cron)}`)
+})
+
+t.test('the web config file comes from the flag, the environment or the file, and must be readable', async (t) => {
+  const dir = t.testdir({ 'web.yml': 'basic_auth_users: {}\n' })
+  const env = { PX_CLUSTER_ID: '10000000-0000-0000-0000-000000000001', PX_API_KEY: 'px-api-key-0001' }
+  const path = `${dir}/web.yml`
+  t.equal(loadConfig({ argv: ['--web.config.file', path], env }).config.web.configFile, path, 'from --web.config.file')
+  t.equal(loadConfig({ argv: [], env: { ...env, PIXIE_EXPORTER_WEB_CONFIG_FILE: path } }).config.web.configFile, path, 'from the environment')
+  t.throws(
+    () => loadConfig({ argv: ['--web.config.file', `${dir}/missing.yml`], env }),
+    { errors: [`--web.config.file: cannot read ${dir}/missing.yml: ENOENT: no such file or directory`] },
+    'an unreadable file is named before serving',
+  )
 })
