@@ -1,6 +1,7 @@
 /**
- * Large scenarios built in code, for the benchmark and load tests: N pods with
- * steady, deterministic traffic spread over a few namespaces.
+ * Large scenarios built in code, for the benchmark, the load tests and the
+ * `generate` section of scenario files: N pods with steady, deterministic
+ * traffic spread over a few namespaces.
  */
 import { scenarioFromObject, type PodInput, type Scenario } from './scenario.js'
 
@@ -38,12 +39,15 @@ function suffixOf(i: number): string {
 }
 
 /**
- * Makes a valid scenario with `pods` pods named `<service>-<hash>-<suffix>` in
- * namespaces `bench-00`, `bench-01`, .... Every pod serves a constant 1 to 20
- * rps with 200/404/500 answers (one pod in 50 fails 20% of its requests), so
- * every pod appears in every window of a second or more.
+ * The pods of the large-cluster model: `pods` pods named
+ * `<service>-<hash>-<suffix>` in namespaces `bench-00`, `bench-01`, ....
+ * Every pod serves a constant 1 to 20 rps with 200/404/500 answers (one pod
+ * in 50 fails 20% of its requests), so every pod appears in every window of a
+ * second or more. Scenario files get these pods with `generate`.
+ *
+ * @throws TypeError when a count is not a positive integer (pods may be 0).
  */
-export function makeLargeScenario(pods: number, options: LargeScenarioOptions = {}): Scenario {
+export function largePodInputs(pods: number, options: LargeScenarioOptions = {}): PodInput[] {
   const namespaces = options.namespaces ?? 20
   const perService = options.podsPerService ?? 5
   if (!Number.isInteger(pods) || pods < 0) throw new TypeError('pods must be a non-negative integer')
@@ -68,9 +72,19 @@ export function makeLargeScenario(pods: number, options: LargeScenarioOptions = 
       ],
     })
   }
+  return list
+}
+
+/**
+ * Makes a valid scenario of `pods` pods of the {@link largePodInputs} model,
+ * for benchmarks and tests. The shipped `scenarios/large-cluster.yaml` is the
+ * same model with 10,000 pods, written as `generate: {pods: 10000}`.
+ */
+export function makeLargeScenario(pods: number, options: LargeScenarioOptions = {}): Scenario {
+  const list = largePodInputs(pods, options)
   return scenarioFromObject({
     name: `large-${pods}`,
-    description: `${pods} simulated pods over ${namespaces} namespaces (built in code)`,
+    description: `${pods} simulated pods over ${options.namespaces ?? 20} namespaces (built in code)`,
     pods: list,
   })
 }

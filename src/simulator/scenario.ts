@@ -13,6 +13,10 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { ScenarioError } from '../errors.js'
 import { formatDuration, parseDuration } from './duration.js'
+// large.ts imports scenarioFromObject from this module. The cycle is safe: both
+// modules only declare functions and constants at load time, and call each
+// other only once both are evaluated.
+import { largePodInputs } from './large.js'
 import { Z90, Z99 } from './latency.js'
 
 /** The fault kinds the simulator can inject. */
@@ -131,12 +135,28 @@ export interface FaultInput {
   delay?: string
 }
 
+/**
+ * Pods generated with the large-cluster model of {@link largePodInputs}
+ * (`makeLargeScenario`), as written in a scenario file.
+ */
+export interface GenerateInput {
+  /** Number of pods, 1 to 100,000. */
+  pods: number
+  /** Namespaces `bench-00`, `bench-01`, ...; 1 to 1,000, default 20. */
+  namespaces?: number
+  /** Pods per service; 1 to 1,000, default 5. */
+  podsPerService?: number
+}
+
 /** A scenario as written in a scenario file (and accepted by {@link scenarioFromObject}). */
 export interface ScenarioInput {
   name: string
   description?: string
   apiKey?: string
-  pods: PodInput[]
+  /** Required unless {@link generate} is set. */
+  pods?: PodInput[]
+  /** Pods added after {@link pods}. */
+  generate?: GenerateInput
   faults?: FaultInput[]
   customTables?: ScenarioCustomTable[]
 }
@@ -199,6 +219,11 @@ function fieldPath(pointer: string, data: unknown, extra?: string): string {
 function describeAjvError(error: ErrorObject, data: unknown): string {
   const params = error.params as Record<string, unknown>
   const schema = (error.parentSchema ?? {}) as Record<string, unknown>
+  // Integer fields state their whole rule in $comment, so a wrong type and a
+  // value out of range give the same message.
+  if (schema['type'] === 'integer' && typeof schema['$comment'] === 'string' && ['type', 'minimum', 'maximum'].includes(error.keyword)) {
+    return `${fieldPath(error.instancePath, data)}: ${schema['$comment']}`
+  }
   switch (error.keyword) {
     case 'required':
       return `${fieldPath(error.instancePath, data, String(params['missingProperty']))}: is required`
@@ -354,12 +379,14 @@ function normaliseCustomTable(input: ScenarioCustomTable, path: string, problems
 export function scenarioFromObject(value: unknown): Scenario {
   const validate = scenarioValidator()
   if (!validate(value)) {
-    const messages = (validate.errors ?? []).map((e) => describeAjvError(e, value))
+    // An `if` failure only repeats the `then` keyword's own error (pods: is required).
+    const messages = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => describeAjvError(e, value))
     throw new ScenarioError([...new Set(messages)])
   }
   const input = value as ScenarioInput
   const problems: string[] = []
-  const pods = input.pods.map((p, i) => normalisePod(p, `pods[${i}]`, problems))
+  const listed = input.pods ?? []
+  const pods = listed.map((p, i) => normalisePod(p, `pods[${i}]`, problems))
   const seen = new Map<string, number>()
   pods.forEach((pod, i) => {
     const key = `${pod.namespace}/${pod.name}`
@@ -367,6 +394,19 @@ export function scenarioFromObject(value: unknown): Scenario {
     if (first !== undefined) problems.push(`pods[${i}].name: duplicate of pods[${first}] (${key})`)
     else seen.set(key, i)
   })
+  if (input.generate !== undefined) {
+    // Generated pods skip the schema (the model only builds valid pods, and
+    // validating 10,000 of them would dominate the load time) but get the
+    // same normalisation and cross-field checks as listed ones.
+    const { pods: count, ...options } = input.generate
+    largePodInputs(count, options).forEach((p, i) => {
+      const pod = normalisePod(p, `generate (pod ${i})`, problems)
+      const key = `${pod.namespace}/${pod.name}`
+      const first = seen.get(key)
+      if (first !== undefined) problems.push(`generate: pod ${i} (${key}) duplicates pods[${first}]`)
+      pods.push(pod)
+    })
+  }
   const faults = (input.faults ?? []).map((f, i) => normaliseFault(f, `faults[${i}]`, problems))
   const customTables = (input.customTables ?? []).map((t, i) => normaliseCustomTable(t, `customTables[${i}]`, problems))
   if (problems.length > 0) throw new ScenarioError(problems)

@@ -143,7 +143,7 @@ t.test('every shipped scenario validates', async (t) => {
   const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml'))
   t.same(
     files.sort(),
-    ['4xx-canary.yaml', 'argo-canary.yaml', 'no-traffic.yaml', 'one-bad-pod.yaml', 'pixie-outage.yaml', 'pod-churn.yaml', 'slow-canary.yaml', 'steady-canary.yaml'],
+    ['4xx-canary.yaml', 'argo-canary.yaml', 'large-cluster.yaml', 'no-traffic.yaml', 'one-bad-pod.yaml', 'pixie-outage.yaml', 'pod-churn.yaml', 'slow-canary.yaml', 'steady-canary.yaml'],
     'the documented scenarios are shipped',
   )
   for (const file of files) {
