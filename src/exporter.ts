@@ -196,7 +196,8 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       return current.jobs
     },
     get landing() {
-      return landing
+      // The simulator marks its answers: say "simulated" however we were started.
+      return current.pixie.servedBySimulator === true && !landing.simulated ? { ...landing, simulated: true } : landing
     },
     logger,
     now,

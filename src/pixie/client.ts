@@ -16,7 +16,7 @@ import {
 } from '../errors.js'
 import { ResultAssembler, inBandStatusError } from './decode.js'
 import { JWE_ALGORITHMS, decryptBatch, generateEncryptionKeys, type EncryptionKeys } from './jwe.js'
-import { decodeRowBatch, vizierServiceDefinition } from './proto.js'
+import { SIMULATOR_HEADER, decodeRowBatch, vizierServiceDefinition } from './proto.js'
 import type { Wire } from './proto.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
 
@@ -125,6 +125,7 @@ export class PixieClient implements PixieApi {
   readonly #grpc: grpc.Client
   readonly #service: grpc.ServiceDefinition
   readonly #encryption: boolean
+  #servedBySimulator = false
   #keys: Promise<EncryptionKeys> | undefined
 
   constructor(options: PixieClientOptions) {
@@ -151,6 +152,11 @@ export class PixieClient implements PixieApi {
       channelOptions['grpc.default_authority'] = options.serverName
     }
     this.#grpc = new grpc.Client(options.address, channelCredentials(options), channelOptions)
+  }
+
+  /** True once an answer came from the pixie-exporter simulator (it marks its responses). */
+  get servedBySimulator(): boolean {
+    return this.#servedBySimulator
   }
 
   /** Runs a script to completion. See {@link PixieApi.executeScript}. */
@@ -255,6 +261,12 @@ export class PixieClient implements PixieApi {
       }
 
       signal?.addEventListener('abort', onAbort, { once: true })
+      call.on('metadata', (headers: grpc.Metadata) => {
+        if (headers.get(SIMULATOR_HEADER).length > 0 && !this.#servedBySimulator) {
+          this.#servedBySimulator = true
+          log.warn({ address: this.#address }, 'Pixie at this address is the pixie-exporter SIMULATOR: all data is simulated')
+        }
+      })
       call.on('data', (response: Wire.ExecuteScriptResponse) => {
         if (settled) return
         try {

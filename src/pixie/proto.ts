@@ -6,6 +6,9 @@ import { join } from 'node:path'
 /** Path of our own trimmed Vizier API description (copied next to the compiled code by the build). */
 export const VIZIER_PROTO_PATH = join(import.meta.dirname, 'proto', 'vizierapi.proto')
 
+/** Response header with which the pixie-exporter simulator marks its answers (not part of Pixie's API). */
+export const SIMULATOR_HEADER = 'pixie-exporter-simulator'
+
 /** Full gRPC method paths, as Pixie serves them. */
 export const EXECUTE_SCRIPT_PATH = '/px.api.vizierpb.VizierService/ExecuteScript'
 export const HEALTH_CHECK_PATH = '/px.api.vizierpb.VizierService/HealthCheck'

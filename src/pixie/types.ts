@@ -78,4 +78,6 @@ export interface PixieApi {
   healthCheck(options: { readonly timeoutMs: number; readonly signal?: AbortSignal }): Promise<void>
   /** Closes the underlying channel. */
   close(): void
+  /** True once an answer came from the pixie-exporter simulator; the landing page then says the data is simulated. */
+  readonly servedBySimulator?: boolean
 }

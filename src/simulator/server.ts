@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
 import { encryptBatch } from '../pixie/jwe.js'
-import { encodeRowBatch, vizierServiceDefinition, type Wire } from '../pixie/proto.js'
+import { SIMULATOR_HEADER, encodeRowBatch, vizierServiceDefinition, type Wire } from '../pixie/proto.js'
 import {
   HTTP_POD_COUNTS_TABLE,
   HTTP_POD_STATS_COLUMNS,
@@ -334,6 +334,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   async function executeScript(call: ExecuteCall): Promise<void> {
     const queryId = randomUUID()
     const qlog = log.child({ queryId })
+    // Say so in the response headers: a client (our exporter) can then label
+    // everything it shows as simulated, however it was started.
+    const headers = new grpc.Metadata()
+    headers.set(SIMULATOR_HEADER, 'true')
+    call.sendMetadata(headers)
     if (!authorised(call)) {
       qlog.info('simulated query refused: wrong pixie-api-key')
       fail(call, grpc.status.INTERNAL, AUTH_FAILED_MESSAGE)

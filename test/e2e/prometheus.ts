@@ -43,6 +43,7 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   t.teardown(() => exporter.stop())
   await waitFor('exporter readiness', async () => ((await fetch(`${exporter.url}/-/ready`)).ok ? true : undefined), 20_000)
 
+  t.match(await (await fetch(`${exporter.url}/`)).text(), /SIMULATED DATA/, 'the landing page says the data is simulated (the simulator marks its answers)')
   const exposition = await (await fetch(`${exporter.url}/metrics`)).text()
   const lint = promtool(['check', 'metrics'], exposition)
   t.equal(lint.status, 0, `promtool check metrics passes\n${lint.output}`)

@@ -128,6 +128,7 @@ t.test('runs a script and decodes every table of the stream', async (t) => {
   t.same(result.tables.get('count')?.data[0]?.values, [9007199254740993n], 'int64 above 2^53 exact')
   t.equal(result.stats?.executionTimeNs, 6913000n, 'stats recorded')
   t.equal(result.queryId, 'query-1', 'query id')
+  t.equal(client.servedBySimulator, false, 'a server that does not mark its answers is not taken for the simulator')
 })
 
 t.test('sends cluster_id, query_name, plugin_config and the metadata', async (t) => {
