@@ -20,6 +20,7 @@ const seconds = Number(process.argv[4] ?? 20)
 const logger = pino({ level: 'warn' })
 
 const child = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods)], { stdio: ['ignore', 'pipe', 'inherit'] })
+process.on('exit', () => child.kill('SIGKILL'))
 const [line] = await once(child.stdout, 'data')
 const address = line.toString().trim()
 const pixie = new PixieClient({ address, clusterId: '00000000-0000-0000-0000-000000000001', tls: 'plaintext', logger })

@@ -20,6 +20,8 @@ const mb = (b) => (b / 1024 / 1024).toFixed(1)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const child = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods)], { stdio: ['ignore', 'pipe', 'inherit'] })
+// Never leave the simulator running, whatever happens here.
+process.on('exit', () => child.kill('SIGKILL'))
 const [line] = await once(child.stdout, 'data')
 const address = line.toString().trim()
 
@@ -47,6 +49,10 @@ const config = {
   staleAfterMs: undefined,
   timeoutMs: 60000,
   maxRows: 100000,
+  lagMs: 5000,
+  maxCatchUpMs: 300000,
+  expireAfterMs: 300000,
+  bucketsSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 }
 const collector = new HttpCollector({ pixie: timedPixie, registry, logger, now: Date.now, config })
 const job = new CollectorJob({ collector, metrics, logger, now: Date.now })
@@ -73,7 +79,7 @@ const scrape = { serialize: [], http: [], bytes: 0, series: 0 }
 for (let i = 0; i < runs; i++) {
   let t0 = performance.now()
   const text = await registry.metrics()
-  scrape.serialize.push(performance.now() - t0)
+  scrape.serialize.push(performance.now() - t0) // prom-client's own rendering, for comparison
   t0 = performance.now()
   const res = await fetch(`${base}/metrics`)
   const body = await res.text()
@@ -90,8 +96,8 @@ console.log(`  poll total (gRPC+decode+publish): ${fmt(poll.total)}`)
 console.log(`    executeScript (stream+decode):  ${fmt(poll.execute)}`)
 console.log(`    publish (rows -> snapshot):     ${fmt(poll.publish)}`)
 console.log(`  heap retained by published data:  ${mb(heapAfter - heapBefore)} MiB (heapUsed ${mb(heapAfter)} MiB after GC)`)
-console.log(`  /metrics serialize (registry):    ${fmt(scrape.serialize)}`)
-console.log(`  /metrics over HTTP (loopback):    ${fmt(scrape.http)}`)
+console.log(`  prom-client registry.metrics():   ${fmt(scrape.serialize)}`)
+console.log(`  GET /metrics over HTTP (cached):  ${fmt(scrape.http)}`)
 console.log(`  exposition size:                  ${(scrape.bytes / 1024 / 1024).toFixed(2)} MiB, ${scrape.series} series`)
 console.log(`  process RSS at end:               ${mb(rss)} MiB`)
 

@@ -64,7 +64,7 @@ async function measure(pods) {
   const series = text.split('\n').filter((l) => l && !l.startsWith('#')).length
   console.log(`${pods} pods: ${series} series, ${(text.length / 1048576).toFixed(1)} MiB, same content as prom-client: ${equal}`)
   console.log(`  prom-client registry.metrics():   ${plain.toFixed(1)} ms   (+gzip ${plainGz.toFixed(1)} ms)`)
-  console.log(`  exposition, first after a run:    ${first.toFixed(1)} ms`)
+  console.log(`  exposition, first after a run:    ${first.toFixed(1)} ms   (rendered during the poll, see bench/poll.mjs "publish")`)
   console.log(`  exposition, cached:               ${cached.toFixed(2)} ms   (+gzip ${cachedGz.toFixed(2)} ms)`)
   console.log(`  speed-up: ${(plain / cached).toFixed(0)}x plain, ${(plainGz / cachedGz).toFixed(0)}x gzip`)
 }

@@ -264,7 +264,7 @@ export class PixieClient implements PixieApi {
       call.on('metadata', (headers: grpc.Metadata) => {
         if (headers.get(SIMULATOR_HEADER).length > 0 && !this.#servedBySimulator) {
           this.#servedBySimulator = true
-          log.warn({ address: this.#address }, 'Pixie at this address is the pixie-exporter SIMULATOR: all data is simulated')
+          log.warn('Pixie at this address is the pixie-exporter SIMULATOR: all data is simulated')
         }
       })
       call.on('data', (response: Wire.ExecuteScriptResponse) => {
