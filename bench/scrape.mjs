@@ -69,4 +69,5 @@ async function measure(pods) {
   console.log(`  speed-up: ${(plain / cached).toFixed(0)}x plain, ${(plainGz / cachedGz).toFixed(0)}x gzip`)
 }
 
-for (const pods of [10000, 50000]) await measure(pods)
+const sizes = process.argv.slice(3).map(Number).filter((n) => n > 0)
+for (const pods of sizes.length > 0 ? sizes : [10000, 50000]) await measure(pods)
