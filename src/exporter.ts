@@ -186,6 +186,14 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     return { ok: true }
   }
 
+  // One reload at a time (SIGHUP and POST /-/reload alike); a second request waits for the first.
+  const reloadOnce = (): Promise<ReloadOutcome> => {
+    reloading ??= reload().finally(() => {
+      reloading = undefined
+    })
+    return reloading
+  }
+
   const app = await buildApp({
     // Getters: the app reads the current runtime on every request, so a
     // reload swaps registry, jobs and landing facts at once.
@@ -202,15 +210,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     logger,
     now,
     ...(options.security !== undefined && { security: options.security }),
-    ...(options.loadConfig !== undefined && {
-      reload: () => {
-        // One reload at a time; a second request waits for the first.
-        reloading ??= reload().finally(() => {
-          reloading = undefined
-        })
-        return reloading
-      },
-    }),
+    ...(options.loadConfig !== undefined && { reload: reloadOnce }),
   })
   return {
     app,
@@ -224,12 +224,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       started = true
       for (const job of current.jobs) void job.start()
     },
-    reload: () => {
-      reloading ??= reload().finally(() => {
-        reloading = undefined
-      })
-      return reloading
-    },
+    reload: reloadOnce,
     async close() {
       await app.close()
       current.pixie.close()

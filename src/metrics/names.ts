@@ -20,6 +20,3 @@ export const SERIES_DROPPED_TOTAL = 'pixie_exporter_series_dropped_total'
 export const BUILD_INFO = 'pixie_exporter_build_info'
 export const CONFIG_LAST_RELOAD_SUCCESSFUL = 'pixie_exporter_config_last_reload_successful'
 export const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP = 'pixie_exporter_config_last_reload_success_timestamp_seconds'
-
-/** Labels of every per-pod series: the observed pod, not the exporter. */
-export const POD_LABELS = ['namespace', 'pod', 'service'] as const

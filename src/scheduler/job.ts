@@ -5,6 +5,9 @@ import { PixieCancelledError, PixieDeadlineError } from '../errors.js'
 import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
 import { nominalIntervalMs } from './schedule.js'
 
+/** How many recent retry delays {@link CollectorJob.retryDelays} keeps. */
+const MAX_KEPT_RETRY_DELAYS = 10
+
 /** Dependencies of a {@link CollectorJob}. */
 export interface CollectorJobDeps {
   readonly collector: Collector
@@ -164,12 +167,14 @@ export class CollectorJob {
     const jitter = 0.8 + 0.4 * (this.#deps.random ?? Math.random)()
     const delay = Math.round(base * jitter)
     if (delay >= nominalIntervalMs(this.#deps.collector.schedule) / 2) return
+    // Only the latest few are kept: a long outage must not grow this list.
     this.#retryDelays.push(delay)
+    if (this.#retryDelays.length > MAX_KEPT_RETRY_DELAYS) this.#retryDelays.shift()
     this.#retry = setTimeout(() => void this.runNow(), delay)
     this.#retry.unref()
   }
 
-  /** The delays (ms) of the early retries scheduled so far, oldest first (for tests). */
+  /** The delays (ms) of the latest early retries, oldest first (for tests). */
   get retryDelays(): readonly number[] {
     return this.#retryDelays
   }
