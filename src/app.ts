@@ -17,6 +17,11 @@ export interface AppDeps {
   readonly now: () => number
   /** Reloads the configuration (POST /-/reload); absent: the route answers 404. */
   readonly reload?: () => Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }>
+  /**
+   * Whether `POST /-/reload` may reload (`--web.enable-lifecycle`, as
+   * Prometheus); default false: it answers 403 and says how to enable it.
+   */
+  readonly lifecycle?: boolean
   /** TLS and basic auth from the web configuration file; default: plain HTTP, no auth. */
   readonly security?: WebSecurity
   /** under-pressure thresholds; defaults suit a single small exporter pod. */
@@ -96,6 +101,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const reload = deps.reload
   if (reload !== undefined) {
     app.post('/-/reload', async (_req, reply) => {
+      // Off by default, as in Prometheus: anyone who can reach the port could otherwise make us rebuild in a loop.
+      if (deps.lifecycle !== true) {
+        return reply
+          .code(403)
+          .type('text/plain; charset=utf-8')
+          .send('Lifecycle APIs are not enabled: start pixie-exporter with --web.enable-lifecycle to allow POST /-/reload (SIGHUP always reloads)\n')
+      }
       const outcome = await reload()
       if (outcome.ok) return reply.type('text/plain; charset=utf-8').send('Configuration reloaded\n')
       return reply.code(500).type('text/plain; charset=utf-8').send(`Reload failed; the last good configuration keeps running:\n${outcome.error}\n`)

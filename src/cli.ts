@@ -19,7 +19,7 @@ import { loadScenarioFile, startSimulator } from './simulator/server.js'
 import { runAnalyzeCommand } from './analyze/command.js'
 
 const USAGE = `Usage:
-  pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT]
+  pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT] [--web.enable-lifecycle]
                  [--log.level LEVEL] [--pixie.address HOST:PORT] [--pixie.cluster-id UUID]
                  [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
   pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--truth-listen HOST:PORT]
@@ -71,7 +71,7 @@ function onSignals(logger: Logger, close: () => Promise<void>): void {
 }
 
 async function serve(argv: string[], extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
-  const loaded = extra.config === undefined ? loadConfig({ argv, env: process.env }) : { config: extra.config, checkOnly: false, configFile: undefined }
+  const loaded = extra.config === undefined ? loadConfig({ argv, env: process.env }) : { config: extra.config, checkOnly: false, enableLifecycle: false, configFile: undefined }
   const { config } = loaded
   // Checked before serving, and by --check-config too.
   const security = config.web.configFile === undefined ? undefined : loadWebConfig(config.web.configFile, (p) => readFileSync(p))
@@ -86,6 +86,7 @@ async function serve(argv: string[], extra: { simulated?: boolean; config?: Conf
     config,
     logger,
     simulated: extra.simulated ?? false,
+    enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
     // A reload reads the same sources again: the file, the environment, the flags.
     ...(extra.config === undefined && { loadConfig: () => loadConfig({ argv, env: process.env }).config }),

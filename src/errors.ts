@@ -106,6 +106,16 @@ export class PixieQueryError extends PixieError {
   }
 }
 
+/**
+ * Pixie sent more rows in a table than the run's row cap (the script's
+ * `max_output_rows_per_table`): the stream was cut off and the run failed.
+ */
+export class PixieResultTooLargeError extends PixieError {
+  constructor(message: string, grpcCode?: number, options?: ErrorOptions) {
+    super('PXE_ERR_PIXIE_RESULT_TOO_LARGE', message, grpcCode, options)
+  }
+}
+
 /** A collector's result table does not have the shape the collector needs. */
 export class CollectorResultError extends ExporterError {
   constructor(message: string, options?: ErrorOptions) {

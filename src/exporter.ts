@@ -11,7 +11,8 @@ import { PxlCollector } from './collectors/pxl.js'
 import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
 import { CONFIG_LAST_RELOAD_SUCCESSFUL, CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP } from './metrics/names.js'
-import { createSelfMetrics } from './metrics/self-metrics.js'
+import { createSelfMetrics, type SelfMetrics } from './metrics/self-metrics.js'
+import { monotonicNow, type MonotonicClock } from './clock.js'
 import type { LandingInfo } from './server/landing-page.js'
 import type { WebSecurity } from './server/web-config.js'
 import { PixieClient } from './pixie/client.js'
@@ -28,7 +29,14 @@ export function packageVersion(): string {
 export interface ExporterOptions {
   readonly config: Config
   readonly logger: Logger
+  /** Wall clock, ms since the epoch. Default Date.now. */
   readonly now?: () => number
+  /**
+   * Monotonic clock, ms, for staleness and durations. Default:
+   * `performance.now`, or `now` when only `now` is given (a test's single
+   * fake clock).
+   */
+  readonly monotonic?: MonotonicClock
   /** A Pixie API implementation; default: a PixieClient built from config.pixie (rebuilt on reload). */
   readonly pixie?: PixieApi
   /** True when config.pixie points at the built-in simulator (the landing page and logs say so). */
@@ -36,7 +44,12 @@ export interface ExporterOptions {
   /** TLS and basic auth for the HTTP server (from web.configFile). */
   readonly security?: WebSecurity
   /** Reads the configuration again (SIGHUP, POST /-/reload); throws ConfigError. Without it, reload is refused. */
-  readonly loadConfig?: () => Config
+  readonly loadConfig?: () => Config | Promise<Config>
+  /**
+   * Serve `POST /-/reload` (`--web.enable-lifecycle`, as Prometheus). Default
+   * false: the route answers 403 and only SIGHUP (or {@link Exporter.reload}) reloads.
+   */
+  readonly enableLifecycle?: boolean
 }
 
 /** What a reload did. */
@@ -52,11 +65,14 @@ export interface Exporter {
   /** Starts every job (each runs once right away). */
   start(): void
   /**
-   * Reads the configuration again and, if it is valid, replaces the Pixie
-   * client, collectors and jobs; a bad configuration is rejected and the last
-   * good one keeps running. `pixie_exporter_config_last_reload_successful`
-   * says how the last attempt went. Counters restart from 0 (a reset for
-   * Prometheus). web.* and log.level need a restart.
+   * Reads the configuration again and, if it is valid, applies it; a bad
+   * configuration is rejected and the last good one keeps running.
+   * `pixie_exporter_config_last_reload_successful` says how the last attempt
+   * went. A collector whose definition (and Pixie connection) did not change
+   * keeps running untouched: its counters carry on. A changed collector gets
+   * a new job, and its previous last good data (series, `/-/ready`,
+   * `/error-rate`) is served until the new job's first success or until that
+   * data is stale. web.* and log.level need a restart.
    */
   reload(): Promise<ReloadOutcome>
   /** Stops the jobs, closes the app and the Pixie channel. */
@@ -86,27 +102,46 @@ interface ReloadState {
   lastSuccessSeconds: number
 }
 
+/**
+ * One collector with its job and its own registry (its metrics only). A
+ * reload keeps a slot whose definition did not change, so its counters and
+ * last good data carry on as if nothing happened.
+ */
+interface Slot {
+  readonly name: string
+  /** The collector's definition and the Pixie connection it uses; equal keys: the slot is kept. */
+  readonly key: string
+  readonly collector: Collector
+  readonly job: CollectorJob
+  readonly registry: Registry
+  /**
+   * The slot this one replaced (stopped, no longer queried): its last good
+   * data is served until this slot's first success, or until that data is
+   * stale, whichever comes first.
+   */
+  previous: Slot | undefined
+}
+
 /** Everything built from one configuration. */
 interface Runtime {
   readonly config: Config
   readonly pixie: PixieApi
-  readonly registry: Registry
-  readonly jobs: readonly CollectorJob[]
+  /** JSON of config.pixie: collectors are kept across a reload only with the same connection. */
+  readonly pixieKey: string
+  readonly slots: readonly Slot[]
 }
 
-function buildRuntime(config: Config, options: ExporterOptions, now: () => number, reloads: ReloadState): Runtime {
-  const { logger } = options
-  const pixie =
-    options.pixie ??
-    new PixieClient({
-      address: config.pixie.address,
-      clusterId: config.pixie.clusterId,
-      apiKey: config.pixie.apiKey,
-      tls: config.pixie.tls,
-      ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
-      encryption: config.pixie.encryption,
-      logger: logger.child({ component: 'pixie' }),
-    })
+/** Metrics and clocks that live as long as the exporter, whatever the reloads. */
+interface Shared {
+  readonly options: ExporterOptions
+  readonly now: () => number
+  readonly monotonic: MonotonicClock
+  /** Self-metrics, build info, process metrics and reload gauges: registered once. */
+  readonly registry: Registry
+  readonly metrics: SelfMetrics
+}
+
+function createShared(options: ExporterOptions, now: () => number, monotonic: MonotonicClock, reloads: ReloadState): Shared {
   const registry = new Registry()
   const metrics = createSelfMetrics(registry, { version: packageVersion() })
   new Gauge({
@@ -125,19 +160,72 @@ function buildRuntime(config: Config, options: ExporterOptions, now: () => numbe
       this.set(reloads.lastSuccessSeconds)
     },
   })
+  return { options, now, monotonic, registry, metrics }
+}
+
+/**
+ * Builds the runtime of `config`. Collectors whose definition and Pixie
+ * connection are unchanged from `previous` are kept (same job, same
+ * counters); the others are new, each remembering the slot of the same name
+ * it replaces. Nothing is started or stopped here.
+ */
+function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefined): Runtime {
+  const { options, now, monotonic, metrics } = shared
+  const { logger } = options
+  const pixieKey = JSON.stringify(config.pixie)
+  const samePixie = previous !== undefined && previous.pixieKey === pixieKey
+  const pixie =
+    options.pixie ??
+    (samePixie
+      ? previous.pixie
+      : new PixieClient({
+          address: config.pixie.address,
+          clusterId: config.pixie.clusterId,
+          apiKey: config.pixie.apiKey,
+          tls: config.pixie.tls,
+          ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
+          encryption: config.pixie.encryption,
+          logger: logger.child({ component: 'pixie' }),
+        }))
+  const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
+  const slot = (name: string, definition: unknown, make: (registry: Registry) => Collector): Slot => {
+    const key = JSON.stringify([pixieKey, definition])
+    const kept = old.get(name)
+    if (kept !== undefined && kept.key === key) return kept
+    const registry = new Registry()
+    const collector = make(registry)
+    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic })
+    return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
+  }
   // The explicit list of collectors: the built-in HTTP collector, then the
   // enabled library collectors and the custom ones, all run by the PxL engine.
   // Each runs in its own job, so one that fails (e.g. a script that does not
   // compile) is down on its own and never disturbs the others.
-  const collectors: Collector[] = [
-    new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, config: config.collectors.http }),
-    ...pxlCollectorSpecs(config).map(
-      (spec) =>
-        new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, seriesDropped: metrics.seriesDropped }),
+  const slots: Slot[] = [
+    slot('http', config.collectors.http, (registry) =>
+      new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, monotonic, config: config.collectors.http }),
+    ),
+    ...pxlCollectorSpecs(config).map((spec) =>
+      slot(spec.name, spec, (registry) =>
+        new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, monotonic, seriesDropped: metrics.seriesDropped }),
+      ),
     ),
   ]
-  const jobs = collectors.map((collector) => new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now }))
-  return { config, pixie, registry, jobs }
+  // Fails here (and the reload with it) if two collectors export one name.
+  Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
+  return { config, pixie, pixieKey, slots }
+}
+
+/**
+ * The slot whose data is served: a replaced slot's last good data until the
+ * new one has succeeded once or that data is stale (then it is let go).
+ */
+function served(slot: Slot): Slot {
+  const previous = slot.previous
+  if (previous === undefined) return slot
+  if (slot.collector.lastSuccessAt === undefined && previous.job.readiness().ready) return previous
+  slot.previous = undefined
+  return slot
 }
 
 const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
@@ -151,19 +239,33 @@ const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
 export async function createExporter(options: ExporterOptions): Promise<Exporter> {
   const { logger } = options
   const now = options.now ?? Date.now
+  const monotonic = options.monotonic ?? (options.now === undefined ? monotonicNow : options.now)
   const simulated = options.simulated ?? false
   const reloads: ReloadState = { successful: true, lastSuccessSeconds: now() / 1000 }
-  let current = buildRuntime(options.config, options, now, reloads)
+  const shared = createShared(options, now, monotonic, reloads)
+  let current = buildRuntime(options.config, shared, undefined)
   let landing = landingOf(options.config, simulated)
   let started = false
   let reloading: Promise<ReloadOutcome> | undefined
+  // The registry served: shared metrics plus the served slots' metrics,
+  // merged again only when the set of served slots changes.
+  let view: { readonly slots: readonly Slot[]; readonly registry: Registry } | undefined
+  const servedSlots = (): Slot[] => current.slots.map(served)
+  const registry = (): Registry => {
+    const slots = servedSlots()
+    if (view === undefined || view.slots.length !== slots.length || view.slots.some((s, i) => s !== slots[i])) {
+      view = { slots, registry: Registry.merge([shared.registry, ...slots.map((s) => s.registry)]) }
+    }
+    return view.registry
+  }
+  const jobs = (): CollectorJob[] => servedSlots().map((s) => s.job)
 
   const reload = async (): Promise<ReloadOutcome> => {
     if (options.loadConfig === undefined) return { ok: false, error: 'reload is not available' }
     let next: Runtime
     try {
-      const config = options.loadConfig()
-      next = buildRuntime(config, options, now, reloads)
+      const config = await options.loadConfig()
+      next = buildRuntime(config, shared, current)
     } catch (err) {
       reloads.successful = false
       logger.error({ err }, 'configuration reload failed; the last good configuration keeps running')
@@ -175,14 +277,21 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
         logger.warn({ section: key }, `configuration reload: changes to ${key}.* take effect after a restart`)
       }
     }
+    const kept = new Set(next.slots)
+    const retired = previous.slots.filter((s) => !kept.has(s))
     current = next
     landing = landingOf(next.config, simulated)
     reloads.successful = true
     reloads.lastSuccessSeconds = now() / 1000
-    if (started) for (const job of next.jobs) void job.start()
-    await Promise.all(previous.jobs.map((job) => job.stop()))
+    const names = new Set(next.slots.map((s) => s.name))
+    for (const slot of retired) if (!names.has(slot.name)) shared.metrics.removeCollector(slot.name)
+    if (started) for (const slot of next.slots) if (!previous.slots.includes(slot)) void slot.job.start()
+    await Promise.all(retired.map((slot) => slot.job.stop()))
     if (previous.pixie !== next.pixie) previous.pixie.close()
-    logger.info('configuration reloaded')
+    logger.info(
+      { kept: next.slots.filter((s) => previous.slots.includes(s)).map((s) => s.name), replaced: next.slots.filter((s) => s.previous !== undefined).map((s) => s.name) },
+      'configuration reloaded',
+    )
     return { ok: true }
   }
 
@@ -198,10 +307,10 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     // Getters: the app reads the current runtime on every request, so a
     // reload swaps registry, jobs and landing facts at once.
     get registry() {
-      return current.registry
+      return registry()
     },
     get jobs() {
-      return current.jobs
+      return jobs()
     },
     get landing() {
       // The simulator marks its answers: say "simulated" however we were started.
@@ -210,22 +319,24 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     logger,
     now,
     ...(options.security !== undefined && { security: options.security }),
-    ...(options.loadConfig !== undefined && { reload: reloadOnce }),
+    ...(options.loadConfig !== undefined && { reload: reloadOnce, lifecycle: options.enableLifecycle === true }),
   })
   return {
     app,
     get jobs() {
-      return current.jobs
+      return jobs()
     },
     get registry() {
-      return current.registry
+      return registry()
     },
     start() {
       started = true
-      for (const job of current.jobs) void job.start()
+      for (const slot of current.slots) void slot.job.start()
     },
     reload: reloadOnce,
     async close() {
+      // The app stops the served jobs; new jobs still waiting for their first success too.
+      await Promise.all(current.slots.map((s) => s.job.stop()))
       await app.close()
       current.pixie.close()
     },

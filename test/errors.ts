@@ -17,6 +17,7 @@ const instances: errors.ExporterError[] = [
   new errors.PixieProtocolError('x'),
   new errors.PixieCancelledError('x'),
   new errors.PixieQueryError('x'),
+  new errors.PixieResultTooLargeError('x'),
   new errors.CollectorResultError('x'),
   new analyzeErrors.ExpressionError('x'),
   new analyzeErrors.AnalyzeTemplateError('x'),

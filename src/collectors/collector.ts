@@ -31,7 +31,12 @@ export interface Collector {
   readonly timeoutMs: number
   /** Series are dropped this long after the last success. */
   readonly staleAfterMs: number
-  /** Wall-clock ms of the last successful publication, if any. */
+  /** Wall-clock ms of the last successful publication, if any (published and displayed, never compared). */
   readonly lastSuccessAt: number | undefined
+  /**
+   * Monotonic ms of the last successful publication, on the clock the job
+   * was given; staleness is measured on it. Absent: `lastSuccessAt` is used.
+   */
+  readonly lastSuccessMonotonic?: number | undefined
   run(context: RunContext): Promise<RunSummary>
 }

@@ -67,7 +67,7 @@ export class HttpCounterStore {
 
   /**
    * Adds one range's rows (already checked with {@link checkCountRow}) and
-   * expires pods not seen for `expireAfterMs`. Synchronous, so a scrape never
+   * expires pods not seen for `expireAfterMs`; `nowMs` is monotonic time. Synchronous, so a scrape never
    * sees half of it.
    */
   add(rows: readonly PodCountRow[], nowMs: number): void {

@@ -5,6 +5,7 @@ import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from '../config/types.js'
 import { CollectorResultError } from '../errors.js'
+import { checkRowCap } from './row-cap.js'
 import {
   HTTP_POD_COUNTS_TABLE,
   HTTP_POD_STATS_TABLE,
@@ -34,8 +35,14 @@ export interface HttpCollectorDeps {
   readonly pixie: PixieApi
   readonly registry: Registry
   readonly logger: Logger
-  /** Wall clock, ms since the epoch. */
+  /** Wall clock, ms since the epoch: Pixie's time ranges and published timestamps only. */
   readonly now: () => number
+  /**
+   * Monotonic clock, ms: staleness, counter expiry and the length of count
+   * ranges. Default: `now` (tests that drive a single fake clock); the
+   * exporter passes `performance.now`.
+   */
+  readonly monotonic?: () => number
   readonly config: HttpCollectorConfig
 }
 
@@ -104,10 +111,12 @@ export class HttpCollector implements Collector {
   readonly timeoutMs: number
   readonly staleAfterMs: number
   #lastSuccessAt: number | undefined
+  #lastSuccessMonotonic: number | undefined
   #pods: readonly PodHttpStats[] = []
   /** Bumped on every publication; with freshness, the cache key of the rendered exposition. */
   #publications = 0
   readonly #deps: HttpCollectorDeps
+  readonly #monotonic: () => number
   readonly #planner: CountRangePlanner
   readonly #counters: HttpCounterStore
   readonly #bucketsNs: readonly bigint[]
@@ -116,6 +125,7 @@ export class HttpCollector implements Collector {
 
   constructor(deps: HttpCollectorDeps) {
     this.#deps = deps
+    this.#monotonic = deps.monotonic ?? deps.now
     this.schedule = deps.config.schedule
     this.timeoutMs = deps.config.timeoutMs
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
@@ -127,6 +137,10 @@ export class HttpCollector implements Collector {
 
   get lastSuccessAt(): number | undefined {
     return this.#lastSuccessAt
+  }
+
+  get lastSuccessMonotonic(): number | undefined {
+    return this.#lastSuccessMonotonic
   }
 
   /** Pods with counter series (including stale ones that are hidden). */
@@ -145,7 +159,7 @@ export class HttpCollector implements Collector {
   }
 
   #fresh(): boolean {
-    return this.#lastSuccessAt !== undefined && this.#deps.now() - this.#lastSuccessAt <= this.staleAfterMs
+    return this.#lastSuccessMonotonic !== undefined && this.#monotonic() - this.#lastSuccessMonotonic <= this.staleAfterMs
   }
 
   #register(): void {
@@ -219,7 +233,13 @@ export class HttpCollector implements Collector {
 
   async run(context: RunContext): Promise<RunSummary> {
     const { pixie, config, now, logger } = this.#deps
-    const plan = this.#planner.plan(now())
+    const plan = this.#planner.plan(now(), this.#monotonic())
+    if (plan.clockStepMs !== 0) {
+      logger.warn(
+        { clockStepSeconds: plan.clockStepMs / 1000, countSeconds: plan.countStartMs === undefined ? 0 : (plan.endMs - plan.countStartMs) / 1000 },
+        'the wall clock was stepped since the last counted range; the count range now covers the monotonic time elapsed, ending at the new time',
+      )
+    }
     const script = buildHttpPodStatsScript({
       startNs: msToNs(plan.windowStartMs),
       endNs: msToNs(plan.endMs),
@@ -234,7 +254,11 @@ export class HttpCollector implements Collector {
       queryName: 'pixie-exporter/http_pod_stats',
       timeoutMs: context.timeoutMs,
       signal: context.signal,
+      maxRowsPerTable: config.maxRows,
     })
+    // A Pixie (or proxy) that ignores the pragma must not get past the cap,
+    // whatever PixieApi implementation is in use.
+    checkRowCap(result, config.maxRows)
     // Decode and check everything before publishing anything.
     const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
     const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
@@ -244,10 +268,12 @@ export class HttpCollector implements Collector {
     }
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
     const publishedAt = now()
+    const publishedMonotonic = this.#monotonic()
     this.#pods = pods.stats
-    this.#counters.add(counts, publishedAt)
+    this.#counters.add(counts, publishedMonotonic)
     this.#planner.commit(plan)
     this.#lastSuccessAt = publishedAt
+    this.#lastSuccessMonotonic = publishedMonotonic
     this.#publications++
     // Render and compress now, on the poll's time, not on the next scrape's.
     for (const metric of this.#metrics) metric.prepare(gzipAsync)

@@ -34,6 +34,7 @@ import {
   type PxlCollectorSpec,
 } from './pxl-spec.js'
 import { DEFAULT_MAX_ROUTES, makeRouter, type Router } from './routes.js'
+import { checkRowCap, scriptRowCap } from './row-cap.js'
 
 /** Dependencies of a {@link PxlCollector}. */
 export interface PxlCollectorDeps {
@@ -41,8 +42,14 @@ export interface PxlCollectorDeps {
   readonly pixie: PixieApi
   readonly registry: Registry
   readonly logger: Logger
-  /** Wall clock, ms since the epoch. */
+  /** Wall clock, ms since the epoch: Pixie's time ranges and published timestamps only. */
   readonly now: () => number
+  /**
+   * Monotonic clock, ms: staleness, expiry and the length of count ranges.
+   * Default: `now` (tests that drive a single fake clock); the exporter
+   * passes `performance.now`.
+   */
+  readonly monotonic?: () => number
   /** `pixie_exporter_series_dropped_total` (from createSelfMetrics). */
   readonly seriesDropped: Counter<'collector'>
 }
@@ -181,6 +188,10 @@ export class PxlCollector implements Collector {
   readonly #planner: CountRangePlanner
   readonly #router: Router | undefined
   #lastSuccessAt: number | undefined
+  #lastSuccessMonotonic: number | undefined
+  readonly #monotonic: () => number
+  /** Rows per table the script asks Pixie for at most; more fails the run. */
+  readonly #maxRows: number
   #publications = 0
   /** This run's gauge values per label set, replaced in one assignment. */
   #gauges: readonly RowGroup[] = []
@@ -192,6 +203,8 @@ export class PxlCollector implements Collector {
     const { spec } = deps
     checkPxlSpec(spec)
     this.#deps = deps
+    this.#monotonic = deps.monotonic ?? deps.now
+    this.#maxRows = scriptRowCap(spec.script)
     this.#spec = spec
     this.name = spec.name
     this.schedule = spec.schedule
@@ -209,13 +222,17 @@ export class PxlCollector implements Collector {
     return this.#lastSuccessAt
   }
 
+  get lastSuccessMonotonic(): number | undefined {
+    return this.#lastSuccessMonotonic
+  }
+
   /** Label sets with counter series (including hidden stale ones). */
   get counterSeries(): number {
     return this.#counters.size
   }
 
   #fresh(): boolean {
-    return this.#lastSuccessAt !== undefined && this.#deps.now() - this.#lastSuccessAt <= this.staleAfterMs
+    return this.#lastSuccessMonotonic !== undefined && this.#monotonic() - this.#lastSuccessMonotonic <= this.staleAfterMs
   }
 
   #register(): void {
@@ -260,7 +277,13 @@ export class PxlCollector implements Collector {
   async run(context: RunContext): Promise<RunSummary> {
     const { pixie, now, logger, seriesDropped } = this.#deps
     const spec = this.#spec
-    const plan = this.#planner.plan(now())
+    const plan = this.#planner.plan(now(), this.#monotonic())
+    if (plan.clockStepMs !== 0 && this.#counting) {
+      logger.warn(
+        { collector: spec.name, clockStepSeconds: plan.clockStepMs / 1000 },
+        'the wall clock was stepped since the last counted range; the count range now covers the monotonic time elapsed, ending at the new time',
+      )
+    }
     const range = this.#range(plan)
     // The clock went back: every earlier range is counted already.
     if (range === undefined) return { rows: 0 }
@@ -270,12 +293,15 @@ export class PxlCollector implements Collector {
       timeoutMs: context.timeoutMs,
       signal: context.signal,
       pluginTime: { startNs: msToNs(range.startMs), endNs: msToNs(range.endMs) },
+      maxRowsPerTable: this.#maxRows,
     })
+    checkRowCap(result, this.#maxRows)
     // Decode and check everything before publishing anything.
     const table = tableOf(result, spec.table)
     const { groups, nonFinite } = this.#decode(table)
     const publishedAt = now()
-    const { admitted, dropped } = this.#cap(groups, publishedAt)
+    const publishedMonotonic = this.#monotonic()
+    const { admitted, dropped } = this.#cap(groups, publishedMonotonic)
     const droppedSeries = dropped.reduce((n, g) => n + g.values.filter((v) => v !== undefined).length, 0)
     if (droppedSeries > 0) {
       seriesDropped.inc({ collector: spec.name }, droppedSeries)
@@ -288,9 +314,10 @@ export class PxlCollector implements Collector {
 
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
     this.#gauges = admitted
-    if (this.#counting) this.#addCounts(admitted, groups, publishedAt)
+    if (this.#counting) this.#addCounts(admitted, groups, publishedMonotonic)
     this.#planner.commit(plan)
     this.#lastSuccessAt = publishedAt
+    this.#lastSuccessMonotonic = publishedMonotonic
     this.#publications++
     return { rows: table.numRows, ...(this.#counting && { skippedSeconds: plan.skippedMs / 1000 }) }
   }

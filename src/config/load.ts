@@ -43,6 +43,8 @@ export interface LoadedConfig {
   readonly config: Config
   /** `--check-config` was given: validate, report and exit without starting. */
   readonly checkOnly: boolean
+  /** `--web.enable-lifecycle` was given: serve `POST /-/reload` (off by default, as in Prometheus). */
+  readonly enableLifecycle: boolean
   /** Path of the configuration file that was read, if any. */
   readonly configFile: string | undefined
 }
@@ -64,6 +66,7 @@ const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----'
 const FLAG_OPTIONS = {
   [FLAGS.config]: { type: 'string' },
   [FLAGS.checkConfig]: { type: 'boolean' },
+  [FLAGS.enableLifecycle]: { type: 'boolean' },
   [FLAGS.listenAddress]: { type: 'string' },
   [FLAGS.logLevel]: { type: 'string' },
   [FLAGS.address]: { type: 'string' },
@@ -135,6 +138,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   return {
     config: deepFreeze(config),
     checkOnly: flags.checkOnly,
+    enableLifecycle: flags.enableLifecycle,
     configFile: configSource?.value,
   }
 }
@@ -176,6 +180,7 @@ export function redactConfig(config: Config): unknown {
 interface Flags {
   get(name: FlagName): Source | undefined
   readonly checkOnly: boolean
+  readonly enableLifecycle: boolean
 }
 
 function parseFlags(argv: readonly string[], errors: string[]): Flags {
@@ -190,6 +195,7 @@ function parseFlags(argv: readonly string[], errors: string[]): Flags {
   })
   const values = new Map<string, Source>()
   let checkOnly = false
+  let enableLifecycle = false
   // Index of an argument taken to be the value of an unknown flag: it is part
   // of that flag's error and is never echoed (it could be a secret).
   let swallowed = -1
@@ -223,6 +229,11 @@ function parseFlags(argv: readonly string[], errors: string[]): Flags {
       else checkOnly = true
       continue
     }
+    if (token.name === FLAGS.enableLifecycle) {
+      if (token.value !== undefined) errors.push(`${label}: takes no value`)
+      else enableLifecycle = true
+      continue
+    }
     // Non-strict parseArgs takes the next argument as the value even when it
     // is another flag; strict mode would call that ambiguous, so do we.
     if (token.value === undefined || token.value === '' || (!token.inlineValue && token.value.startsWith('-'))) {
@@ -231,7 +242,7 @@ function parseFlags(argv: readonly string[], errors: string[]): Flags {
     }
     values.set(token.name, { label, value: token.value })
   }
-  return { get: (name) => values.get(name), checkOnly }
+  return { get: (name) => values.get(name), checkOnly, enableLifecycle }
 }
 
 // ---------------------------------------------------------------- environment

@@ -84,6 +84,8 @@ export const ENV_PREFIX = 'PIXIE_EXPORTER_'
 export const FLAGS = {
   config: 'config',
   checkConfig: 'check-config',
+  /** Serve `POST /-/reload` (as Prometheus' flag of that name); SIGHUP always reloads. */
+  enableLifecycle: 'web.enable-lifecycle',
   listenAddress: 'web.listen-address',
   logLevel: 'log.level',
   address: 'pixie.address',

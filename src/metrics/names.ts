@@ -17,6 +17,8 @@ export const COLLECTOR_ROWS = 'pixie_exporter_collector_rows'
 export const COLLECTOR_SKIPPED_SECONDS = 'pixie_exporter_collector_skipped_seconds_total'
 /** Series a PxL collector did not export because of its `maxSeries` cap, counted once per run. */
 export const SERIES_DROPPED_TOTAL = 'pixie_exporter_series_dropped_total'
+/** Runs cut off because Pixie sent more rows than the row cap (issue 13, defect 2). */
+export const OVERSIZE_RESULTS_TOTAL = 'pixie_exporter_collector_oversize_results_total'
 export const BUILD_INFO = 'pixie_exporter_build_info'
 export const CONFIG_LAST_RELOAD_SUCCESSFUL = 'pixie_exporter_config_last_reload_successful'
 export const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP = 'pixie_exporter_config_last_reload_success_timestamp_seconds'

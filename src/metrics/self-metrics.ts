@@ -7,6 +7,7 @@ import {
   COLLECTOR_RUNS_TOTAL,
   COLLECTOR_SKIPPED_SECONDS,
   COLLECTOR_UP,
+  OVERSIZE_RESULTS_TOTAL,
   SERIES_DROPPED_TOTAL,
 } from './names.js'
 
@@ -26,8 +27,16 @@ export interface SelfMetrics {
   readonly skippedSeconds: Counter<'collector'>
   /** Series dropped by a collector's `maxSeries` cap (each run counts the series it dropped). */
   readonly seriesDropped: Counter<'collector'>
-  /** Creates the series of a collector so that they exist (at zero) before its first run. */
+  /** Runs cut off because Pixie sent more rows than the collector's row cap (each also counts as an `error` run). */
+  readonly oversizeResults: Counter<'collector'>
+  /**
+   * Creates the series of a collector so that they exist (at zero) before its
+   * first run. Idempotent: a collector that is already known (a reload that
+   * replaces its job) keeps its values.
+   */
   addCollector(name: string): void
+  /** Removes every series of a collector (a reload removed it from the configuration). */
+  removeCollector(name: string): void
 }
 
 /** Build facts exported as `pixie_exporter_build_info`. */
@@ -38,6 +47,10 @@ export interface BuildInfo {
 /**
  * Registers the self-metrics, `pixie_exporter_build_info` and the process
  * metrics (prom-client's defaults: memory, CPU, event-loop lag...) on `registry`.
+ *
+ * Call it once per exporter, never per configuration reload: prom-client's
+ * default metrics install process-wide observers (GC, event-loop delay) that
+ * are never released, so every call leaks (issue 13, defect 1).
  */
 export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMetrics {
   const registers = [registry]
@@ -83,6 +96,12 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     labelNames: ['collector'],
     registers,
   })
+  const oversizeResults = new Counter({
+    name: OVERSIZE_RESULTS_TOTAL,
+    help: 'Runs of the collector cut off because Pixie sent more rows than its row cap (max_output_rows_per_table); such a run fails and publishes nothing.',
+    labelNames: ['collector'],
+    registers,
+  })
   const info = new Gauge({
     name: BUILD_INFO,
     help: 'Build information of pixie-exporter; the value is always 1.',
@@ -94,6 +113,7 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
   // These three prom-client gauges end in _total, which Prometheus reserves for
   // counters (promtool check metrics flags them); they add little, so drop them.
   for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name)
+  const known = new Set<string>()
   return {
     up,
     lastSuccess,
@@ -102,11 +122,21 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
     rows,
     skippedSeconds,
     seriesDropped,
+    oversizeResults,
     addCollector(name) {
+      if (known.has(name)) return
+      known.add(name)
       up.set({ collector: name }, 0)
       skippedSeconds.inc({ collector: name }, 0)
       seriesDropped.inc({ collector: name }, 0)
+      oversizeResults.inc({ collector: name }, 0)
       for (const result of RUN_OUTCOMES) runs.inc({ collector: name, result }, 0)
+    },
+    removeCollector(name) {
+      known.delete(name)
+      const labels = { collector: name }
+      for (const metric of [up, lastSuccess, duration, rows, skippedSeconds, seriesDropped, oversizeResults]) metric.remove(labels)
+      for (const result of RUN_OUTCOMES) runs.remove({ collector: name, result })
     },
   }
 }

@@ -195,6 +195,7 @@ export class PixieClient implements PixieApi {
     const started = performance.now()
     const assembler = new ResultAssembler({
       source: this.#address,
+      maxRowsPerTable: options.maxRowsPerTable,
       ...(keys !== undefined && { decrypt: (encrypted: Buffer) => decodeRowBatch(decryptBatch(encrypted, keys.privateKey)) }),
     })
     const context = { what, timeoutMs, aborted: false }

@@ -3,7 +3,7 @@
  * decoding of column values. Pure: no gRPC, no I/O, so every protocol rule can
  * be tested with plain objects. The rules come from pixie-api.md §3 and §5.
  */
-import { PixieCompileError, PixieProtocolError, PixieQueryError } from '../errors.js'
+import { PixieCompileError, PixieProtocolError, PixieQueryError, PixieResultTooLargeError } from '../errors.js'
 import type { CompilerErrorDetail, PixieError } from '../errors.js'
 import type { Wire } from './proto.js'
 import type { ColumnInfo, ColumnType, ColumnValues, PixieTable, QueryStats, ScriptResult } from './types.js'
@@ -195,6 +195,19 @@ export interface ResultAssemblerOptions {
    * protocol error (we never receive one unless we asked).
    */
   readonly decrypt?: (encrypted: Buffer) => Wire.RowBatchData
+  /**
+   * Hard cap on the rows of one table (the script's
+   * `max_output_rows_per_table`): a batch that would take a table past it
+   * throws PixieResultTooLargeError before its rows are kept. Default: no cap.
+   */
+  readonly maxRowsPerTable?: number | undefined
+}
+
+/** The error for a table that reached `rows` rows, more than the cap `maxRowsPerTable`. */
+export function rowCapError(table: string, rows: number, maxRowsPerTable: number): PixieResultTooLargeError {
+  return new PixieResultTooLargeError(
+    `table "${table}" sent more than ${maxRowsPerTable} rows (at least ${rows}): Pixie ignored max_output_rows_per_table; the run was cut off and nothing of it was published`,
+  )
 }
 
 /**
@@ -208,6 +221,7 @@ export interface ResultAssemblerOptions {
 export class ResultAssembler {
   readonly #source: string
   readonly #decrypt: ((encrypted: Buffer) => Wire.RowBatchData) | undefined
+  readonly #maxRowsPerTable: number
   readonly #tables = new Map<string, TableState>()
   readonly #names = new Set<string>()
   #queryId = ''
@@ -217,6 +231,7 @@ export class ResultAssembler {
   constructor(options: ResultAssemblerOptions) {
     this.#source = options.source
     this.#decrypt = options.decrypt
+    this.#maxRowsPerTable = options.maxRowsPerTable ?? Number.POSITIVE_INFINITY
   }
 
   /** Number of tables announced so far. */
@@ -315,6 +330,7 @@ export class ResultAssembler {
     if (!Number.isSafeInteger(table.numRows + numRows) || !Number.isSafeInteger(this.#rows + numRows)) {
       throw this.#protocol(`batch for table "${table.name}" takes the row count past ${Number.MAX_SAFE_INTEGER}`)
     }
+    if (table.numRows + numRows > this.#maxRowsPerTable) throw rowCapError(table.name, table.numRows + numRows, this.#maxRowsPerTable)
     // An end-of-stream marker may carry no columns at all (pixie-api.md §8); with zero rows it holds no data.
     const bare = numRows === 0 && cols.length === 0
     if (!bare) {

@@ -68,6 +68,13 @@ export interface ExecuteScriptOptions {
   readonly signal?: AbortSignal
   /** Sent as `configs.plugin_config`, making `px.plugin.start_time/end_time` available. */
   readonly pluginTime?: { readonly startNs: bigint; readonly endNs: bigint }
+  /**
+   * Hard cap on the rows of each result table (the script's
+   * `max_output_rows_per_table`): once a table passes it the stream is
+   * cancelled and the run rejects with PixieResultTooLargeError, so a Pixie
+   * that ignores the pragma cannot grow memory without bound. Default: no cap.
+   */
+  readonly maxRowsPerTable?: number
 }
 
 /** What collectors need from Pixie. */

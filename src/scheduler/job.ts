@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Logger } from 'pino'
 import type { Collector } from '../collectors/collector.js'
-import { PixieCancelledError, PixieDeadlineError } from '../errors.js'
+import { PixieCancelledError, PixieDeadlineError, PixieResultTooLargeError } from '../errors.js'
 import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
 import { nominalIntervalMs } from './schedule.js'
 
@@ -13,8 +13,14 @@ export interface CollectorJobDeps {
   readonly collector: Collector
   readonly metrics: SelfMetrics
   readonly logger: Logger
-  /** Wall clock, ms since the epoch. */
+  /** Wall clock, ms since the epoch: the times shown on the landing page only. */
   readonly now: () => number
+  /**
+   * Monotonic clock, ms: readiness (staleness) and run durations. Default:
+   * `now` (tests that drive a single fake clock); the exporter passes
+   * `performance.now`, so a step of the wall clock cannot keep stale data ready.
+   */
+  readonly monotonic?: () => number
   /** Random numbers in [0, 1) for retry jitter; default Math.random. */
   readonly random?: () => number
   /** First retry delay after a failure, ms; doubles per consecutive failure. Default 1000. */
@@ -114,7 +120,9 @@ export class CollectorJob {
       timedOut = true
       abort.abort(new PixieDeadlineError(`run exceeded its timeout of ${collector.timeoutMs / 1000}s`))
     }, collector.timeoutMs)
-    const started = now()
+    const monotonic = this.#deps.monotonic ?? now
+    const startedAt = now()
+    const started = monotonic()
     let outcome: RunOutcome
     try {
       const summary = await collector.run({ signal: abort.signal, timeoutMs: collector.timeoutMs })
@@ -127,12 +135,13 @@ export class CollectorJob {
       }
       metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
       this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
-      logger.debug({ collector: collector.name, rows: summary.rows, durationMs: now() - started }, 'collector run succeeded')
+      logger.debug({ collector: collector.name, rows: summary.rows, durationMs: monotonic() - started }, 'collector run succeeded')
     } catch (err) {
       outcome = timedOut || err instanceof PixieDeadlineError ? 'timeout' : 'error'
       metrics.up.set(labels, 0)
       const message = err instanceof Error ? err.message : String(err)
       this.#status = { ...this.#status, lastError: message }
+      if (err instanceof PixieResultTooLargeError) metrics.oversizeResults.inc(labels)
       if (!(this.#stopped && err instanceof PixieCancelledError)) {
         logger.error({ err, collector: collector.name, outcome }, 'collector run failed; keeping the last values until they are stale')
       }
@@ -140,11 +149,11 @@ export class CollectorJob {
       clearTimeout(timer)
       this.#abort = undefined
     }
-    const durationMs = now() - started
+    const durationMs = monotonic() - started
     this.#scheduleRetry(outcome)
     metrics.runs.inc({ ...labels, result: outcome })
     metrics.duration.set(labels, durationMs / 1000)
-    this.#status = { ...this.#status, lastRunAt: started, lastOutcome: outcome, lastDurationMs: durationMs }
+    this.#status = { ...this.#status, lastRunAt: startedAt, lastOutcome: outcome, lastDurationMs: durationMs }
     return outcome
   }
 
@@ -201,12 +210,14 @@ export class CollectorJob {
   /** Ready once the collector has succeeded and its data is not stale; otherwise the reason. */
   readiness(): { ready: true } | { ready: false; reason: string } {
     const { collector, now } = this.#deps
-    const last = collector.lastSuccessAt
+    // Staleness on the monotonic clock (see CollectorJobDeps.monotonic).
+    const monotonic = collector.lastSuccessMonotonic !== undefined
+    const last = monotonic ? collector.lastSuccessMonotonic : collector.lastSuccessAt
     if (last === undefined) {
       const why = this.#status.lastError === undefined ? 'no run has completed yet' : `last error: ${this.#status.lastError}`
       return { ready: false, reason: `collector ${collector.name} has not succeeded yet (${why})` }
     }
-    const age = now() - last
+    const age = (monotonic ? (this.#deps.monotonic ?? now)() : now()) - last
     if (age > collector.staleAfterMs) {
       return {
         ready: false,
