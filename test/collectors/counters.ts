@@ -13,7 +13,7 @@ const signal = () => new AbortController().signal
 t.test('count ranges are contiguous, catch up after failures, and skip beyond maxCatchUp', async (t) => {
   const p = new CountRangePlanner({ windowMs: 30_000, lagMs: 5_000, maxCatchUpMs: 60_000 })
   const first = p.plan(T0)
-  t.same(first, { endMs: T0 - 5_000, windowStartMs: T0 - 35_000, countStartMs: T0 - 35_000, skippedMs: 0 }, 'first run counts one window ending lag ago')
+  t.same(first, { endMs: T0 - 5_000, windowStartMs: T0 - 35_000, countStartMs: T0 - 35_000, skippedMs: 0, clockStepMs: 0, monotonicMs: T0 }, 'first run counts one window ending lag ago')
   t.same(p.plan(T0), first, 'planning alone changes nothing')
   p.commit(first)
   const second = p.plan(T0 + 10_000)

@@ -24,7 +24,7 @@ t.test('POST /-/reload applies a good configuration and keeps the last good one 
   const file = configFile(dir, 'collectors:\n  http:\n    interval: 30s\n')
   const load = () => loadConfig({ argv: ['--config', file, '--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
   const log = sinkLogger('info')
-  const exporter = await createExporter({ config: load(), logger: log.logger, loadConfig: load })
+  const exporter = await createExporter({ config: load(), logger: log.logger, loadConfig: load, enableLifecycle: true })
   t.teardown(() => exporter.close())
   const firstJobs = exporter.jobs
   t.same(firstJobs.map((j) => j.name), ['http'], 'one collector at start')
@@ -33,17 +33,23 @@ t.test('POST /-/reload applies a good configuration and keeps the last good one 
   let res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
   t.equal(res.statusCode, 200, 'a good configuration is applied')
   t.same(exporter.jobs.map((j) => j.name), ['http', 'resources'], 'the new collector runs')
-  t.not(exporter.jobs, firstJobs, 'the jobs were replaced')
-  t.equal(await firstJobs[0]?.runNow(), 'skipped', 'the old jobs are stopped')
+  t.equal(exporter.jobs[0], firstJobs[0], 'the unchanged http collector keeps its job')
   let text = (await exporter.app.inject('/metrics')).body
   t.equal(metric(text, 'pixie_exporter_config_last_reload_successful'), 1, 'reload metric says success')
   t.match((await exporter.app.inject('/')).body, /<td>resources<\/td>/, 'the landing page shows the new collector')
+
+  writeFileSync(file, 'collectors:\n  http:\n    interval: 20s\n')
+  res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
+  t.equal(res.statusCode, 200, 'a changed http collector is applied')
+  t.same(exporter.jobs.map((j) => j.name), ['http'], 'the removed collector is gone')
+  t.notMatch((await exporter.app.inject('/metrics')).body, /collector="resources"/, 'with its self-metrics')
+  t.equal(await firstJobs[0]?.runNow(), 'skipped', 'the replaced job is stopped')
 
   writeFileSync(file, 'collectors:\n  http:\n    intervall: 30s\n')
   res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
   t.equal(res.statusCode, 500, 'a bad configuration is refused')
   t.match(res.body, /collectors\.http\.intervall: unknown key/, 'the answer names the field')
-  t.same(exporter.jobs.map((j) => j.name), ['http', 'resources'], 'the last good configuration keeps running')
+  t.same(exporter.jobs.map((j) => j.name), ['http'], 'the last good configuration keeps running')
   text = (await exporter.app.inject('/metrics')).body
   t.equal(metric(text, 'pixie_exporter_config_last_reload_successful'), 0, 'reload metric says the last reload failed')
   t.match(log.text(), /configuration reload failed; the last good configuration keeps running/, 'the failure is logged')
@@ -55,6 +61,24 @@ t.test('without a way to read the configuration again, /-/reload does not exist'
   t.teardown(() => exporter.close())
   t.equal((await exporter.app.inject({ method: 'POST', url: '/-/reload' })).statusCode, 404, 'no reload route')
   t.same(await exporter.reload(), { ok: false, error: 'reload is not available' }, 'reload() says why')
+})
+
+t.test('POST /-/reload is refused unless --web.enable-lifecycle; reload() (SIGHUP) still works', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pxe-lifecycle-'))
+  const file = configFile(dir, 'collectors:\n  http:\n    interval: 30s\n')
+  const load = () => loadConfig({ argv: ['--config', file, '--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
+  const exporter = await createExporter({ config: load(), logger: sinkLogger().logger, loadConfig: load })
+  t.teardown(() => exporter.close())
+  writeFileSync(file, 'collectors:\n  http:\n    interval: 30s\n  library: [resources]\n')
+  const res = await exporter.app.inject({ method: 'POST', url: '/-/reload' })
+  t.equal(res.statusCode, 403, 'forbidden by default')
+  t.match(res.body, /Lifecycle APIs are not enabled: start pixie-exporter with --web\.enable-lifecycle/, 'the answer says how to enable it')
+  t.same(exporter.jobs.map((j) => j.name), ['http'], 'nothing was reloaded')
+  t.same(await exporter.reload(), { ok: true }, 'the signal path reloads')
+  t.same(exporter.jobs.map((j) => j.name), ['http', 'resources'], 'and applies the file')
+  t.equal(loadConfig({ argv: ['--web.enable-lifecycle', '--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER } }).enableLifecycle, true, 'the flag is parsed')
+  t.equal(loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER } }).enableLifecycle, false, 'off by default')
+  t.throws(() => loadConfig({ argv: ['--web.enable-lifecycle=yes', '--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER } }), /--web\.enable-lifecycle: takes no value/, 'the flag takes no value')
 })
 
 t.test('SIGHUP reloads the process configuration from its file', async (t) => {
