@@ -5,7 +5,10 @@ import { makeLargeScenario } from '../dist/simulator/large.js'
 import { startSimulator } from '../dist/simulator/server.js'
 
 const pods = Number(process.argv[2] ?? 10000)
+// `ignore-row-limit`: send every row whatever max_output_rows_per_table says (a hostile Pixie or proxy).
+const ignoreRowLimit = process.argv[3] === 'ignore-row-limit'
 const sim = await startSimulator({
+  ignoreRowLimit,
   scenario: makeLargeScenario(pods),
   listen: '127.0.0.1:0',
   logger: pino({ level: 'warn' }),

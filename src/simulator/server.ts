@@ -56,6 +56,12 @@ export interface SimulatorOptions {
    * no HTTP server. Keep it on loopback: it is meant for tests and demos.
    */
   readonly truthListen?: string
+  /**
+   * Behave like a Pixie (or a proxy) that ignores the script's
+   * `max_output_rows_per_table` and sends every row: for adversarial tests
+   * and bench/memory.mjs. Default false.
+   */
+  readonly ignoreRowLimit?: boolean
 }
 
 /** A started simulator. */
@@ -378,7 +384,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       writeTable(call, queryId, answer, fault, qlog)
       return
     }
-    const params = parseHttpPodStatsScript(call.request.query_str)
+    const parsed = parseHttpPodStatsScript(call.request.query_str)
+    const params = parsed === undefined || options.ignoreRowLimit !== true ? parsed : { ...parsed, maxRows: Number.MAX_SAFE_INTEGER }
     if (params === undefined) {
       qlog.info('simulated query refused: unsupported script')
       compileError(call, queryId, 1, 1, UNSUPPORTED_SCRIPT_MESSAGE)
