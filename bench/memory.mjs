@@ -6,7 +6,9 @@
 // MAX_ROWS. With `ignore-row-limit` the simulator sends every pod whatever the
 // pragma says (a Pixie or proxy that ignores it): the exporter must cut the
 // stream at MAX_ROWS rows, so its memory is bounded by MAX_ROWS, not PODS.
-// Peak RSS is VmHWM from /proc/PID/status (Linux).
+// Peak RSS is VmHWM from /proc/PID/status (Linux). EXPORTER_NODE_OPTIONS is
+// passed to the exporter process only as NODE_OPTIONS (e.g. the heap cap the
+// Deployment sets: EXPORTER_NODE_OPTIONS=--max-old-space-size=192).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -33,7 +35,13 @@ const port = 20000 + Math.floor(Math.random() * 20000)
 const exporter = spawn(
   process.execPath,
   [join(import.meta.dirname, '..', 'dist', 'cli.js'), '--config', config, '--pixie.address', simAddress, '--pixie.tls', 'plaintext', '--web.listen-address', `127.0.0.1:${port}`, '--log.level', 'warn'],
-  { env: { ...process.env, PX_CLUSTER_ID: '00000000-0000-0000-0000-000000000001' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  {
+    env: {
+      ...process.env,
+      PX_CLUSTER_ID: '00000000-0000-0000-0000-000000000001',
+      ...(process.env.EXPORTER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: process.env.EXPORTER_NODE_OPTIONS }),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'] },
 )
 children.push(exporter)
 let stderr = ''
@@ -47,7 +55,7 @@ const status = () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const metricValue = (text, re) => Number(re.exec(text)?.[1] ?? NaN)
 
-console.log(`memory: ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every 10 s, scraped twice after each`)
+console.log(`memory: NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every 10 s, scraped twice after each`)
 let seen = -1
 let done = 0
 const deadline = Date.now() + polls * 60_000 + 60_000

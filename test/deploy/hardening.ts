@@ -2,6 +2,7 @@ import t from 'tap'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { buildApp } from '../../src/app.js'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { loadConfig } from '../../src/config/load.js'
@@ -140,6 +141,22 @@ t.test('resources are requested and memory is limited', async (t) => {
   t.ok(exporter.resources?.requests?.cpu, 'a CPU request')
   t.ok(exporter.resources?.requests?.memory, 'a memory request')
   t.ok(exporter.resources?.limits?.memory, 'a memory limit')
+})
+
+t.test('memory is sized for the documented pod count: maxRows caps it, the heap cap sits under the limit (issue 13)', async (t) => {
+  const files = mountedFiles(pod.spec, exporter, configMapData(base))
+  const env = containerEnv(exporter, { [SECRET_NAME]: FAKE_SECRET })
+  const { config } = loadConfig({ argv: [...(exporter.args ?? []), '--check-config'], env, readFile: memoryReadFile(files) })
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'deploy.md'), 'utf8')
+  const mi = (q: string | undefined) => Number(/^(\d+)Mi$/.exec(q ?? '')?.[1])
+  const documentedPods = Number(/sized for \*\*([\d,]+) pods\*\*/.exec(doc)?.[1]?.replace(/,/g, ''))
+  const peakMiB = Number(/\| 10,000 \| 10,000 \(pragma honoured\) \| \d+ \| [\d,]+ \| [\d.]+ MiB \| (\d+) MiB/.exec(doc)?.[1])
+  t.equal(config.collectors.http.maxRows, documentedPods, 'the shipped maxRows is the documented pod count (the cap bounds memory)')
+  const heap = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '')?.[1])
+  const limit = mi(exporter.resources?.limits?.memory)
+  t.ok(heap > 0 && heap < limit, `NODE_OPTIONS caps the heap (${heap} MiB) under the limit (${limit} MiB)`)
+  t.ok(peakMiB > 0 && limit >= peakMiB * 1.25, `the limit (${limit} MiB) is at least 25 % over the measured peak (${peakMiB} MiB)`)
+  t.ok(mi(exporter.resources?.requests?.memory) <= limit, 'the request is within the limit')
 })
 
 t.test('the NetworkPolicy admits only Prometheus on the metrics port, and DNS and 443 out', async (t) => {
