@@ -19,6 +19,11 @@ import { CollectorJob } from '../../src/scheduler/job.js'
 import { DataType, batchResponse, memoryLogger, metadataResponse } from '../fixtures/fake-vizier.js'
 import { ScriptedPixie, answer, httpConfig, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
 import { sinkLogger } from '../fixtures/logger.js'
+import { waitFor } from '../fixtures/tools.js'
+import { loadConfig } from '../../src/config/load.js'
+import { createExporter } from '../../src/exporter.js'
+import { scenarioFromObject } from '../../src/simulator/scenario.js'
+import { startSimulator } from '../../src/simulator/server.js'
 
 const CLUSTER = '10000000-0000-0000-0000-000000000001'
 const BATCH_ROWS = 10_000
@@ -162,4 +167,36 @@ t.test('PxL collectors cap at their pragma, or at Pixie default of 10,000 rows',
   t.equal(pixie.calls[0]?.maxRowsPerTable, 2, 'the pragma is the cap sent to the client')
   t.type(error, PixieResultTooLargeError, 'a PixieApi that returns more rows anyway fails the run too')
   t.notMatch(await registry.metrics(), /^tiny_value\{/m, 'nothing was published')
+})
+
+t.test('end to end: a simulator that ignores the pragma gets the run cut, counted and reported on /-/ready', async (t) => {
+  const phases = [{ at: '0s', rps: 5, statuses: { 200: 1 }, latency: { p50: '10ms', p99: '50ms' } }]
+  const sim = await startSimulator({
+    scenario: scenarioFromObject({
+      name: 'flood',
+      pods: ['aaaaa', 'bbbbb', 'ccccc'].map((id) => ({ namespace: 'default', name: `web-6d8c6b9c8f-${id}`, services: ['web'], phases })),
+    }),
+    listen: '127.0.0.1:0',
+    logger: sinkLogger('error').logger,
+    ignoreRowLimit: true,
+    startedAt: Date.now() - 120_000,
+  })
+  t.teardown(() => sim.close())
+  const { config } = loadConfig({
+    argv: ['--pixie.tls', 'plaintext', '--pixie.address', sim.address],
+    env: { PX_CLUSTER_ID: CLUSTER, PIXIE_EXPORTER_CONFIG: '/config.yaml' },
+    readFile: () => 'collectors:\n  http:\n    interval: 30s\n    maxRows: 2\n',
+  })
+  const exporter = await createExporter({ config, logger: sinkLogger('warn').logger })
+  t.teardown(() => exporter.close())
+  exporter.start()
+  const text = await waitFor('the oversize run to be counted', async () => {
+    const body = (await exporter.app.inject('/metrics')).body
+    return /pixie_exporter_collector_oversize_results_total\{collector="http"\} [1-9]/.test(body) ? body : undefined
+  }, 20_000, 50)
+  t.match(text, /pixie_exporter_collector_up\{collector="http"\} 0/, 'the collector is down')
+  t.notMatch(text, /^pixie_http_error_ratio\{/m, 'nothing was published')
+  const ready = await exporter.app.inject('/-/ready')
+  t.equal(ready.statusCode, 503, 'not ready')
+  t.match(ready.body, /sent more than 2 rows/, 'the reason names the cap')
 })
