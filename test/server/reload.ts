@@ -111,4 +111,18 @@ t.test('SIGHUP reloads the process configuration from its file', async (t) => {
   const after = await fetch(`${exporter.url}/metrics`)
   t.equal(after.status, 200, 'still serving after a bad reload')
   t.match(await after.text(), /pixie_exporter_config_last_reload_successful 0/, 'and says the reload failed')
+  const post = await fetch(`${exporter.url}/-/reload`, { method: 'POST' })
+  t.equal(post.status, 403, 'POST /-/reload is off without --web.enable-lifecycle')
+  t.match(await post.text(), /--web\.enable-lifecycle/, 'and says which flag turns it on')
+})
+
+t.test('the CLI serves POST /-/reload with --web.enable-lifecycle', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pxe-lifecycle-cli-'))
+  const file = configFile(dir, 'collectors:\n  http:\n    interval: 30s\n')
+  const exporter = await startExporter(['--config', file, '--pixie.address', '127.0.0.1:9', '--pixie.tls', 'plaintext', '--web.enable-lifecycle'], { PX_CLUSTER_ID: CLUSTER })
+  t.teardown(() => exporter.stop())
+  writeFileSync(file, 'collectors:\n  http:\n    interval: 30s\n  library: [resources]\n')
+  const post = await fetch(`${exporter.url}/-/reload`, { method: 'POST' })
+  t.equal(post.status, 200, 'reloaded over HTTP')
+  t.match(await (await fetch(`${exporter.url}/metrics`)).text(), /pixie_exporter_collector_up\{collector="resources"\}/, 'the new collector is there')
 })
