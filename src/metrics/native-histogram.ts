@@ -54,7 +54,8 @@ export function bucketIndex(seconds: number, schema: number): number | undefined
   checkSchema(schema)
   if (!(seconds > ZERO_THRESHOLD_SECONDS)) return undefined
   if (seconds === Number.POSITIVE_INFINITY) throw new TypeError('an observation must be finite')
-  return Math.ceil(Math.log2(seconds) * 2 ** schema)
+  // Within an ulp above the threshold, log2 rounds onto it: still the first exponential bucket.
+  return Math.max(Math.ceil(Math.log2(seconds) * 2 ** schema), zeroIndex(schema) + 1)
 }
 
 /** The bucket index of a latency in integer nanoseconds (the PxL script's arithmetic); undefined: zero bucket. */
