@@ -137,7 +137,32 @@ t.test('Prometheus with native histograms: histogram_quantile on the native hist
   const bad = await decide('7f6d5c9b4b', '0.05')
   t.equal(bad.phase, 'Failed', `canary p99 (150 ms) against 0.05 s: ${bad.measurements.map((m) => `${m.value} ${m.message}`).join('; ')}`)
 
-  // The native form of the template's quantile (docs/argo-rollouts.md).
+  // The dashboard's latency panels (classic buckets), variables filled in.
+  const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'grafana', 'dashboards', 'pixie-canary-analysis.json'), 'utf8')) as unknown
+  const exprs: string[] = []
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk)
+    else if (typeof node === 'object' && node !== null) {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'expr' && typeof v === 'string' && v.includes('pixie_http_request_duration_seconds_bucket')) exprs.push(v)
+        else walk(v)
+      }
+    }
+  }
+  walk(dashboard)
+  t.ok(exprs.length >= 2, `the dashboard has latency panels (${exprs.length} queries)`)
+  for (const expr of exprs) {
+    const query = expr
+      .replaceAll('$namespace', 'default')
+      .replaceAll('$workload', 'canary-demo')
+      .replaceAll('$stable_hash', '6d8c6b9c8f')
+      .replaceAll('$canary_hash', '7f6d5c9b4b')
+      .replaceAll('$__rate_interval', '15s')
+    const [r] = await promQuery(prom.url, query)
+    t.ok(r !== undefined && Number.isFinite(r.value) && r.value > 0, `dashboard query answers ${r?.value}: ${query}`)
+  }
+
+  // The native form of the template's quantile (docs/native-histograms.md).
   const canary = 'namespace="default",pod=~"canary-demo-7f6d5c9b4b-[a-z0-9]+"'
   const [canaryNative] = await promQuery(prom.url, `histogram_quantile(0.99, sum(rate(pixie_http_request_duration_seconds{${canary}}[1m])))`)
   const canaryTrue = (mixtureQuantile(partsOf(scenario.pods.filter((p) => p.name.includes('-7f6d5c9b4b-'))), 0.99) ?? Number.NaN) / 1e9
@@ -145,4 +170,30 @@ t.test('Prometheus with native histograms: histogram_quantile on the native hist
     canaryNative !== undefined && Math.abs(canaryNative.value / canaryTrue - 1) <= relativeError(SCHEMA),
     `canary-only native p99 ${canaryNative?.value} s within one bucket of ${canaryTrue} s`,
   )
+})
+
+t.test('why classicBuckets defaults to separate: Prometheus 2.42 drops the classic buckets of a histogram with native buckets', async (t) => {
+  const scenario = loadScenarioFile(join(import.meta.dirname, '..', '..', 'scenarios', 'steady-canary.yaml'))
+  const sim = await startSimulator({ scenario, listen: '127.0.0.1:0', logger: sinkLogger('warn').logger, startedAt: Date.now() - 60_000 })
+  t.teardown(() => sim.close())
+  const dir = mkdtempSync(join(tmpdir(), 'pxe-e2e-inline-'))
+  const configFile = join(dir, 'config.yaml')
+  writeFileSync(configFile, ['collectors:', '  http:', '    interval: 1s', '    window: 10s', '    nativeHistogram: {enabled: true, classicBuckets: inline}', ''].join('\n'))
+  const exporter = await startExporter(['--config', configFile, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'], { PX_CLUSTER_ID: CLUSTER_ID })
+  t.teardown(() => exporter.stop())
+  const prom = await startPrometheus([exporter.url.replace('http://', '')], [], ['--enable-feature=native-histograms'])
+  t.teardown(() => prom.stop())
+  const native = await waitFor(
+    'the native histogram in Prometheus',
+    async () => {
+      const r = await promQuery(prom.url, 'histogram_count(pixie_http_request_duration_seconds)')
+      return r.length === 4 ? r : undefined
+    },
+    30_000,
+  )
+  t.equal(native.length, 4, 'one native histogram per pod')
+  // Two more scrapes, then the classic series would have been there.
+  await new Promise((r) => setTimeout(r, 2_500))
+  t.same(await promQuery(prom.url, 'pixie_http_request_duration_seconds_bucket'), [], 'inline: no _bucket series are stored')
+  t.same(await promQuery(prom.url, 'pixie_http_request_duration_seconds_count'), [], 'inline: no _count series either')
 })
