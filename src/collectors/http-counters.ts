@@ -35,6 +35,10 @@ interface PodTotals {
   /** The labels as protobuf label pairs (built once). */
   readonly labelPairs: readonly LabelPair[]
   readonly byClass: number[]
+  /** Per status class: whether its series is exported (see HttpCounterStore). */
+  readonly shown: boolean[]
+  /** Per status class: counts held back for one publication after the class first appeared. */
+  readonly pending: number[]
   readonly buckets: number[]
   /** Native histogram: requests by exponential bucket index (the zero bucket under zeroIndex). */
   readonly native: Map<number, number>
@@ -106,10 +110,20 @@ export function checkNativeRows(counts: readonly PodCountRow[], native: readonly
   return { rows, dropped: bad.size }
 }
 
+/** Status classes exported for every pod, answered or not: the templates, rules and dashboards select them by name. */
+const ALWAYS_SHOWN: ReadonlySet<string> = new Set(['2xx', '5xx'])
+
 /**
  * Running totals per pod (namespace, pod, service), added up from contiguous
- * ranges. A pod's series are created when it is first seen, with every status
- * class at 0, and removed once it has not been seen for `expireAfterMs`.
+ * ranges. A pod's series are created when it is first seen and removed once it
+ * has not been seen for `expireAfterMs`.
+ *
+ * `pixie_http_requests_total` has a series for 2xx and 5xx always, and for
+ * 1xx, 3xx and 4xx only once the pod answered one (a lean series budget:
+ * most pods never answer 1xx or 3xx). A class that appears on a pod already
+ * exported is first published at 0 and gets its count one publication later,
+ * so that Prometheus' rate() and increase() count its first requests instead
+ * of taking the new series' first value as its start.
  */
 export class HttpCounterStore {
   readonly bucketsSeconds: readonly number[]
@@ -135,6 +149,15 @@ export class HttpCounterStore {
    * sees half of it.
    */
   add(rows: readonly PodCountRow[], nowMs: number, nativeRows: readonly PodNativeRow[] = []): void {
+    // Counts held back at the previous publication are added now.
+    for (const totals of this.#pods.values()) {
+      totals.pending.forEach((n, i) => {
+        if (n > 0) {
+          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
+          totals.pending[i] = 0
+        }
+      })
+    }
     for (const row of rows) {
       const key = podKey(row)
       let totals = this.#pods.get(key)
@@ -147,6 +170,9 @@ export class HttpCounterStore {
             { name: 'service', value: row.service },
           ],
           byClass: STATUS_CLASSES.map(() => 0),
+          // A new pod starts with 2xx, 5xx and the classes it answered in this range.
+          shown: STATUS_CLASSES.map((c, i) => ALWAYS_SHOWN.has(c) || (row.byClass[i] ?? 0) > 0),
+          pending: STATUS_CLASSES.map(() => 0),
           buckets: this.bucketsSeconds.map(() => 0),
           native: new Map(),
           requests: 0,
@@ -155,7 +181,18 @@ export class HttpCounterStore {
         }
         this.#pods.set(key, totals)
       }
-      row.byClass.forEach((n, i) => (totals.byClass[i] = (totals.byClass[i] ?? 0) + n))
+      row.byClass.forEach((n, i) => {
+        if (n === 0) return
+        if (totals.shown[i]) {
+          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
+        } else {
+          // First answer of this class by a pod already exported: the series
+          // appears at 0 now and gets the count at the next publication, so
+          // that rate()/increase() see the first increment.
+          totals.shown[i] = true
+          totals.pending[i] = (totals.pending[i] ?? 0) + n
+        }
+      })
       row.buckets.forEach((n, i) => (totals.buckets[i] = (totals.buckets[i] ?? 0) + n))
       totals.requests += row.requests
       totals.latencySumSeconds += row.latencySumSeconds
@@ -180,6 +217,7 @@ export class HttpCounterStore {
   *requestSamples(): Generator<Sample> {
     for (const totals of this.#pods.values()) {
       for (let i = 0; i < STATUS_CLASSES.length; i++) {
+        if (!totals.shown[i]) continue
         yield { labels: totals.labels, extra: ['status_class', STATUS_CLASSES[i] ?? ''], value: totals.byClass[i] ?? 0 }
       }
     }
