@@ -23,6 +23,7 @@ import {
   HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
+import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
 import { formatDuration } from '../config/duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
@@ -159,6 +160,8 @@ export class HttpCollector implements Collector {
     const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
     // Samples are read at scrape time from the last published run; the array
     // is swapped in one assignment, so a scrape sees one whole run.
+    // `collectors.http.metrics` picks the families; a family left out is never registered.
+    const enabled = new Set<string>(config.metrics ?? HTTP_METRIC_FAMILIES)
     const track = (m: SnapshotMetric) => {
       this.#metrics.push(m)
       return m
@@ -174,16 +177,16 @@ export class HttpCollector implements Collector {
         },
         registry,
       ))
-    perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
-    perPod(
+    if (enabled.has(HTTP_REQUESTS_PER_SECOND)) perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
+    if (enabled.has(HTTP_ERRORS_PER_SECOND)) perPod(
       HTTP_ERRORS_PER_SECOND,
       `Inbound HTTP responses per second with status >= ${config.errorStatusMin}.`,
       (p) => p.errorsPerSecond,
     )
-    perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
+    if (enabled.has(HTTP_ERROR_RATIO)) perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
     // Typed as a summary with quantiles only: the `quantile` label is only
     // legal on summaries (promtool), and the values are point-in-time like gauges.
-    track(new SnapshotMetric(
+    if (enabled.has(HTTP_LATENCY_SECONDS)) track(new SnapshotMetric(
       {
         name: HTTP_LATENCY_SECONDS,
         help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
@@ -200,7 +203,7 @@ export class HttpCollector implements Collector {
       registry,
     ))
     const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
-    track(new SnapshotMetric(
+    if (enabled.has(HTTP_REQUESTS_TOTAL)) track(new SnapshotMetric(
       {
         name: HTTP_REQUESTS_TOTAL,
         help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
@@ -212,7 +215,7 @@ export class HttpCollector implements Collector {
     ))
     const native = config.nativeHistogram
     const durationHelp = `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`
-    track(new SnapshotMetric(
+    if (enabled.has(HTTP_REQUEST_DURATION)) track(new SnapshotMetric(
       {
         name: HTTP_REQUEST_DURATION,
         help: durationHelp,

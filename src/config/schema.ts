@@ -123,6 +123,7 @@ export interface ConfigFile {
       readonly maxCatchUp: string
       readonly expireAfter: string
       readonly buckets: readonly number[]
+      readonly metrics?: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
       readonly nativeHistogram?: { readonly enabled: boolean; readonly schema: number; readonly classicBuckets: (typeof CLASSIC_IN_PROTOBUF)[number] }
     }
     readonly custom: readonly CustomCollectorFile[]
@@ -163,6 +164,16 @@ export interface CustomCollectorFile extends PxlSettingsFile {
     readonly scale: number
   }[]
 }
+
+/** The families of the built-in HTTP collector, in exposition order (`collectors.http.metrics`). */
+export const HTTP_METRIC_FAMILIES = [
+  'pixie_http_requests_per_second',
+  'pixie_http_errors_per_second',
+  'pixie_http_error_ratio',
+  'pixie_http_latency_seconds',
+  'pixie_http_requests_total',
+  'pixie_http_request_duration_seconds',
+] as const
 
 /** Where the classic buckets of the native histogram go in protobuf scrapes. */
 export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
@@ -317,6 +328,13 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
           default: [...DEFAULT_BUCKETS_SECONDS],
           [MESSAGE_KEYWORD]: 'must be a list of 1 to 40 bucket bounds in seconds',
           items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
+        },
+        metrics: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
+          items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
         },
         nativeHistogram: {
           type: 'object',

@@ -47,6 +47,8 @@ export interface HttpCollectorConfig {
   readonly expireAfterMs: number
   /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
   readonly bucketsSeconds: readonly number[]
+  /** The metric families served (`collectors.http.metrics`); absent: all of them. */
+  readonly metrics?: readonly string[]
   /** The latency histogram also as a native histogram (protobuf scrapes); absent: classic only. */
   readonly nativeHistogram?: NativeHistogramConfig
 }

@@ -169,3 +169,16 @@ t.test('native buckets that disagree with http_pod_counts reject the whole run',
   )
   t.equal((await s.exposition.render()).text().includes('pixie_http_request_duration_seconds_count{'), false, 'nothing was published')
 })
+
+t.test('collectors.http.metrics: only the listed families are served, in text and protobuf', async (t) => {
+  let now = T0
+  const registry = new Registry()
+  const config = httpConfig({ bucketsSeconds: [0.1, 1], metrics: ['pixie_http_requests_total', 'pixie_http_error_ratio'] })
+  const collector = new HttpCollector({ pixie: new ScriptedPixie([[RUN1.stats, RUN1.counts]]), registry, logger: sinkLogger().logger, now: () => now, config })
+  await collector.run({ signal: new AbortController().signal, timeoutMs: 5000 })
+  now += 1000
+  const exposition = new Exposition(registry)
+  const families = (await exposition.render()).text().split('\n').flatMap((l) => (/^# TYPE (pixie_http_\S+)/.exec(l)?.[1] ? [/^# TYPE (pixie_http_\S+)/.exec(l)?.[1]] : []))
+  t.same(families, ['pixie_http_error_ratio', 'pixie_http_requests_total'], 'text: the two listed families')
+  t.same(decodeFamilies(await exposition.renderProtobuf()).filter((f) => f.name.startsWith('pixie_http_')).map((f) => f.name), ['pixie_http_error_ratio', 'pixie_http_requests_total'], 'protobuf: the same')
+})

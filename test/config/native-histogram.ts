@@ -18,3 +18,16 @@ t.test('bad nativeHistogram values are named', async (t) => {
   t.same(problems(t, () => load('    nativeHistogram: {enabled: yes please}\n')), ['collectors.http.nativeHistogram.enabled: must be true or false'], 'not a boolean')
   t.match(problems(t, () => load('    nativeHistogram: {enabled: true, zeroThreshold: 0}\n')).join('\n'), /collectors\.http\.nativeHistogram.*zeroThreshold/, 'unknown keys are refused')
 })
+
+t.test('collectors.http.metrics picks the families of the built-in collector', async (t) => {
+  t.equal(load('    interval: 15s\n').config.collectors.http.metrics, undefined, 'absent: every family')
+  t.same(load('    metrics: [pixie_http_requests_total, pixie_http_request_duration_seconds]\n').config.collectors.http.metrics, ['pixie_http_requests_total', 'pixie_http_request_duration_seconds'], 'a subset')
+  t.match(problems(t, () => load('    metrics: [pixie_http_requests]\n')).join('\n'), /collectors\.http\.metrics.*must be one of pixie_http_requests_per_second/, 'an unknown family is named')
+  t.match(problems(t, () => load('    metrics: []\n')).join('\n'), /collectors\.http\.metrics: must be a list of distinct metric family names, at least one/, 'an empty list is refused')
+  t.match(problems(t, () => load('    metrics: [pixie_http_error_ratio, pixie_http_error_ratio]\n')).join('\n'), /collectors\.http\.metrics: must be a list of distinct/, 'duplicates are refused')
+  t.same(
+    problems(t, () => load('    metrics: [pixie_http_requests_total]\n    nativeHistogram: {enabled: true}\n')),
+    ['collectors.http.nativeHistogram: enabled, but collectors.http.metrics leaves out pixie_http_request_duration_seconds'],
+    'a native histogram needs the histogram family',
+  )
+})
