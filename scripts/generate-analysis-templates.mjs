@@ -27,12 +27,12 @@ const ARG = {
   'min-requests': { value: '50', comment: 'fewer requests in the range (per side) give NaN (Inconclusive)' },
   range: { value: '30s', comment: 'rate() range; at least 4 scrape intervals' },
   'error-classes': { value: '5xx', comment: 'status classes counted as errors (regex); "4xx|5xx" is the old demo\'s definition' },
-  'max-data-age': { value: '20', comment: "seconds; data whose exporter's last successful poll is older is not judged (NaN)" },
+  'max-data-age': { value: '15', comment: "seconds; data whose exporter's last successful poll is older is not judged (NaN)" },
   interval: { value: '5s', comment: 'time between measurements' },
   count: { value: '24', comment: 'measurements (2 minutes at 5s); must be >= inconclusive-limit' },
   'failure-limit': { value: '0', comment: 'Failed measurements tolerated: the first one aborts' },
   'inconclusive-limit': { value: '2', comment: 'Inconclusive measurements tolerated; one more pauses the rollout' },
-  'coverage-delay': { value: '30s', comment: 'the data-fresh check runs this much later than the judging metric (> max-data-age + interval)' },
+  'coverage-delay': { value: '25s', comment: 'the data-fresh check runs this much later than the judging metric (> max-data-age + interval)' },
 }
 
 const LAST_SUCCESS = 'pixie_exporter_collector_last_success_timestamp_seconds{collector="http"}'
@@ -98,7 +98,7 @@ function coverage(metric) {
 const COVERAGE_COMMENT = `#
 # Freshness. Each judging query keeps only the series of exporter replicas
 # whose last successful Pixie poll is at most {{args.max-data-age}} s old
-# (interval 10s + scrape 5s + 5s slack), so a measurement never judges frozen
+# (poll interval 5s + scrape 5s + 5s slack), so a measurement never judges frozen
 # data: during a Pixie outage it answers NaN (Inconclusive). The *-data-fresh
 # metric runs the same number of measurements {{args.coverage-delay}} later
 # and checks that the freshest replica was fresh during its last interval; its
@@ -114,8 +114,8 @@ const TEMPLATES = [
     comment: `# Canary error ratio from pixie-exporter's windowed gauges (the fast form).
 #
 # One measurement reads the canary pods' errors and requests over the
-# exporter's window (collectors.http.window, default 20s, refreshed every
-# collectors.http.interval, default 10s). Errors are responses with
+# exporter's window (collectors.http.window, default 10s, refreshed every
+# collectors.http.interval, default 5s). Errors are responses with
 # status >= collectors.http.errorStatusMin (default 500: 4xx are not errors).
 #
 # The query always answers ONE value (PromQL scalar()): the canary's error
@@ -199,8 +199,8 @@ const TEMPLATES = [
 # otherwise the answer is NaN (Inconclusive). p90 catches a regression of the
 # bulk of requests that a noisy p99 might hide; p99 catches the tail.`,
     args: ['namespace', 'rollout', 'canary-hash', 'stable-hash', 'prometheus-address', 'max-latency-factor', 'latency-floor-seconds', 'range', 'min-requests', 'max-data-age', 'interval', 'count', 'failure-limit', 'inconclusive-limit', 'coverage-delay'],
-    metrics: ['0.99', '0.9'].map((q) => ({
-      name: `canary-latency-p${q.slice(2)}-vs-stable`,
+    metrics: [['0.99', 'p99'], ['0.9', 'p90']].map(([q, p]) => ({
+      name: `canary-latency-${p}-vs-stable`,
       ...notNaN('{{args.latency-floor-seconds}}'),
       query: `${quantile(q, 'canary-hash')}\n-\n{{args.max-latency-factor}} *\n${quantile(q, 'stable-hash')}`,
     })),

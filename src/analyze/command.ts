@@ -236,6 +236,8 @@ export async function backtestTemplate(templateText: string, source: string, opt
   if (!(options.stepMs > 0)) throw new AnalyzeTemplateError('--step must be longer than 0')
   if (options.toMs < options.fromMs) throw new AnalyzeTemplateError('--to must not be before --from')
   const prepared = prepareTemplate(templateText, source, options.args, options.metrics)
+  const web = prepared.metrics.filter((m) => m.provider.prometheus === undefined).map((m) => m.name)
+  if (web.length > 0) throw new AnalyzeTemplateError(`${prepared.name}: only Prometheus metrics can be evaluated in the past; leave out ${web.join(', ')} (--metric selects metrics)`)
   const specs = prepared.metrics.map(runSpecOf)
   const runLengthMs = Math.max(...specs.map((s) => s.initialDelayMs + ((s.count ?? 1) - 1) * (s.intervalMs ?? 0)))
   const now = (options.now ?? Date.now)()
