@@ -38,9 +38,13 @@ const HEAD_START_MS = 60_000
 /** The `turn` canaries turn bad at these scenario offsets (decisions.yaml). */
 const TURN_AT_MS = Array.from({ length: 10 }, (_, i) => 100_000 + i * 370)
 /** The `lateturn` canary turns 25 % 5xx at this scenario offset. */
-const LATE_TURN_AT_MS = 95_000
+const LATE_TURN_AT_MS = 105_000
 /** Scale factor of the test's periods against the shipped defaults. */
 const SCALE = 5
+
+// Whole runs need their history to exist first: this file waits for real
+// time to pass (about a minute and a half), longer under load than .taprc's 120 s allow.
+t.setTimeout(240_000)
 
 const prometheusFound = findTool('prometheus')
 if (prometheusFound instanceof Error) t.fail(prometheusFound.message)
@@ -130,7 +134,7 @@ t.test('error ratio from the gauges (pixie-canary-error-ratio), whole runs', asy
   await expectRuns(t, f, rollout('good'), 'Successful', 'healthy canary')
   await expectRuns(t, f, rollout('bad'), 'Failed', 'bad-red canary (82 % HTTP 500)')
   await expectRuns(t, f, rollout('quiet'), 'Inconclusive', 'canary without any traffic')
-  await expectRuns(t, f, rollout('quiet', 'trickle'), 'Inconclusive', 'canary at 0.2 rps (below min-rps 1)')
+  await expectRuns(t, f, rollout('quiet', 'trickle'), 'Inconclusive', 'canary at 0.6 rps (below min-rps 1)')
   await expectRuns(t, f, rollout('client'), 'Successful', 'canary answering 40 % 404 and no 5xx')
   await expectRuns(t, f, rollout('onebad'), 'Successful', 'one pod at 10 % among three (aggregate 3.3 %) passes the aggregate')
   await expectRuns(t, f, { ...rollout('good'), 'canary-hash': '' }, 'Inconclusive', 'an empty hash (misconfigured Rollout) selects nothing')
@@ -175,8 +179,6 @@ t.test('latency: a 3x regression under the absolute threshold passes latency-p99
   // The bucket estimates (interpolated in 0.05–0.1 s and 0.1–0.25 s) read
   // the canary about 4.5 times slower than stable.
   await expectRuns(t, f, { ...rollout('slow'), 'max-latency-factor': '6' }, 'Successful', 'a factor of 6 tolerates the canary')
-  const p99 = await analyzeTemplate(templateText(f), f, { args: declaredArgs(f, { ...SCALED_ARGS, ...rollout('slow') }), prometheus: prom.url, metrics: ['canary-latency-p99-vs-stable'] })
-  t.comment(`slow canary: canary p99 − 1.5 × stable p99 = ${p99.measurements[0]?.value ?? '?'} s`)
 })
 
 t.test('a late turn (25 % HTTP 500 in the second half of the run) fails every run, gauges and counters', async (t) => {
