@@ -91,7 +91,9 @@ function coverage(metric) {
     },
     successCondition: '"!isNaN(result) && result <= {{args.max-data-age}}"',
     failureCondition: '"false"',
-    query: `scalar(min_over_time((time() - max(${LAST_SUCCESS}))[{{args.interval}}:1s]))`,
+    // Only the replicas exporting the canary's series count: another
+    // exporter deployment (a shard for other namespaces) cannot vouch for it.
+    query: `scalar(min_over_time((time() - max(${LAST_SUCCESS} and on (instance) group by (instance) (pixie_http_requests_total{${sel('canary-hash')}})))[{{args.interval}}:1s]))`,
   }
 }
 
@@ -101,7 +103,8 @@ const COVERAGE_COMMENT = `#
 # (poll interval 5s + scrape 5s + 5s slack), so a measurement never judges frozen
 # data: during a Pixie outage it answers NaN (Inconclusive). The *-data-fresh
 # metric runs the same number of measurements {{args.coverage-delay}} later
-# and checks that the freshest replica was fresh during its last interval; its
+# and checks that the freshest replica exporting the canary's series was
+# fresh during its last interval; its
 # last measurement therefore sees an outage that began even just before the
 # judging metric's last measurement, and with inconclusiveLimit 0 the run is
 # Inconclusive instead of Successful. Stale data never fails a canary: it

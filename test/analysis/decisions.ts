@@ -134,7 +134,7 @@ t.test('error ratio from the gauges (pixie-canary-error-ratio), whole runs', asy
   await expectRuns(t, f, rollout('good'), 'Successful', 'healthy canary')
   await expectRuns(t, f, rollout('bad'), 'Failed', 'bad-red canary (82 % HTTP 500)')
   await expectRuns(t, f, rollout('quiet'), 'Inconclusive', 'canary without any traffic')
-  await expectRuns(t, f, rollout('quiet', 'trickle'), 'Inconclusive', 'canary at 0.6 rps (below min-rps 1)')
+  await expectRuns(t, f, rollout('quiet', 'trickle'), 'Inconclusive', 'canary at 0.4 rps (below min-rps 1)')
   await expectRuns(t, f, rollout('client'), 'Successful', 'canary answering 40 % 404 and no 5xx')
   await expectRuns(t, f, rollout('onebad'), 'Successful', 'one pod at 10 % among three (aggregate 3.3 %) passes the aggregate')
   await expectRuns(t, f, { ...rollout('good'), 'canary-hash': '' }, 'Inconclusive', 'an empty hash (misconfigured Rollout) selects nothing')
@@ -200,7 +200,10 @@ t.test("the old demo's web template on the exporter's /error-rate endpoint (one 
   await one(rollout('good'), 'Successful', 'healthy canary')
   await one(rollout('bad'), 'Failed', 'bad-red canary')
   await one(rollout('client'), 'Successful', '4xx are not errors')
-  await one(rollout('quiet', 'trickle'), 'Inconclusive', 'canary below min-rps')
+  // 0.4 rps in the scaled 2s window: one request (0.5 rps, Inconclusive) or
+  // none (no row: 404, Error); never a pass.
+  const trickle = await analyzeTemplate(templateText(f), f, { args: declaredArgs(f, rollout('quiet', 'trickle')) })
+  t.ok(['Inconclusive', 'Error'].includes(trickle.phase), `canary below min-rps → never Successful: ${trickle.phase} ${trickle.measurements[0]?.value ?? ''}`)
   await one(rollout('onebad'), 'Successful', 'one pod at 10 % among three: the aggregate (3.3 %) passes')
   const none = await one(rollout('quiet'), 'Error', 'canary without traffic: 404, an Error, never a pass')
   t.match(none.measurements[0]?.message, /answered 404/, 'because the endpoint answered 404')
