@@ -19,6 +19,8 @@ const pods = Number(process.argv[2] ?? 10000)
 const maxRows = Number(process.argv[3] ?? 100000)
 const polls = Number(process.argv[4] ?? 4)
 const ignoreRowLimit = process.argv[5] === 'ignore-row-limit'
+// deploy/base polls every 5s over a 10s window.
+const interval = process.env.INTERVAL ?? '5s'
 const mib = (kb) => (kb / 1024).toFixed(0)
 
 const children = []
@@ -30,7 +32,7 @@ const simAddress = line.toString().trim()
 
 const dir = mkdtempSync(join(tmpdir(), 'pxe-bench-memory-'))
 const config = join(dir, 'config.yaml')
-writeFileSync(config, `collectors:\n  http:\n    interval: 10s\n    timeout: 60s\n    maxRows: ${maxRows}\n`)
+writeFileSync(config, `collectors:\n  http:\n    interval: ${interval}\n    window: 10s\n    timeout: 60s\n    maxRows: ${maxRows}\n`)
 const port = 20000 + Math.floor(Math.random() * 20000)
 const exporter = spawn(
   process.execPath,
@@ -55,7 +57,7 @@ const status = () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const metricValue = (text, re) => Number(re.exec(text)?.[1] ?? NaN)
 
-console.log(`memory: NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every 10 s, scraped twice after each`)
+console.log(`memory: NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}, scraped twice after each`)
 let seen = -1
 let done = 0
 const deadline = Date.now() + polls * 60_000 + 60_000
