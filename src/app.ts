@@ -2,7 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { promisify } from 'node:util'
+import { gzip as gzipCallback } from 'node:zlib'
 import { Exposition } from './metrics/exposition.js'
+import type { Secrets } from './secrets.js'
 import { basicAuthHook, type PasswordVerifier } from './server/basic-auth.js'
 import { HEALTH_PROBE_PATHS, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
@@ -22,6 +25,8 @@ export interface AppDeps {
   readonly security?: WebSecurity
   /** under-pressure thresholds; defaults suit a single small exporter pod. */
   readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number }
+  /** Secrets scrubbed from every page and exposition served (see src/secrets.ts); default none. */
+  readonly secrets?: Secrets
   /** Where basic-auth passwords are checked; default a bcrypt worker thread. */
   readonly passwordVerifier?: PasswordVerifier
 }
@@ -79,11 +84,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const rendered = await exposition.render()
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
+    const secrets = deps.secrets
+    // Label values come from Pixie's answers, which could echo the key. Each
+    // chunk holds whole metric families, so a value never spans two chunks.
+    if (secrets !== undefined && !secrets.empty && rendered.chunks.some((c) => secrets.foundIn(c))) {
+      const body = Buffer.from(secrets.scrub(rendered.text()), 'utf8')
+      if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzip(body))
+      return reply.send(body)
+    }
     if (acceptsGzip(req.headers['accept-encoding'])) {
       return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
     }
     return reply.send(rendered.chunks.length === 1 ? rendered.chunks[0] : Buffer.concat(rendered.chunks))
   })
+
+  // Every other answer is text built here (pages, JSON, reasons, errors):
+  // scrub it as a whole, whatever route or error handler produced it.
+  const secrets = deps.secrets
+  if (secrets !== undefined) {
+    app.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? secrets.scrub(payload) : payload))
+  }
 
   app.get('/', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').send(
@@ -123,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   return app
 }
+
+const gzip = promisify(gzipCallback)
 
 /**
  * Whether an `Accept-Encoding` header accepts gzip (RFC 9110 §12.5.3): an

@@ -6,12 +6,14 @@
  * the way the user wrote it: a YAML path, an environment variable or a flag.
  */
 import { readFileSync } from 'node:fs'
+import { readFile as readFileAsync } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { validateDetailed } from 'node-cron'
 import { parseDocument } from 'yaml'
 import { ConfigError } from '../errors.js'
+import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { buildPxlCollectors, type FieldParsers } from './collectors.js'
 import { parseDuration, formatDuration } from './duration.js'
 import {
@@ -48,7 +50,7 @@ export interface LoadedConfig {
 }
 
 /** Stand-in for the API key wherever the configuration is shown. */
-export const REDACTED = '<secret>'
+export const REDACTED = SECRET_PLACEHOLDER
 
 const MAX_TIMEOUT_MS = 10 * 60_000
 const MIN_INTERVAL_MS = 1_000
@@ -106,7 +108,9 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
   const file = loadFile(configSource, readFile, errors)
 
-  const pixie = buildPixie(flags, env, file, readFile, errors)
+  // Every key read from a key file, valid or not: never echoed in an error.
+  const keyTexts: string[] = []
+  const pixie = buildPixie(flags, env, file, readFile, errors, keyTexts)
   const http = buildHttpCollector(file, pixie.timeoutMs, errors)
   const pxl = buildPxlCollectors(
     {
@@ -124,7 +128,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     oneOf(text, LOG_LEVELS),
   )
 
-  if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), secretsOf(env, file)))
+  if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), [...secretsOf(env, file), ...keyTexts]))
 
   const config: Config = {
     pixie: pixie as Config['pixie'],
@@ -136,6 +140,61 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     config: deepFreeze(config),
     checkOnly: flags.checkOnly,
     configFile: configSource?.value,
+  }
+}
+
+/** Options of {@link loadConfigAsync}: as {@link LoadConfigOptions}, with an asynchronous reader. */
+export interface LoadConfigAsyncOptions extends Omit<LoadConfigOptions, 'readFile'> {
+  /** Reads a UTF-8 file. Default `fs.promises.readFile(path, 'utf8')`. */
+  readonly readFile?: (path: string) => Promise<string>
+}
+
+/** Thrown by the reader {@link loadConfigAsync} hands to loadConfig for a file not read yet. */
+class NotReadYet extends Error {}
+
+/**
+ * {@link loadConfig} with every file read asynchronously, so that a slow or
+ * blocking file (a FIFO, a hung network mount) never holds up the event loop
+ * and the HTTP server keeps answering, e.g. while a reload waits for it.
+ * Validation runs until it needs a file not read yet; the files it asked for
+ * are then read (in parallel) and validation runs again. Each round reads at
+ * least one new file and the configuration names only a few (the file, the
+ * key file, the CA, PxL scripts), so it takes two or three rounds.
+ */
+export async function loadConfigAsync(options: LoadConfigAsyncOptions): Promise<LoadedConfig> {
+  const read = options.readFile ?? ((path: string) => readFileAsync(path, 'utf8'))
+  const files = new Map<string, { readonly text: string } | { readonly error: unknown }>()
+  for (;;) {
+    const wanted = new Set<string>()
+    const readFile = (path: string): string => {
+      const got = files.get(path)
+      if (got === undefined) {
+        wanted.add(path)
+        throw new NotReadYet(path)
+      }
+      if ('error' in got) throw got.error
+      return got.text
+    }
+    let loaded: LoadedConfig | undefined
+    let failure: unknown
+    try {
+      loaded = loadConfig({ argv: options.argv, env: options.env, readFile })
+    } catch (err) {
+      failure = err
+    }
+    if (wanted.size === 0) {
+      if (loaded === undefined) throw failure
+      return loaded
+    }
+    await Promise.all(
+      [...wanted].map(async (path) => {
+        try {
+          files.set(path, { text: await read(path) })
+        } catch (error) {
+          files.set(path, { error })
+        }
+      }),
+    )
   }
 }
 
@@ -451,6 +510,7 @@ function buildPixie(
   file: FileLayer,
   readFile: (path: string) => string,
   errors: string[],
+  keyTexts: string[],
 ): Partial<Mutable<Config['pixie']>> {
   const address = resolve(errors, [flags.get(FLAGS.address), env.get(ENV_VARS.address), file.text('pixie.address')], (text) =>
     hostPort(text, 1, 'must be host:port (e.g. work.withpixie.ai:443)'),
@@ -476,7 +536,7 @@ function buildPixie(
     }
   }
 
-  const apiKey = resolveApiKey(env, file, readFile, errors)
+  const apiKey = resolveApiKey(env, file, readFile, errors, keyTexts)
   const keyRejected = file.rejected('pixie.apiKey') || file.rejected('pixie.apiKeyFile')
   if (apiKey === undefined && file.usable && !keyRejected && tlsMode !== undefined && tlsMode !== 'plaintext') {
     errors.push(`pixie.apiKey: required (set ${ENV_VARS.apiKey}, pixie.apiKey or pixie.apiKeyFile)`)
@@ -507,6 +567,7 @@ function resolveApiKey(
   file: FileLayer,
   readFile: (path: string) => string,
   errors: string[],
+  keyTexts: string[],
 ): Resolved<string> | undefined {
   const layers = [
     [env.get(ENV_VARS.apiKey), env.get(ENV_VARS.apiKeyFile)],
@@ -524,17 +585,19 @@ function resolveApiKey(
       if (!valid) errors.push(`${inline.label}: must be printable ASCII without spaces`)
       winner ??= { label: inline.label, value: valid ? inline.value : undefined }
     } else if (keyFile !== undefined && winner === undefined) {
-      winner = { label: keyFile.label, value: readKeyFile(keyFile, readFile, errors) }
+      winner = { label: keyFile.label, value: readKeyFile(keyFile, readFile, errors, keyTexts) }
     }
   }
   return winner
 }
 
-function readKeyFile(source: Source, readFile: (path: string) => string, errors: string[]): string | undefined {
+function readKeyFile(source: Source, readFile: (path: string) => string, errors: string[], keyTexts: string[]): string | undefined {
   const content = tryRead(source, source.value, readFile, errors)
   if (content === undefined) return undefined
   // Secrets mounted from Kubernetes or written by `echo` end with a newline.
   const key = content.trim()
+  // The whole key, and each of its lines and words should it be malformed.
+  keyTexts.push(key, ...key.split(/\s+/))
   if (key === '') {
     errors.push(`${source.label}: ${source.value} is empty`)
     return undefined
@@ -790,8 +853,9 @@ function secretsOf(env: Environment, file: FileLayer): string[] {
 
 /** Last line of defence: no message we write quotes the key, but a key pasted into another field would be. */
 function scrubSecrets(lines: readonly string[], secrets: readonly string[]): string[] {
-  const long = secrets.filter((s) => s.length >= 4)
-  return lines.map((line) => long.reduce((out, secret) => out.replaceAll(secret, REDACTED), line))
+  // Longest first, so that a key is never half-replaced by a shorter part of it.
+  const ordered = [...new Set(secrets)].sort((a, b) => b.length - a.length)
+  return lines.map((line) => scrubText(line, ordered))
 }
 
 function dedupe(lines: readonly string[]): string[] {
