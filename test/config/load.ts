@@ -237,6 +237,56 @@ t.test('the API key never appears in errors', async (t) => {
   }
 })
 
+t.test('a key read from a key file is never echoed by an error about another field (issue 13, defect 5)', async (t) => {
+  const key = 'pxapi-5f1e2d3c-key-from-a-file'
+  const pasted = `pixie:
+  clusterId: ${key}
+  address: ${key}
+collectors:
+  http:
+    schedule: "${key} * * * * *"
+    namespaces:
+      include: [${key}]
+  custom:
+    - name: ${key}
+      pxlFile: ${key}.pxl
+      table: t
+      labels:
+        - column: c
+          label: ${key}
+      staticLabels:
+        ${key}: x
+      metrics:
+        - column: c
+          name: ${key}
+          help: h
+          type: gauge
+web:
+  listenAddress: ${key}
+  configFile: /etc/${key}/web.yml
+`
+  const sources: [string, Record<string, string>, string][] = [
+    ['pixie.apiKeyFile', { PX_CLUSTER_ID: CLUSTER_ID }, 'pixie:\n  apiKeyFile: /run/key\n'],
+    ['PIXIE_EXPORTER_API_KEY_FILE', { PIXIE_EXPORTER_API_KEY_FILE: '/run/key' }, ''],
+    ['PX_API_KEY', { PX_API_KEY: key }, ''],
+    ['pixie.apiKey', {}, `pixie:\n  apiKey: ${key}\n`],
+  ]
+  for (const [source, env, head] of sources) {
+    // The key-source lines go first; the pasted document's pixie section merges in.
+    const text = head === '' ? pasted : pasted.replace('pixie:\n', head)
+    const readFile = memoryReadFile({ '/run/key': `${key}\n`, 'c.yaml': text })
+    const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env, readFile }))
+    t.ok(lines.length >= 5, `${source}: several fields rejected (${lines.length})`)
+    t.same(lines.filter((l) => l.includes(key)), [], `${source}: no line shows the key`)
+    t.ok(lines.some((l) => l.includes('<secret>')), `${source}: a quoted value shows <secret> instead`)
+  }
+  // The schedule error of the issue, exactly.
+  const readFile = memoryReadFile({ '/run/key': `${key}\n`, 'c.yaml': `pixie:\n  apiKeyFile: /run/key\ncollectors:\n  http:\n    schedule: "${key} * * * * *"\n` })
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env: { PX_CLUSTER_ID: CLUSTER_ID }, readFile }))
+  t.same(lines.filter((l) => l.startsWith('collectors.http.schedule')).length, 1, 'the schedule is rejected')
+  t.notMatch(lines.join('\n'), key, 'without the key')
+})
+
 t.test('a missing API key is allowed only with TLS plaintext', async (t) => {
   const { config } = loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER_ID } })
   t.equal(config.pixie.apiKey, undefined, 'no key in plaintext mode')
