@@ -14,7 +14,7 @@ import { validateDetailed } from 'node-cron'
 import { parseDocument } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
-import { buildPxlCollectors, type FieldParsers } from './collectors.js'
+import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
 import { parseDuration, formatDuration } from './duration.js'
 import {
   CONFIG_FILE_SCHEMA,
@@ -630,8 +630,9 @@ function buildHttpCollector(
   const staleAfter = resolve(errors, [file.text('collectors.http.staleAfter')], (text) =>
     durationBetween(text, 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0'),
   )
-  if (staleAfter?.value !== undefined && schedule?.kind === 'interval' && staleAfter.value < schedule.intervalMs) {
-    errors.push(`collectors.http.staleAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  const least = schedule === undefined ? undefined : atLeastTheGap(schedule)
+  if (staleAfter?.value !== undefined && least !== undefined && staleAfter.value < least.ms) {
+    errors.push(`collectors.http.staleAfter: ${least.reason}`)
   }
 
   const lag = resolve(errors, [file.text('collectors.http.lag')], (text) => durationBetween(text, 0, 300_000, 'must be from 0s to 5m'))
@@ -641,14 +642,12 @@ function buildHttpCollector(
   const expireAfter = resolve(errors, [file.text('collectors.http.expireAfter')], (text) =>
     durationBetween(text, 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s'),
   )
-  if (expireAfter?.value !== undefined && schedule?.kind === 'interval' && expireAfter.value < schedule.intervalMs) {
-    errors.push(`collectors.http.expireAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  if (expireAfter?.value !== undefined && least !== undefined && expireAfter.value < least.ms) {
+    errors.push(`collectors.http.expireAfter: ${least.reason}`)
   }
   const bucketList = file.value('collectors.http.buckets')
   const buckets = Array.isArray(bucketList) ? bucketList.filter((b): b is number => typeof b === 'number') : undefined
-  if (buckets !== undefined && buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? 0))) {
-    errors.push('collectors.http.buckets: must be strictly increasing')
-  }
+  if (buckets !== undefined && !file.rejected('collectors.http.buckets')) bucketProblems(buckets, 'collectors.http.buckets', errors)
 
   const include = stringList(file.value('collectors.http.namespaces.include'))
   const exclude = stringList(file.value('collectors.http.namespaces.exclude'))
@@ -671,6 +670,43 @@ function buildHttpCollector(
     ...(maxCatchUp?.value !== undefined && { maxCatchUpMs: maxCatchUp.value }),
     ...(expireAfter?.value !== undefined && { expireAfterMs: expireAfter.value }),
     ...(buckets !== undefined && { bucketsSeconds: buckets }),
+  }
+}
+
+/** Largest bucket bound, seconds: Pixie counts latencies in int64 nanoseconds. */
+const MAX_BUCKET_SECONDS = 9_223_372_036
+
+/**
+ * Bucket bounds are compared with Pixie's latencies in whole nanoseconds
+ * (the PxL script holds them as int64 literals), so each must be at least
+ * 1ns, fit an int64, and the bounds must stay strictly increasing once
+ * rounded to nanoseconds.
+ */
+function bucketProblems(buckets: readonly number[], field: string, errors: string[]): void {
+  const ns: (number | undefined)[] = buckets.map((b, i) => {
+    // Zero and negative bounds are reported by the schema.
+    if (b <= 0) return undefined
+    if (!Number.isFinite(b) || b > MAX_BUCKET_SECONDS) {
+      errors.push(`${field}[${i}]: must be at most ${MAX_BUCKET_SECONDS} seconds (Pixie counts latencies in int64 nanoseconds)`)
+      return undefined
+    }
+    const n = Math.round(b * 1e9)
+    if (n < 1) {
+      errors.push(`${field}[${i}]: must be at least 1ns (0.000000001 seconds)`)
+      return undefined
+    }
+    return n
+  })
+  if (buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? 0))) {
+    errors.push(`${field}: must be strictly increasing`)
+    return
+  }
+  for (let i = 1; i < ns.length; i++) {
+    const a = ns[i - 1]
+    const b = ns[i]
+    if (a !== undefined && b !== undefined && b <= a) {
+      errors.push(`${field}: ${buckets[i - 1]} and ${buckets[i]} are the same bound in nanoseconds (bounds must be at least 1ns apart)`)
+    }
   }
 }
 

@@ -5,6 +5,9 @@ import { intervalToCron, loadConfig, redactConfig } from '../../src/config/load.
 import type { Config } from '../../src/config/types.js'
 import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
 
+// Cron schedules run in local time; the gaps quoted in messages are those of UTC (no DST).
+process.env['TZ'] = 'UTC'
+
 const MINIMAL_ENV = { PX_CLUSTER_ID: CLUSTER_ID, PX_API_KEY: 'px-api-env-key' }
 
 t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t) => {
@@ -82,10 +85,14 @@ t.test('a full file sets every key', async (t) => {
   t.equal(config.log.level, 'debug', 'log level')
 })
 
-t.test('a cron schedule is kept as written and staleAfter is not tied to it', async (t) => {
+t.test('a cron schedule is kept as written; staleAfter and expireAfter cover its longest gap', async (t) => {
   const { config } = loadConfig({ argv: ['--config', fixturePath('valid-schedule.yaml')], env: {} })
   t.strictSame(config.collectors.http.schedule, { kind: 'cron', cron: '0 */2 * * * 1-5' }, 'cron schedule')
-  t.equal(config.collectors.http.staleAfterMs, 1_000, 'staleAfter below any interval is allowed with a schedule')
+  t.equal(config.collectors.http.staleAfterMs, 3 * 86_400_000, 'staleAfter as written')
+  // Every 2 minutes on weekdays: the longest gap is the weekend, Friday 23:58 to Monday 00:00.
+  const short = memoryReadFile({ 'c.yaml': `pixie: {clusterId: ${CLUSTER_ID}, apiKey: k-0001}\ncollectors:\n  http:\n    schedule: "0 */2 * * * 1-5"\n    staleAfter: 1h\n    expireAfter: 2d2m\n` })
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: short }))
+  t.strictSame(lines, ['collectors.http.staleAfter: must be at least the longest gap between runs of the schedule (2d2m)'], 'a staleAfter the weekend gap would outlast is refused')
 })
 
 t.test('the config file can be named by PIXIE_EXPORTER_CONFIG, and --config wins', async (t) => {
