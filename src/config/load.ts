@@ -11,7 +11,7 @@ import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { validateDetailed } from 'node-cron'
-import { parseDocument } from 'yaml'
+import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
@@ -385,10 +385,20 @@ function loadFile(source: Source | undefined, readFile: (path: string) => string
 /** The document's value (`null` for an empty file), or undefined after reporting why it is not YAML. */
 function parseYaml(path: string, content: string, errors: string[]): { value: unknown } | undefined {
   try {
-    const doc = parseDocument(content)
+    // The parser's own duplicate-key check compares each key with every
+    // earlier one (quadratic: 40k keys took 11 s); firstDuplicateKey does the
+    // same check with a hash set and the parser's wording and position.
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(content, { uniqueKeys: false, lineCounter })
     const first = doc.errors[0]
-    if (first !== undefined) {
+    const duplicate = firstDuplicateKey(doc)
+    if (first !== undefined && (duplicate === undefined || first.pos[0] <= duplicate)) {
       errors.push(`${path}: invalid YAML: ${firstLine(first.message)}`)
+      return undefined
+    }
+    if (duplicate !== undefined) {
+      const { line, col } = lineCounter.linePos(duplicate)
+      errors.push(`${path}: invalid YAML: Map keys must be unique at line ${line}, column ${col}`)
       return undefined
     }
     const value = plainData(doc.toJS(), new Set())
@@ -402,6 +412,30 @@ function parseYaml(path: string, content: string, errors: string[]): { value: un
     errors.push(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`)
     return undefined
   }
+}
+
+/**
+ * The offset of the first key that repeats an earlier key of the same
+ * mapping (scalar keys with equal values, as the YAML parser compares them),
+ * or undefined. Linear in the size of the document: aliases are not followed.
+ */
+function firstDuplicateKey(doc: Document): number | undefined {
+  let found: number | undefined
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        const key = pair.key
+        if (!isScalar(key)) continue
+        if (seen.has(key.value)) {
+          const at = key.range?.[0]
+          if (at !== undefined && (found === undefined || at < found)) found = at
+        }
+        seen.add(key.value)
+      }
+    },
+  })
+  return found
 }
 
 const NOT_PLAIN = Symbol('not plain data')
