@@ -109,3 +109,41 @@ t.test('the HTTP app scrubs pages, answers and the exposition (plain and gzip)',
   }
   t.match((await app.inject('/-/ready')).body, 'last error: <secret>', '/-/ready reason scrubbed')
 })
+
+t.test('PixieClient errors carry no echoed key in any field, health checks included', async (t) => {
+  const { PixieClient } = await import('../src/pixie/client.js')
+  const { startFakeVizier, statusResponse, metadataResponse, DataType } = await import('./fixtures/fake-vizier.js')
+  const echoes = [
+    { responses: [statusResponse(3, `m ${KEY}`, [{ line: 1, column: 1, message: KEY }, { line: 2, column: 3, message: `x ${KEY} y` }])], end: { code: 3, details: KEY } },
+    { responses: [statusResponse(0, `quirk ${KEY}`)], end: { code: 0 } },
+    { end: { code: 16, details: KEY } },
+    { end: { code: 13, details: `auth middleware failed ${KEY}` } },
+    { responses: [metadataResponse(KEY, KEY, [{ name: KEY, type: DataType.STRING }], KEY), metadataResponse(KEY, KEY, [{ name: KEY, type: DataType.STRING }], KEY)], end: { code: 0 } },
+  ] as const
+  let n = 0
+  const server = await startFakeVizier({
+    executeScript: () => echoes[n++ % echoes.length] ?? {},
+    healthCheck: { responses: [statusResponse(9, `health ${KEY}`, [{ line: 1, column: 1, message: KEY }])], end: 'hang' },
+  })
+  t.teardown(() => server.close())
+  const client = new PixieClient({ address: server.address, clusterId: '10000000-0000-0000-0000-000000000001', apiKey: KEY, tls: 'plaintext', logger: pino({ level: 'silent' }) })
+  t.teardown(() => client.close())
+  const everything = (e: unknown): string => {
+    const err = e as Error & Record<string, unknown>
+    return JSON.stringify({ ...err, message: err.message, stack: err.stack, cause: String(err.cause), causeStack: (err.cause as Error | undefined)?.stack })
+  }
+  for (let i = 0; i < echoes.length; i++) {
+    const error = await client.executeScript({ script: 'import px', timeoutMs: 5000 }).then(
+      () => new Error('resolved'),
+      (e: unknown) => e,
+    )
+    t.ok(error instanceof Error && 'code' in error, `echo ${i}: a coded error (${String((error as Error).name)})`)
+    t.notMatch(everything(error), KEY, `echo ${i}: no field holds the key`)
+  }
+  const health = await client.healthCheck({ timeoutMs: 5000 }).then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  )
+  t.notMatch(everything(health), KEY, 'health check error: no field holds the key')
+  t.match(everything(health), '<secret>', 'and it shows <secret> where the key was')
+})
