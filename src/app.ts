@@ -3,14 +3,17 @@ import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { promisify } from 'node:util'
-import { gzip as gzipCallback } from 'node:zlib'
+import { gzip } from 'node:zlib'
 import { Exposition } from './metrics/exposition.js'
+import { PROTOBUF_CONTENT_TYPE, prefersProtobuf } from './metrics/protobuf.js'
 import type { Secrets } from './secrets.js'
 import { basicAuthHook, type PasswordVerifier } from './server/basic-auth.js'
 import { HEALTH_PROBE_PATHS, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
 import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
+
+const gzipAsync = promisify(gzip)
 
 /** Everything the HTTP app needs; it never listens (src/cli.ts does). */
 export interface AppDeps {
@@ -82,14 +85,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       exposition = new Exposition(registry)
       expositions.set(registry, exposition)
     }
+    const secrets = deps.secrets
+    // Prometheus with native histograms enabled prefers the protobuf format.
+    if (prefersProtobuf(req.headers.accept)) {
+      const body = await exposition.renderProtobuf()
+      // A binary body cannot be scrubbed in place (lengths are encoded): one
+      // that holds a secret is answered in the text format below instead,
+      // which Prometheus also accepts.
+      if (secrets === undefined || secrets.empty || !secrets.foundIn(body)) {
+        reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
+        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
+        return reply.send(body)
+      }
+    }
     const rendered = await exposition.render()
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
-    const secrets = deps.secrets
     // Label values come from Pixie's answers, which could echo the key. Each
     // chunk holds whole metric families, so a value never spans two chunks.
     if (secrets !== undefined && !secrets.empty && rendered.chunks.some((c) => secrets.foundIn(c))) {
       const body = Buffer.from(secrets.scrub(rendered.text()), 'utf8')
-      if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzip(body))
+      if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
       return reply.send(body)
     }
     if (acceptsGzip(req.headers['accept-encoding'])) {
@@ -143,8 +158,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   return app
 }
-
-const gzip = promisify(gzipCallback)
 
 /**
  * Whether an `Accept-Encoding` header accepts gzip (RFC 9110 §12.5.3): an
