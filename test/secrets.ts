@@ -103,6 +103,12 @@ t.test('the HTTP app scrubs pages, answers and the exposition (plain and gzip)',
   t.match(plain.body, 'echo{service="svc-<secret>"} 1', 'exposition scrubbed')
   const zipped = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } })
   t.match(gunzipSync(zipped.rawPayload).toString(), 'svc-<secret>', 'gzip exposition scrubbed')
+  const { PROTOBUF_CONTENT_TYPE, prefersProtobuf } = await import('../src/metrics/protobuf.js')
+  const accept = `${PROTOBUF_CONTENT_TYPE},text/plain;version=0.0.4;q=0.5`
+  t.equal(prefersProtobuf(accept), true, 'this Accept header asks for protobuf')
+  const proto = await app.inject({ url: '/metrics', headers: { accept } })
+  t.match(proto.headers['content-type'], /^text\/plain/, 'a protobuf scrape holding the key is answered in text (a binary body cannot be scrubbed)')
+  t.match(proto.body, 'svc-<secret>', 'scrubbed')
   for (const url of ['/', '/-/ready', '/error-rate/demo/app']) {
     const res = await app.inject(url)
     t.notMatch(res.body, KEY, `${url}: no key`)
