@@ -25,7 +25,7 @@ const USAGE = `Usage:
                  [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
   pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--truth-listen HOST:PORT]
   pixie-exporter demo [--scenario FILE] [--web.listen-address HOST:PORT]
-  pixie-exporter analyze --template FILE [--arg NAME=VALUE]... [--prometheus URL] [--metric NAME]...
+  pixie-exporter analyze --template FILE [--arg NAME=VALUE]... [--prometheus URL] [--metric NAME]... [--run | --backtest --from T --to T [--step D]]
   pixie-exporter --version | --help
 Configuration reference: docs/configuration.md`
 
