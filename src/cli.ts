@@ -10,13 +10,14 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { pino, type Logger } from 'pino'
-import { loadConfig, redactConfig } from './config/load.js'
+import { loadConfig, loadConfigAsync, redactConfig } from './config/load.js'
 import type { Config } from './config/types.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, packageVersion } from './exporter.js'
 import { loadWebConfig } from './server/web-config.js'
 import { loadScenarioFile, startSimulator } from './simulator/server.js'
 import { runAnalyzeCommand } from './analyze/command.js'
+import { Secrets } from './secrets.js'
 
 const USAGE = `Usage:
   pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT] [--web.enable-lifecycle]
@@ -36,13 +37,13 @@ const SHUTDOWN_BOUND_MS = 10_000
 /** The simulator accepts any cluster id; the demo uses this one. */
 const SIMULATOR_CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
 
-function makeLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+function makeLogger(level: string, bindings: Record<string, unknown> = {}, secrets = new Secrets()): Logger {
   return pino({
     level,
     base: { ...bindings },
-    // Defence in depth: the key is never passed to a log call, but if a config
-    // object ever were, these paths would be censored.
-    redact: { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers["pixie-api-key"]'], censor: '<secret>' },
+    // Every line is scrubbed of the secrets as written (messages, errors and
+    // their details, bindings), and key fields are censored by path.
+    ...secrets.pinoOptions(),
   })
 }
 
@@ -70,16 +71,17 @@ function onSignals(logger: Logger, close: () => Promise<void>): void {
   }
 }
 
-async function serve(argv: string[], extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
-  const loaded = extra.config === undefined ? loadConfig({ argv, env: process.env }) : { config: extra.config, checkOnly: false, enableLifecycle: false, configFile: undefined }
+async function serve(argv: string[], secrets: Secrets, extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
+  const loaded = extra.config === undefined ? await loadConfigAsync({ argv, env: process.env }) : { config: extra.config, checkOnly: false, enableLifecycle: false, configFile: undefined }
   const { config } = loaded
+  secrets.add(config.pixie.apiKey)
   // Checked before serving, and by --check-config too.
   const security = config.web.configFile === undefined ? undefined : loadWebConfig(config.web.configFile, (p) => readFileSync(p))
   if (loaded.checkOnly) {
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = makeLogger(config.log.level, extra.simulated ? { simulated: true } : {})
+  const logger = makeLogger(config.log.level, extra.simulated ? { simulated: true } : {}, secrets)
   logger.info({ config: redactConfig(config), version: packageVersion() }, 'starting pixie-exporter')
   if (extra.simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
   const exporter = await createExporter({
@@ -88,8 +90,10 @@ async function serve(argv: string[], extra: { simulated?: boolean; config?: Conf
     simulated: extra.simulated ?? false,
     enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
-    // A reload reads the same sources again: the file, the environment, the flags.
-    ...(extra.config === undefined && { loadConfig: () => loadConfig({ argv, env: process.env }).config }),
+    secrets,
+    // A reload reads the same sources again (asynchronously: a blocking file
+    // must not stall the server): the file, the environment, the flags.
+    ...(extra.config === undefined && { loadConfig: async () => (await loadConfigAsync({ argv, env: process.env })).config }),
   })
   const address = await exporter.app.listen({ host: config.web.host, port: config.web.port })
   logger.info({ address }, `serving metrics on ${address}/metrics`)
@@ -144,7 +148,7 @@ async function simulate(argv: string[]): Promise<() => Promise<void>> {
   return () => sim.close()
 }
 
-async function demo(argv: string[]): Promise<() => Promise<void>> {
+async function demo(argv: string[], secrets: Secrets): Promise<() => Promise<void>> {
   const args = simulateArgs(argv)
   const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
   const simLogger = makeLogger(args['log.level'], { simulator: true })
@@ -154,7 +158,7 @@ async function demo(argv: string[]): Promise<() => Promise<void>> {
     argv: ['--pixie.address', sim.address, '--pixie.tls', 'plaintext', '--web.listen-address', listen, '--log.level', args['log.level']],
     env: { PX_CLUSTER_ID: SIMULATOR_CLUSTER_ID },
   })
-  const closeExporter = await serve([], { simulated: true, config })
+  const closeExporter = await serve([], secrets, { simulated: true, config })
   const base = `http://${config.web.host === '0.0.0.0' ? '127.0.0.1' : config.web.host}:${config.web.port}`
   process.stdout.write(
     [
@@ -175,7 +179,7 @@ async function demo(argv: string[]): Promise<() => Promise<void>> {
   }
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], secrets: Secrets): Promise<void> {
   const [first, ...rest] = argv
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${USAGE}\n`)
@@ -194,15 +198,18 @@ async function main(argv: string[]): Promise<void> {
   }
   let close: () => Promise<void>
   if (first === 'simulate') close = await simulate(rest)
-  else if (first === 'demo') close = await demo(rest)
-  else if (first === 'serve') close = await serve(rest)
-  else close = await serve(argv)
-  onSignals(makeLogger('info'), close)
+  else if (first === 'demo') close = await demo(rest, secrets)
+  else if (first === 'serve') close = await serve(rest, secrets)
+  else close = await serve(argv, secrets)
+  onSignals(makeLogger('info', {}, secrets), close)
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+/** The process's one set of secrets: every log line, page and fatal message is scrubbed of them. */
+const processSecrets = new Secrets()
+
+main(process.argv.slice(2), processSecrets).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof ScenarioError) {
-    process.stderr.write(`pixie-exporter: ${err.message}\n`)
+    process.stderr.write(processSecrets.scrub(`pixie-exporter: ${err.message}\n`))
     process.exit(EXIT_CONFIG)
   }
   if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
@@ -210,6 +217,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.exit(EXIT_CONFIG)
   }
   const code = err instanceof ExporterError ? ` [${err.code}]` : ''
-  process.stderr.write(`pixie-exporter: fatal${code}: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.stderr.write(processSecrets.scrub(`pixie-exporter: fatal${code}: ${err instanceof Error ? err.message : String(err)}\n`))
   process.exit(EXIT_FAILURE)
 })

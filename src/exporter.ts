@@ -16,6 +16,7 @@ import { monotonicNow, type MonotonicClock } from './clock.js'
 import type { LandingInfo } from './server/landing-page.js'
 import type { WebSecurity } from './server/web-config.js'
 import { PixieClient } from './pixie/client.js'
+import type { Secrets } from './secrets.js'
 import type { PixieApi } from './pixie/types.js'
 import { CollectorJob } from './scheduler/job.js'
 
@@ -50,6 +51,8 @@ export interface ExporterOptions {
    * false: the route answers 403 and only SIGHUP (or {@link Exporter.reload}) reloads.
    */
   readonly enableLifecycle?: boolean
+  /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
+  readonly secrets?: Secrets
 }
 
 /** What a reload did. */
@@ -265,6 +268,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     let next: Runtime
     try {
       const config = await options.loadConfig()
+      options.secrets?.add(config.pixie.apiKey)
       next = buildRuntime(config, shared, current)
     } catch (err) {
       reloads.successful = false
@@ -319,6 +323,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     logger,
     now,
     ...(options.security !== undefined && { security: options.security }),
+    ...(options.secrets !== undefined && { secrets: options.secrets }),
     ...(options.loadConfig !== undefined && { reload: reloadOnce, lifecycle: options.enableLifecycle === true }),
   })
   return {
