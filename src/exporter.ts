@@ -105,7 +105,7 @@ function buildRuntime(config: Config, options: ExporterOptions, now: () => numbe
       tls: config.pixie.tls,
       ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
       encryption: config.pixie.encryption,
-      logger: logger.child({ component: 'pixie' }),
+      logger,
     })
   const registry = new Registry()
   const metrics = createSelfMetrics(registry, { version: packageVersion() })
