@@ -212,7 +212,9 @@ async function demo(argv: readonly string[]): Promise<Running> {
     readFile,
   })
   const running = await startServing([], { simulated: true, config })
-  const banner = demoBanner({ scenario: scenarioPath, simulator: sim.address, base: browseBase(config.web.host, config.web.port) })
+  const bound = running.exporter.app.server.address()
+  const port = typeof bound === 'object' && bound !== null ? bound.port : config.web.port
+  const banner = demoBanner({ scenario: scenarioPath, simulator: sim.address, base: browseBase(config.web.host, port) })
   process.stdout.write(banner)
   // Log lines push the block out of sight: print it again once the first poll succeeded.
   const again = setInterval(() => {

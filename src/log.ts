@@ -31,7 +31,8 @@ const LEADING_KEYS = ['time', 'level', 'msg'] as const
 /**
  * Serializes `err`. Errors the exporter expects (its coded
  * {@link ExporterError}s: Pixie unreachable, a query rejected…) carry no
- * stack below `debug`: a failed poll is one readable line, not thirty. Any
+ * stack nor their causes' messages below `debug`: a failed poll is one
+ * readable line, not thirty. Any
  * other error is a bug and keeps its stack at every level.
  */
 function errSerializer(level: string): (err: unknown) => unknown {
@@ -39,8 +40,9 @@ function errSerializer(level: string): (err: unknown) => unknown {
   return (err) => {
     const out = stdSerializers.err(err as Error) as unknown as Record<string, unknown>
     if (withStack || !(err instanceof ExporterError) || typeof out !== 'object' || out === null) return out
+    // pino appends every cause's message to `message`; ours already say what happened.
     const { stack: _stack, ...rest } = out
-    return rest
+    return { ...rest, message: err.message }
   }
 }
 
