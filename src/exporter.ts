@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { buildApp } from './app.js'
+import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
 import { LIBRARY } from './collectors/library/index.js'
@@ -108,7 +109,8 @@ function buildRuntime(config: Config, options: ExporterOptions, now: () => numbe
       logger,
     })
   const registry = new Registry()
-  const metrics = createSelfMetrics(registry, { version: packageVersion() })
+  const build = readBuildInfo()
+  const metrics = createSelfMetrics(registry, { version: build.version, revision: build.revision, branch: build.branch })
   new Gauge({
     name: CONFIG_LAST_RELOAD_SUCCESSFUL,
     help: 'Whether the last configuration reload (SIGHUP or POST /-/reload) succeeded; 1 before any reload.',

@@ -142,7 +142,7 @@ function processRow(): RowBuilder {
     .withTarget(tableQuery('A', `${BUILD_INFO}{${TARGET}}`))
     .withTransformation({
       id: 'organize',
-      options: { excludeByName: { Time: true, Value: true, __name__: true }, indexByName: { instance: 0, version: 1, nodeversion: 2 } },
+      options: { excludeByName: { Time: true, Value: true, __name__: true, branch: true }, indexByName: { instance: 0, version: 1, revision: 2, nodeversion: 3 } },
     })
   return new RowBuilder('Process').withPanel(memory).withPanel(lag).withPanel(cpu).withPanel(build)
 }

@@ -54,7 +54,7 @@ t.test('self-metrics exist at zero before the first run', async (t) => {
   const s = setup()
   t.equal(await s.metric('pixie_exporter_collector_up'), 0, 'up is 0 before any success')
   t.equal(await s.metric('pixie_exporter_collector_runs_total', { result: 'skipped' }), 0, 'runs_total series exist')
-  t.match(await s.registry.metrics(), /pixie_exporter_build_info\{version="test",nodeversion="v\d+/, 'build info is exported')
+  t.match(await s.registry.metrics(), /pixie_exporter_build_info\{version="test",revision="unknown",branch="unknown",nodeversion="v\d+/, 'build info is exported')
   t.match(await s.registry.metrics(), /process_resident_memory_bytes/, 'process metrics are exported')
 })
 
