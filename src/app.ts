@@ -2,11 +2,16 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { Exposition } from './metrics/exposition.js'
+import { PROTOBUF_CONTENT_TYPE, prefersProtobuf } from './metrics/protobuf.js'
 import { basicAuthHook, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
 import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
+
+const gzipAsync = promisify(gzip)
 
 /** Everything the HTTP app needs; it never listens (src/cli.ts does). */
 export interface AppDeps {
@@ -61,6 +66,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (exposition === undefined) {
       exposition = new Exposition(registry)
       expositions.set(registry, exposition)
+    }
+    // Prometheus with native histograms enabled prefers the protobuf format.
+    if (prefersProtobuf(req.headers.accept)) {
+      const body = await exposition.renderProtobuf()
+      reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
+      if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
+      return reply.send(body)
     }
     const rendered = await exposition.render()
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')

@@ -1,5 +1,7 @@
 import { CollectorResultError } from '../errors.js'
 import type { Sample } from '../metrics/snapshot-metric.js'
+import { ZERO_THRESHOLD_SECONDS, spansAndDeltas, zeroIndex } from '../metrics/native-histogram.js'
+import { MetricType, type LabelPair, type MetricFamilyMessage, type MetricMessage } from '../metrics/protobuf.js'
 import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
 
 /** One pod's counts over one range, as decoded from `http_pod_counts`. */
@@ -15,11 +17,31 @@ export interface PodCountRow {
   readonly buckets: readonly number[]
 }
 
+/** One row of `http_pod_native_buckets`: a pod's requests in one exponential bucket over one range. */
+export interface PodNativeRow {
+  readonly namespace: string
+  readonly pod: string
+  readonly service: string
+  readonly bucket: number
+  readonly count: number
+}
+
+/** Where a native histogram's classic buckets go in the protobuf exposition (see docs/configuration.md). */
+export type ClassicInProtobuf = 'separate' | 'inline' | 'none'
+
 /** A pod's running totals. */
 interface PodTotals {
   readonly labels: Readonly<Record<string, string>>
+  /** The labels as protobuf label pairs (built once). */
+  readonly labelPairs: readonly LabelPair[]
   readonly byClass: number[]
+  /** Per status class: whether its series is exported (see HttpCounterStore). */
+  readonly shown: boolean[]
+  /** Per status class: counts held back for one publication after the class first appeared. */
+  readonly pending: number[]
   readonly buckets: number[]
+  /** Native histogram: requests by exponential bucket index (the zero bucket under zeroIndex). */
+  readonly native: Map<number, number>
   requests: number
   latencySumSeconds: number
   lastSeenMs: number
@@ -45,19 +67,75 @@ export function checkCountRow(row: PodCountRow, index: number, buckets: number):
 
 const HTTP_COUNTS_NAME = 'http_pod_counts'
 
+const podKey = (r: { namespace: string; pod: string; service: string }) => `${r.namespace}\u0000${r.pod}\u0000${r.service}`
+
+/**
+ * Checks `http_pod_native_buckets` against `http_pod_counts` of the same run:
+ * counts are positive integers, no (pod, bucket) twice, and every pod's
+ * buckets add up to its requests (Pixie counts both from the same rows). When
+ * the native table was cut by maxRows (`complete` false), the pods whose sums
+ * disagree are dropped from it instead (returned in `dropped`). Throws
+ * CollectorResultError naming the row.
+ */
+export function checkNativeRows(counts: readonly PodCountRow[], native: readonly PodNativeRow[], complete: boolean): { rows: PodNativeRow[]; dropped: number } {
+  const requests = new Map(counts.map((r) => [podKey(r), r.requests]))
+  const sums = new Map<string, number>()
+  const seen = new Set<string>()
+  native.forEach((row, i) => {
+    const where = `http_pod_native_buckets row ${i} (${row.namespace}/${row.pod})`
+    if (!Number.isSafeInteger(row.bucket)) throw new CollectorResultError(`${where}: bucket index must be an integer`)
+    if (!Number.isSafeInteger(row.count) || row.count <= 0) throw new CollectorResultError(`${where}: count must be a positive integer`)
+    const key = podKey(row)
+    if (seen.has(`${key}\u0000${row.bucket}`)) throw new CollectorResultError(`${where}: bucket ${row.bucket} appears twice`)
+    seen.add(`${key}\u0000${row.bucket}`)
+    sums.set(key, (sums.get(key) ?? 0) + row.count)
+  })
+  const bad = new Set<string>()
+  for (const [key, sum] of sums) {
+    const want = requests.get(key)
+    // A pod without a count row (that table was cut by maxRows) counts nothing in this run.
+    if (want !== undefined && sum !== want) bad.add(key)
+  }
+  if (complete) {
+    for (const [key, want] of requests) if ((sums.get(key) ?? 0) !== want) bad.add(key)
+    const first = [...bad][0]
+    if (first !== undefined) {
+      const [ns, pod] = first.split('\u0000')
+      throw new CollectorResultError(
+        `http_pod_native_buckets: the buckets of ${ns}/${pod} add up to ${sums.get(first) ?? 0}, but http_pod_counts has ${requests.get(first) ?? 0} requests`,
+      )
+    }
+  }
+  const rows = native.filter((r) => requests.has(podKey(r)) && !bad.has(podKey(r)))
+  return { rows, dropped: bad.size }
+}
+
+/** Status classes exported for every pod, answered or not: the templates, rules and dashboards select them by name. */
+const ALWAYS_SHOWN: ReadonlySet<string> = new Set(['2xx', '5xx'])
+
 /**
  * Running totals per pod (namespace, pod, service), added up from contiguous
- * ranges. A pod's series are created when it is first seen, with every status
- * class at 0, and removed once it has not been seen for `expireAfterMs`.
+ * ranges. A pod's series are created when it is first seen and removed once it
+ * has not been seen for `expireAfterMs`.
+ *
+ * `pixie_http_requests_total` has a series for 2xx and 5xx always, and for
+ * 1xx, 3xx and 4xx only once the pod answered one (a lean series budget:
+ * most pods never answer 1xx or 3xx). A class that appears on a pod already
+ * exported is first published at 0 and gets its count one publication later,
+ * so that Prometheus' rate() and increase() count its first requests instead
+ * of taking the new series' first value as its start.
  */
 export class HttpCounterStore {
   readonly bucketsSeconds: readonly number[]
+  /** Schema of the native histogram; undefined: none. */
+  readonly nativeSchema: number | undefined
   readonly #expireAfterMs: number
   readonly #pods = new Map<string, PodTotals>()
 
-  constructor(options: { bucketsSeconds: readonly number[]; expireAfterMs: number }) {
+  constructor(options: { bucketsSeconds: readonly number[]; expireAfterMs: number; nativeSchema?: number }) {
     this.bucketsSeconds = options.bucketsSeconds
     this.#expireAfterMs = options.expireAfterMs
+    this.nativeSchema = options.nativeSchema
   }
 
   /** Number of pods with series. */
@@ -70,36 +148,76 @@ export class HttpCounterStore {
    * expires pods not seen for `expireAfterMs`. Synchronous, so a scrape never
    * sees half of it.
    */
-  add(rows: readonly PodCountRow[], nowMs: number): void {
+  add(rows: readonly PodCountRow[], nowMs: number, nativeRows: readonly PodNativeRow[] = []): void {
+    // Counts held back at the previous publication are added now.
+    for (const totals of this.#pods.values()) {
+      totals.pending.forEach((n, i) => {
+        if (n > 0) {
+          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
+          totals.pending[i] = 0
+        }
+      })
+    }
     for (const row of rows) {
-      const key = `${row.namespace}\u0000${row.pod}\u0000${row.service}`
+      const key = podKey(row)
       let totals = this.#pods.get(key)
       if (totals === undefined) {
         totals = {
           labels: { namespace: row.namespace, pod: row.pod, service: row.service },
+          labelPairs: [
+            { name: 'namespace', value: row.namespace },
+            { name: 'pod', value: row.pod },
+            { name: 'service', value: row.service },
+          ],
           byClass: STATUS_CLASSES.map(() => 0),
+          // A new pod starts with 2xx, 5xx and the classes it answered in this range.
+          shown: STATUS_CLASSES.map((c, i) => ALWAYS_SHOWN.has(c) || (row.byClass[i] ?? 0) > 0),
+          pending: STATUS_CLASSES.map(() => 0),
           buckets: this.bucketsSeconds.map(() => 0),
+          native: new Map(),
           requests: 0,
           latencySumSeconds: 0,
           lastSeenMs: nowMs,
         }
         this.#pods.set(key, totals)
       }
-      row.byClass.forEach((n, i) => (totals.byClass[i] = (totals.byClass[i] ?? 0) + n))
+      row.byClass.forEach((n, i) => {
+        if (n === 0) return
+        if (totals.shown[i]) {
+          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
+        } else {
+          // First answer of this class by a pod already exported: the series
+          // appears at 0 now and gets the count at the next publication, so
+          // that rate()/increase() see the first increment.
+          totals.shown[i] = true
+          totals.pending[i] = (totals.pending[i] ?? 0) + n
+        }
+      })
       row.buckets.forEach((n, i) => (totals.buckets[i] = (totals.buckets[i] ?? 0) + n))
       totals.requests += row.requests
       totals.latencySumSeconds += row.latencySumSeconds
       totals.lastSeenMs = nowMs
+    }
+    // Native buckets of pods that have a count row in this run (checkNativeRows).
+    for (const row of nativeRows) {
+      const totals = this.#pods.get(podKey(row))
+      if (totals !== undefined) totals.native.set(row.bucket, (totals.native.get(row.bucket) ?? 0) + row.count)
     }
     for (const [key, totals] of this.#pods) {
       if (nowMs - totals.lastSeenMs > this.#expireAfterMs) this.#pods.delete(key)
     }
   }
 
+  /** The pods' running totals (read-only use). */
+  totals(): IterableIterator<Readonly<PodTotals>> {
+    return this.#pods.values()
+  }
+
   /** Samples of `pixie_http_requests_total`. */
   *requestSamples(): Generator<Sample> {
     for (const totals of this.#pods.values()) {
       for (let i = 0; i < STATUS_CLASSES.length; i++) {
+        if (!totals.shown[i]) continue
         yield { labels: totals.labels, extra: ['status_class', STATUS_CLASSES[i] ?? ''], value: totals.byClass[i] ?? 0 }
       }
     }
@@ -118,4 +236,73 @@ export class HttpCounterStore {
       yield { labels: totals.labels, value: totals.requests, metricName: `${name}_count` }
     }
   }
+}
+
+/**
+ * The protobuf families of the latency histogram with native buckets: one
+ * HISTOGRAM family whose messages carry the native buckets (schema, zero
+ * bucket, spans and deltas) and, per `classic`:
+ *
+ * - `separate`: the classic series as their own COUNTER families
+ *   `<name>_bucket{le}`, `<name>_sum`, `<name>_count`. Prometheus 2.42 to 2.44
+ *   ingest only the native part of a histogram that has one, so this keeps
+ *   every classic series (and every query on them) working beside it;
+ * - `inline`: the classic buckets inside the same Histogram messages (for a
+ *   Prometheus that ingests both, `scrape_classic_histograms: true`);
+ * - `none`: native buckets only.
+ *
+ * The native count is the sum of the native buckets (the requests counted by
+ * Pixie over the same ranges), the sum is the latency sum.
+ */
+export function nativeHistogramFamilies(
+  store: HttpCounterStore,
+  name: string,
+  help: string,
+  classic: ClassicInProtobuf,
+): MetricFamilyMessage[] {
+  const schema = store.nativeSchema
+  if (schema === undefined) throw new TypeError('the counter store has no native histogram schema')
+  const zero = zeroIndex(schema)
+  const bounds = store.bucketsSeconds
+  const histograms: MetricMessage[] = []
+  const bucketSeries: MetricMessage[] = []
+  const sums: MetricMessage[] = []
+  const counts: MetricMessage[] = []
+  for (const totals of store.totals()) {
+    const positive = new Map(totals.native)
+    const zeroCount = positive.get(zero) ?? 0
+    positive.delete(zero)
+    const { spans, deltas } = spansAndDeltas(positive)
+    let count = zeroCount
+    for (const n of positive.values()) count += n
+    const classicBuckets = [...bounds.map((b, i) => ({ cumulativeCount: totals.buckets[i] ?? 0, upperBound: b })), { cumulativeCount: totals.requests, upperBound: Number.POSITIVE_INFINITY }]
+    histograms.push({
+      label: totals.labelPairs,
+      histogram: {
+        sampleCount: count,
+        sampleSum: totals.latencySumSeconds,
+        ...(classic === 'inline' && { bucket: classicBuckets }),
+        schema,
+        zeroThreshold: ZERO_THRESHOLD_SECONDS,
+        zeroCount,
+        positiveSpan: spans,
+        positiveDelta: deltas,
+      },
+    })
+    if (classic === 'separate') {
+      bounds.forEach((b, i) => bucketSeries.push({ label: [...totals.labelPairs, { name: 'le', value: String(b) }], counter: { value: totals.buckets[i] ?? 0 } }))
+      bucketSeries.push({ label: [...totals.labelPairs, { name: 'le', value: '+Inf' }], counter: { value: totals.requests } })
+      sums.push({ label: totals.labelPairs, counter: { value: totals.latencySumSeconds } })
+      counts.push({ label: totals.labelPairs, counter: { value: totals.requests } })
+    }
+  }
+  const families: MetricFamilyMessage[] = [{ name, help, type: MetricType.HISTOGRAM, metric: histograms }]
+  if (classic === 'separate') {
+    families.push(
+      { name: `${name}_bucket`, help: `Classic buckets of ${name} (cumulative, by le).`, type: MetricType.COUNTER, metric: bucketSeries },
+      { name: `${name}_sum`, help: `Sum of ${name}.`, type: MetricType.COUNTER, metric: sums },
+      { name: `${name}_count`, help: `Count of ${name}.`, type: MetricType.COUNTER, metric: counts },
+    )
+  }
+  return families
 }

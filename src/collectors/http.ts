@@ -7,6 +7,7 @@ import type { HttpCollectorConfig } from '../config/types.js'
 import { CollectorResultError } from '../errors.js'
 import {
   HTTP_POD_COUNTS_TABLE,
+  HTTP_POD_NATIVE_BUCKETS_TABLE,
   HTTP_POD_STATS_TABLE,
   STATUS_CLASSES,
   buildHttpPodStatsScript,
@@ -22,7 +23,8 @@ import {
   HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
-import { HttpCounterStore, checkCountRow, type PodCountRow } from './http-counters.js'
+import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
+import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
 import { formatDuration } from '../config/duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
@@ -120,7 +122,11 @@ export class HttpCollector implements Collector {
     this.timeoutMs = deps.config.timeoutMs
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
     this.#planner = new CountRangePlanner(deps.config)
-    this.#counters = new HttpCounterStore({ bucketsSeconds: deps.config.bucketsSeconds, expireAfterMs: deps.config.expireAfterMs })
+    this.#counters = new HttpCounterStore({
+      bucketsSeconds: deps.config.bucketsSeconds,
+      expireAfterMs: deps.config.expireAfterMs,
+      ...(deps.config.nativeHistogram !== undefined && { nativeSchema: deps.config.nativeHistogram.schema }),
+    })
     this.#bucketsNs = deps.config.bucketsSeconds.map((s) => BigInt(Math.round(s * 1e9)))
     this.#register()
   }
@@ -154,6 +160,8 @@ export class HttpCollector implements Collector {
     const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
     // Samples are read at scrape time from the last published run; the array
     // is swapped in one assignment, so a scrape sees one whole run.
+    // `collectors.http.metrics` picks the families; a family left out is never registered.
+    const enabled = new Set<string>(config.metrics ?? HTTP_METRIC_FAMILIES)
     const track = (m: SnapshotMetric) => {
       this.#metrics.push(m)
       return m
@@ -169,16 +177,16 @@ export class HttpCollector implements Collector {
         },
         registry,
       ))
-    perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
-    perPod(
+    if (enabled.has(HTTP_REQUESTS_PER_SECOND)) perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
+    if (enabled.has(HTTP_ERRORS_PER_SECOND)) perPod(
       HTTP_ERRORS_PER_SECOND,
       `Inbound HTTP responses per second with status >= ${config.errorStatusMin}.`,
       (p) => p.errorsPerSecond,
     )
-    perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
+    if (enabled.has(HTTP_ERROR_RATIO)) perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
     // Typed as a summary with quantiles only: the `quantile` label is only
     // legal on summaries (promtool), and the values are point-in-time like gauges.
-    track(new SnapshotMetric(
+    if (enabled.has(HTTP_LATENCY_SECONDS)) track(new SnapshotMetric(
       {
         name: HTTP_LATENCY_SECONDS,
         help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
@@ -195,7 +203,7 @@ export class HttpCollector implements Collector {
       registry,
     ))
     const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
-    track(new SnapshotMetric(
+    if (enabled.has(HTTP_REQUESTS_TOTAL)) track(new SnapshotMetric(
       {
         name: HTTP_REQUESTS_TOTAL,
         help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
@@ -205,13 +213,20 @@ export class HttpCollector implements Collector {
       },
       registry,
     ))
-    track(new SnapshotMetric(
+    const native = config.nativeHistogram
+    const durationHelp = `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`
+    if (enabled.has(HTTP_REQUEST_DURATION)) track(new SnapshotMetric(
       {
         name: HTTP_REQUEST_DURATION,
-        help: `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`,
+        help: durationHelp,
         type: 'histogram',
         version: () => this.#version(),
         samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION) : []),
+        // The text exposition stays classic (byte for byte the same); protobuf
+        // scrapes also get the native buckets counted in PxL.
+        ...(native !== undefined && {
+          protobuf: () => (this.#fresh() ? nativeHistogramFamilies(this.#counters, HTTP_REQUEST_DURATION, durationHelp, native.classicBuckets) : []),
+        }),
       },
       registry,
     ))
@@ -227,7 +242,13 @@ export class HttpCollector implements Collector {
       include: config.namespaces.include,
       exclude: config.namespaces.exclude,
       maxRows: config.maxRows,
-      ...(plan.countStartMs !== undefined && { counts: { startNs: msToNs(plan.countStartMs), bucketsNs: this.#bucketsNs } }),
+      ...(plan.countStartMs !== undefined && {
+        counts: {
+          startNs: msToNs(plan.countStartMs),
+          bucketsNs: this.#bucketsNs,
+          ...(config.nativeHistogram !== undefined && { native: { schema: config.nativeHistogram.schema } }),
+        },
+      }),
     })
     const result = await pixie.executeScript({
       script,
@@ -238,14 +259,23 @@ export class HttpCollector implements Collector {
     // Decode and check everything before publishing anything.
     const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
     const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
-    const rows = pods.rows + counts.length
-    if (pods.rows >= config.maxRows || counts.length >= config.maxRows) {
+    let native: PodNativeRow[] = []
+    let nativeRowCount = 0
+    if (plan.countStartMs !== undefined && config.nativeHistogram !== undefined) {
+      const decoded = toNativeRows(tableOf(result, HTTP_POD_NATIVE_BUCKETS_TABLE))
+      nativeRowCount = decoded.length
+      const checked = checkNativeRows(counts, decoded, decoded.length < config.maxRows)
+      if (checked.dropped > 0) logger.warn({ pods: checked.dropped }, 'native histogram buckets cut by collectors.http.maxRows; these pods miss this range in the native histogram')
+      native = checked.rows
+    }
+    const rows = pods.rows + counts.length + nativeRowCount
+    if (pods.rows >= config.maxRows || counts.length >= config.maxRows || nativeRowCount >= config.maxRows) {
       logger.warn({ rows, maxRows: config.maxRows }, 'result reached collectors.http.maxRows; some pods may be missing')
     }
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
     const publishedAt = now()
     this.#pods = pods.stats
-    this.#counters.add(counts, publishedAt)
+    this.#counters.add(counts, publishedAt, native)
     this.#planner.commit(plan)
     this.#lastSuccessAt = publishedAt
     this.#publications++
@@ -281,6 +311,26 @@ function toCountRows(table: PixieTable, buckets: number): PodCountRow[] {
     }
     checkCountRow(row, i, buckets)
     rows.push(row)
+  }
+  return rows
+}
+
+/** Decodes `http_pod_native_buckets`; throws CollectorResultError on a bad shape. */
+function toNativeRows(table: PixieTable): PodNativeRow[] {
+  const namespace = columnOf(table, 'namespace', 'STRING')
+  const pod = columnOf(table, 'pod', 'STRING')
+  const service = columnOf(table, 'service', 'STRING')
+  const bucket = columnOf(table, 'bucket', 'INT64')
+  const count = columnOf(table, 'count', 'INT64')
+  const rows: PodNativeRow[] = []
+  for (let i = 0; i < table.numRows; i++) {
+    rows.push({
+      namespace: namespace[i] ?? '',
+      pod: podLabel(pod[i] ?? ''),
+      service: serviceLabel(service[i] ?? ''),
+      bucket: Number(bucket[i] ?? 0n),
+      count: Number(count[i] ?? 0n),
+    })
   }
   return rows
 }

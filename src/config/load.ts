@@ -17,6 +17,7 @@ import { parseDuration, formatDuration } from './duration.js'
 import {
   CONFIG_FILE_SCHEMA,
   DEFAULT_HTTP_INTERVAL,
+  CLASSIC_IN_PROTOBUF,
   ENV_PREFIX,
   ENV_VARS,
   FLAGS,
@@ -600,6 +601,18 @@ function buildHttpCollector(
 
   const timeoutMs = timeout?.value ?? pixieTimeoutMs
   const errorStatusMin = file.value('collectors.http.errorStatusMin')
+  const metricList = file.value('collectors.http.metrics')
+  const metrics = Array.isArray(metricList) ? metricList.filter((m): m is string => typeof m === 'string') : undefined
+  const nativeEnabled = file.value('collectors.http.nativeHistogram.enabled')
+  const nativeSchema = file.value('collectors.http.nativeHistogram.schema')
+  const classicBuckets = file.value('collectors.http.nativeHistogram.classicBuckets')
+  const nativeHistogram =
+    nativeEnabled === true && typeof nativeSchema === 'number' && CLASSIC_IN_PROTOBUF.some((c) => c === classicBuckets)
+      ? { schema: nativeSchema, classicBuckets: classicBuckets as (typeof CLASSIC_IN_PROTOBUF)[number] }
+      : undefined
+  if (nativeHistogram !== undefined && metrics !== undefined && !metrics.includes('pixie_http_request_duration_seconds')) {
+    errors.push('collectors.http.nativeHistogram: enabled, but collectors.http.metrics leaves out pixie_http_request_duration_seconds')
+  }
   const maxRows = file.value('collectors.http.maxRows')
   return {
     ...(schedule !== undefined && { schedule }),
@@ -613,6 +626,8 @@ function buildHttpCollector(
     ...(maxCatchUp?.value !== undefined && { maxCatchUpMs: maxCatchUp.value }),
     ...(expireAfter?.value !== undefined && { expireAfterMs: expireAfter.value }),
     ...(buckets !== undefined && { bucketsSeconds: buckets }),
+    ...(metrics !== undefined && { metrics }),
+    ...(nativeHistogram !== undefined && { nativeHistogram }),
   }
 }
 

@@ -8,6 +8,7 @@
  * environment or flags (durations, `host:port`, UUID) and cross-key rules
  * live in load.ts so they run once for every source.
  */
+import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../metrics/native-histogram.js'
 import type { SchemaObject } from 'ajv'
 import { LIBRARY_NAMES } from '../collectors/library/index.js'
 import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
@@ -127,6 +128,8 @@ export interface ConfigFile {
       readonly maxCatchUp: string
       readonly expireAfter: string
       readonly buckets: readonly number[]
+      readonly metrics?: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+      readonly nativeHistogram?: { readonly enabled: boolean; readonly schema: number; readonly classicBuckets: (typeof CLASSIC_IN_PROTOBUF)[number] }
     }
     readonly custom: readonly CustomCollectorFile[]
     readonly library: readonly string[]
@@ -166,6 +169,19 @@ export interface CustomCollectorFile extends PxlSettingsFile {
     readonly scale: number
   }[]
 }
+
+/** The families of the built-in HTTP collector, in exposition order (`collectors.http.metrics`). */
+export const HTTP_METRIC_FAMILIES = [
+  'pixie_http_requests_per_second',
+  'pixie_http_errors_per_second',
+  'pixie_http_error_ratio',
+  'pixie_http_latency_seconds',
+  'pixie_http_requests_total',
+  'pixie_http_request_duration_seconds',
+] as const
+
+/** Where the classic buckets of the native histogram go in protobuf scrapes. */
+export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
 
 /** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
 export const DEFAULT_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
@@ -317,6 +333,32 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
           default: [...DEFAULT_BUCKETS_SECONDS],
           [MESSAGE_KEYWORD]: 'must be a list of 1 to 40 bucket bounds in seconds',
           items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
+        },
+        metrics: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
+          items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
+        },
+        nativeHistogram: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
+            schema: {
+              type: 'integer',
+              minimum: MIN_NATIVE_SCHEMA,
+              maximum: MAX_NATIVE_SCHEMA,
+              default: DEFAULT_NATIVE_SCHEMA,
+              [MESSAGE_KEYWORD]: `must be an integer from ${MIN_NATIVE_SCHEMA} to ${MAX_NATIVE_SCHEMA}`,
+            },
+            classicBuckets: {
+              enum: [...CLASSIC_IN_PROTOBUF],
+              default: 'separate',
+              [MESSAGE_KEYWORD]: `must be one of ${CLASSIC_IN_PROTOBUF.join(', ')}`,
+            },
+          },
         },
       }),
       custom: {

@@ -47,6 +47,18 @@ export interface HttpCollectorConfig {
   readonly expireAfterMs: number
   /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
   readonly bucketsSeconds: readonly number[]
+  /** The metric families served (`collectors.http.metrics`); absent: all of them. */
+  readonly metrics?: readonly string[]
+  /** The latency histogram also as a native histogram (protobuf scrapes); absent: classic only. */
+  readonly nativeHistogram?: NativeHistogramConfig
+}
+
+/** `collectors.http.nativeHistogram` when enabled. */
+export interface NativeHistogramConfig {
+  /** Exponential schema, 0..8 (8·… buckets per power of two: 2^schema). Default 3. */
+  readonly schema: number
+  /** Where the classic buckets go in protobuf scrapes. Default `separate`. */
+  readonly classicBuckets: 'separate' | 'inline' | 'none'
 }
 
 /**

@@ -2,6 +2,7 @@ import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import type { Registry } from 'prom-client'
 import { SnapshotMetric } from './snapshot-metric.js'
+import { encodeFamily, familyFromValues, type ValueLike } from './protobuf.js'
 
 const gzip = promisify(gzipCallback)
 
@@ -37,6 +38,25 @@ export class Exposition {
 
   constructor(registry: Registry) {
     this.#registry = registry as unknown as RegistryInternals
+  }
+
+  /**
+   * The protobuf exposition (length-delimited MetricFamily messages) of the
+   * same metrics, in the same order; metrics without samples are left out.
+   * Snapshot metrics reuse their encoding while their data is unchanged.
+   */
+  async renderProtobuf(): Promise<Buffer> {
+    const parts: Buffer[] = []
+    for (const metric of this.#registry.getMetricsAsArray()) {
+      if (metric instanceof SnapshotMetric) {
+        parts.push(metric.protobuf())
+        continue
+      }
+      const data = (await (metric as { get(): Promise<{ name: string; help: string; type: string; values: ValueLike[] }> }).get())
+      const family = familyFromValues(data.name, data.help, data.type, data.values)
+      if (family !== undefined) parts.push(Buffer.from(encodeFamily(family)))
+    }
+    return Buffer.concat(parts)
   }
 
   async render(): Promise<RenderedExposition> {

@@ -1,4 +1,5 @@
 import type { Metric, Registry } from 'prom-client'
+import { encodeFamily, familyFromValues, type MetricFamilyMessage } from './protobuf.js'
 
 /** Label names and values; the same object may be shared by many samples (its text is cached). */
 export type Labels = Readonly<Record<string, string>>
@@ -27,6 +28,11 @@ export interface SnapshotMetricOptions {
    * stays the same. Default: render every time.
    */
   readonly version?: () => string
+  /**
+   * The metric's protobuf families (src/metrics/protobuf.ts), when they are not
+   * simply its samples: e.g. a native histogram. Default: built from `samples`.
+   */
+  readonly protobuf?: () => readonly MetricFamilyMessage[]
 }
 
 // The Prometheus text format escapes, exactly as prom-client does.
@@ -58,7 +64,9 @@ export class SnapshotMetric {
   readonly aggregator = 'sum' as const
   readonly #samples: () => Iterable<Sample>
   readonly #version: (() => string) | undefined
+  readonly #protobuf: (() => readonly MetricFamilyMessage[]) | undefined
   #cache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
+  #protobufCache: { version: string; body: Buffer } | undefined
 
   constructor(options: SnapshotMetricOptions, registry: Registry) {
     this.name = options.name
@@ -66,6 +74,7 @@ export class SnapshotMetric {
     this.type = options.type
     this.#samples = options.samples
     this.#version = options.version
+    this.#protobuf = options.protobuf
     // Registry only calls get() and reads name/type; see the class comment.
     registry.registerMetric(this as unknown as Metric)
   }
@@ -86,6 +95,32 @@ export class SnapshotMetric {
     if (version !== undefined && this.#cache?.version === version) return this.#cache.body
     const body = Buffer.from(this.#format(), 'utf8')
     this.#cache = version === undefined ? undefined : { version, body }
+    return body
+  }
+
+  /**
+   * This metric as length-delimited protobuf MetricFamily messages (empty when
+   * it has no samples), rebuilt only when the version changed.
+   */
+  protobuf(): Buffer {
+    const version = this.#version?.()
+    if (version !== undefined && this.#protobufCache?.version === version) return this.#protobufCache.body
+    const families =
+      this.#protobuf?.() ??
+      [
+        familyFromValues(
+          this.name,
+          this.help,
+          this.type,
+          [...this.#samples()].map((s) => ({
+            labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+            value: s.value,
+            ...(s.metricName !== undefined && { metricName: s.metricName }),
+          })),
+        ),
+      ].filter((f) => f !== undefined)
+    const body = Buffer.concat(families.filter((f) => f.metric.length > 0).map(encodeFamily))
+    this.#protobufCache = version === undefined ? undefined : { version, body }
     return body
   }
 

@@ -21,11 +21,13 @@ import {
   HTTP_POD_STATS_COLUMNS,
   HTTP_POD_STATS_TABLE,
   httpPodCountsColumns,
+  HTTP_POD_NATIVE_BUCKETS_COLUMNS,
+  HTTP_POD_NATIVE_BUCKETS_TABLE,
   parseHttpPodStatsScript,
 } from '../pixie/scripts/http-pod-stats.js'
 import { formatDuration } from './duration.js'
 import { answerScript, tableColumns, type ScriptAnswer } from './library/index.js'
-import { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
+import { simulateHttpPodCounts, type HttpPodCountsRows, type HttpPodNativeBucketRows } from './http-pod-counts.js'
 import { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
 import type { Scenario, ScenarioFault } from './scenario.js'
 import { buildTraffic, type PodTraffic } from './traffic.js'
@@ -158,6 +160,16 @@ function metadata(queryId: string, name: string, id: string, columns: readonly {
 }
 
 /** The columns of rows [from, to) of the `http_pod_counts` table, in relation order. */
+function nativeColumnsOf(rows: HttpPodNativeBucketRows, from: number, to: number): Wire.Column[] {
+  return [
+    stringColumn(rows.namespace.slice(from, to)),
+    stringColumn(rows.pod.slice(from, to)),
+    stringColumn(rows.service.slice(from, to)),
+    int64Column(rows.bucket.slice(from, to)),
+    int64Column(rows.count.slice(from, to)),
+  ]
+}
+
 function countColumnsOf(rows: HttpPodCountsRows, from: number, to: number): Wire.Column[] {
   return [
     stringColumn(rows.namespace.slice(from, to)),
@@ -391,8 +403,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const counts = simulateHttpPodCounts(traffic, params, startedAt)
     const tableId = randomUUID()
     const countsId = randomUUID()
+    const nativeId = randomUUID()
+    const native = counts?.native
     call.write(metadata(queryId, HTTP_POD_STATS_TABLE, tableId, HTTP_POD_STATS_COLUMNS))
     if (counts !== undefined) call.write(metadata(queryId, HTTP_POD_COUNTS_TABLE, countsId, httpPodCountsColumns(counts.bucketsNs.length)))
+    if (native !== undefined) call.write(metadata(queryId, HTTP_POD_NATIVE_BUCKETS_TABLE, nativeId, HTTP_POD_NATIVE_BUCKETS_COLUMNS))
     // With encryption_options, every batch goes out as a JWE for the client's
     // key, as Vizier does (metadata and stats stay in the clear).
     const jwk = call.request.encryption_options?.jwk_key
@@ -424,7 +439,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }
     const countBatches =
       counts === undefined ? [] : tableBatches(counts.length, batchRows, (from, to, eos) => response(countsId, countColumnsOf(counts, from, to), to - from, eos))
-    for (const r of interleave([statsBatches, countBatches])) call.write(r)
+    const nativeBatches =
+      native === undefined ? [] : tableBatches(native.length, batchRows, (from, to, eos) => response(nativeId, nativeColumnsOf(native, from, to), to - from, eos))
+    for (const r of interleave([statsBatches, countBatches, nativeBatches])) call.write(r)
     const records = rows.recordsProcessed + (counts?.recordsProcessed ?? 0)
     call.write({
       query_id: queryId,
@@ -452,6 +469,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         ...(counts === undefined
           ? {}
           : { countRows: counts.length, truncatedCountRows: counts.truncated, countSeconds: (counts.endMs - counts.startMs) / 1_000 }),
+        ...(native === undefined ? {} : { nativeBucketRows: native.length, truncatedNativeBucketRows: native.truncated }),
         fault: fault?.kind,
       },
       'simulated query answered',

@@ -314,6 +314,11 @@ export class PodTraffic {
     }
   }
 
+  /** The latency distributions of the pod's phases (for choosing histogram buckets that cover them). */
+  latencyDistributions(): LogNormal[] {
+    return this.#segments.flatMap((s) => (s.dist === undefined ? [] : [s.dist]))
+  }
+
   /** Latency sum in ns over [startMs, endMs): L(end) − L(start), 0 for an empty or reversed range. */
   latencySumNs(startMs: number, endMs: number): number {
     return endMs > startMs ? this.#latencySumAt(endMs) - this.#latencySumAt(startMs) : 0

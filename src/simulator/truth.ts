@@ -33,6 +33,12 @@ export interface PodTruth {
   readonly latencySumNs: number
   /** Sorted by bound. A bound appears once it was part of a recorded answer. */
   readonly latencyBuckets: readonly BucketTruth[]
+  /**
+   * Requests per native-histogram bucket index (`http_pod_native_buckets`
+   * answers, summed; the zero bucket under zeroIndex(schema)); empty when the
+   * exporter never asked for them.
+   */
+  readonly nativeBuckets: Readonly<Record<string, number>>
   /** The phase serving now; null when the pod does not exist now. */
   readonly now: PhaseTruth | null
 }
@@ -64,6 +70,7 @@ interface PodSums {
   readonly byClass: number[]
   latencySumNs: number
   readonly buckets: Map<number, number>
+  readonly native: Map<number, number>
 }
 
 /** Accumulates recorded `http_pod_counts` answers; see {@link SimulatorTruth}. */
@@ -93,7 +100,7 @@ export class GroundTruth {
       if (model === undefined) continue
       let sums = this.#sums[p]
       if (sums === undefined) {
-        sums = { requests: 0, byCode: model.codes.map(() => 0), byClass: [0, 0, 0, 0, 0], latencySumNs: 0, buckets: new Map() }
+        sums = { requests: 0, byCode: model.codes.map(() => 0), byClass: [0, 0, 0, 0, 0], latencySumNs: 0, buckets: new Map(), native: new Map() }
         this.#sums[p] = sums
       }
       sums.requests += rows.requests[r] ?? 0
@@ -101,6 +108,14 @@ export class GroundTruth {
       for (let c = 0; c < 5; c++) sums.byClass[c] = (sums.byClass[c] ?? 0) + (rows.byClass[c]?.[r] ?? 0)
       sums.latencySumNs += rows.latencySumNs[r] ?? 0
       rows.bucketsNs.forEach((le, j) => sums.buckets.set(le, (sums.buckets.get(le) ?? 0) + (rows.buckets[j]?.[r] ?? 0)))
+    }
+    const native = rows.native
+    if (native !== undefined) {
+      for (let r = 0; r < native.length; r++) {
+        const sums = this.#sums[native.podIndex[r] ?? -1]
+        const bucket = native.bucket[r] ?? 0
+        if (sums !== undefined) sums.native.set(bucket, (sums.native.get(bucket) ?? 0) + (native.count[r] ?? 0))
+      }
     }
     this.#ranges++
     if (this.#countedUntilMs === null) this.#countedFromMs = rows.startMs
@@ -127,6 +142,7 @@ export class GroundTruth {
         byClass: Object.fromEntries(STATUS_CLASSES.map((c, i) => [c, sums?.byClass[i] ?? 0])) as Record<StatusClass, number>,
         latencySumNs: sums?.latencySumNs ?? 0,
         latencyBuckets: [...(sums?.buckets ?? new Map<number, number>())].sort(([a], [b]) => a - b).map(([leNs, count]) => ({ leNs, count })),
+        nativeBuckets: Object.fromEntries([...(sums?.native ?? new Map<number, number>())].sort(([a], [b]) => a - b).map(([i, n]) => [String(i), n])),
         now:
           phase === undefined
             ? null

@@ -11,8 +11,9 @@
  * After every run:
  * - success: the exposition parses; no duplicate series; every value finite
  *   and >= 0; pixie_http_error_ratio in [0, 1]; errors/s <= requests/s;
- *   histogram buckets cumulative, +Inf == _count == the sum of
- *   pixie_http_requests_total; no counter lower than after the previous
+ *   histogram buckets cumulative, +Inf == _count >= the sum of
+ *   pixie_http_requests_total (a new status class is held back one
+ *   publication); no counter lower than after the previous
  *   successful run;
  * - failure: an ExporterError with a PXE_ERR_* code, and the pixie_http_*
  *   exposition byte-for-byte what it was before the run.

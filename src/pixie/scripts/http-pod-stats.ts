@@ -16,12 +16,30 @@
  * two from drifting apart.
  */
 
+import { MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA, ZERO_THRESHOLD_NS } from '../../metrics/native-histogram.js'
+
 /** First line of the script; identifies it (and its version) to the simulator. */
 export const HTTP_POD_STATS_MARKER = '# pixie-exporter: http_pod_stats v2'
 /** The `px.display` name of the windowed table. */
 export const HTTP_POD_STATS_TABLE = 'http_pod_stats'
 /** The `px.display` name of the count table. */
 export const HTTP_POD_COUNTS_TABLE = 'http_pod_counts'
+/** The `px.display` name of the native-histogram bucket table. */
+export const HTTP_POD_NATIVE_BUCKETS_TABLE = 'http_pod_native_buckets'
+
+/**
+ * Columns of `http_pod_native_buckets`, in order: per pod and exponential
+ * bucket index (see src/metrics/native-histogram.ts), the requests with a
+ * status from 100 to 599 over the count range whose latency falls in that
+ * bucket. The index equal to `zeroIndex(schema)` is the zero bucket.
+ */
+export const HTTP_POD_NATIVE_BUCKETS_COLUMNS = [
+  { name: 'namespace', type: 'STRING' },
+  { name: 'pod', type: 'STRING' },
+  { name: 'service', type: 'STRING' },
+  { name: 'bucket', type: 'INT64' },
+  { name: 'count', type: 'INT64' },
+] as const
 
 /**
  * Columns of `http_pod_stats`, in order. `pod` is `<namespace>/<pod>`; `service`
@@ -68,6 +86,8 @@ export interface HttpPodCountsParams {
   readonly startNs: bigint
   /** Upper bounds of the latency buckets in ns, strictly increasing, without +Inf. */
   readonly bucketsNs: readonly bigint[]
+  /** When set, the script also returns `http_pod_native_buckets` for this schema. */
+  readonly native?: { readonly schema: number }
 }
 
 /** Parameters of one run of the script. */
@@ -104,6 +124,10 @@ function checkParams(p: HttpPodStatsParams): void {
         throw new TypeError('bucketsNs must be positive and strictly increasing')
       }
     })
+    const schema = p.counts.native?.schema
+    if (schema !== undefined && (!Number.isInteger(schema) || schema < MIN_NATIVE_SCHEMA || schema > MAX_NATIVE_SCHEMA)) {
+      throw new TypeError(`native schema must be an integer from ${MIN_NATIVE_SCHEMA} to ${MAX_NATIVE_SCHEMA}`)
+    }
   }
 }
 
@@ -144,8 +168,35 @@ function countLines(p: HttpPodStatsParams, counts: HttpPodCountsParams): string[
     ')',
     project('c', httpPodCountsColumns(counts.bucketsNs.length)),
     `px.display(c, '${HTTP_POD_COUNTS_TABLE}')`,
+    ...(counts.native === undefined ? [] : nativeLines(p, counts, counts.native.schema)),
   ]
 }
+
+/**
+ * Requests per exponential bucket over the count range. A latency at or below
+ * the zero threshold (2^-20 s, a boundary of every schema) is clamped to it,
+ * so its index is exactly zeroIndex(schema): the zero bucket. 2^-20 is written
+ * out in full, an exact decimal. px.log2 and px.ceil are Carnot builtins
+ * (math_ops); `/` always gives FLOAT64.
+ */
+function nativeLines(p: HttpPodStatsParams, counts: HttpPodCountsParams, schema: number): string[] {
+  return [
+    '',
+    '# Requests per exponential latency bucket, for the native histogram.',
+    ...source('n', p, counts.startNs),
+    'n = n[n.resp_status >= 100 and n.resp_status < 600]',
+    `n.seconds = px.select(n.latency > ${ZERO_THRESHOLD_NS}, n.latency / 1000000000.0, ${ZERO_THRESHOLD_DECIMAL})`,
+    `n.bucket = px.ceil(px.log2(n.seconds) * ${2 ** schema})`,
+    "n = n.groupby(['namespace', 'pod', 'service', 'bucket']).agg(",
+    "    count=('latency', px.count),",
+    ')',
+    project('n', HTTP_POD_NATIVE_BUCKETS_COLUMNS),
+    `px.display(n, '${HTTP_POD_NATIVE_BUCKETS_TABLE}')`,
+  ]
+}
+
+/** 2^-20 written as an exact decimal. */
+const ZERO_THRESHOLD_DECIMAL = '0.00000095367431640625'
 
 /** Builds the PxL text for one run. Throws TypeError on parameters that could alter the script. */
 export function buildHttpPodStatsScript(p: HttpPodStatsParams): string {
@@ -188,6 +239,8 @@ export function parseHttpPodStatsScript(script: string): HttpPodStatsParams | un
   const names = (s: string | undefined): string[] => (s === undefined ? [] : [...s.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? ''))
   const countStart = /^c = px\.DataFrame\(table='http_events', start_time=(\d+), end_time=\d+\)$/m.exec(script)?.[1]
   const bucketsNs = [...script.matchAll(/^c\.le_\d+ = c\.latency <= (\d+)$/gm)].map((m) => BigInt(m[1] ?? '0'))
+  const perPowerOfTwo = /^n\.bucket = px\.ceil\(px\.log2\(n\.seconds\) \* (\d+)\)$/m.exec(script)?.[1]
+  const native = perPowerOfTwo === undefined ? undefined : { schema: Math.log2(Number(perPowerOfTwo)) }
   return {
     startNs: BigInt(window[1]),
     endNs: BigInt(window[2]),
@@ -195,6 +248,6 @@ export function parseHttpPodStatsScript(script: string): HttpPodStatsParams | un
     maxRows: Number(maxRows[1]),
     include: names(include),
     exclude: names(exclude),
-    ...(countStart === undefined ? {} : { counts: { startNs: BigInt(countStart), bucketsNs } }),
+    ...(countStart === undefined ? {} : { counts: { startNs: BigInt(countStart), bucketsNs, ...(native !== undefined && { native }) } }),
   }
 }
