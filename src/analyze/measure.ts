@@ -133,11 +133,21 @@ async function getJson(doFetch: typeof fetch, url: string, init: RequestInit, ti
   return { status: res.status, ok: res.ok, body }
 }
 
+/**
+ * The Prometheus address a measurement uses: `--prometheus`, else the
+ * metric's address, else (as Argo's provider does when the address is empty)
+ * the controller-wide `ARGO_ROLLOUTS_PROMETHEUS_ADDRESS`.
+ */
+export function prometheusAddress(metricAddress: string | undefined, override?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const a of [override, metricAddress, env.ARGO_ROLLOUTS_PROMETHEUS_ADDRESS]) if (a !== undefined && a !== '') return a
+  return undefined
+}
+
 async function measurePrometheus(metric: TemplateMetric, options: MeasureOptions): Promise<{ result: ExprValue; value: string; resolved: string }> {
   const prom = metric.provider.prometheus
   if (prom === undefined) throw new MeasurementError('no prometheus provider')
-  const address = options.prometheus ?? prom.address ?? process.env.ARGO_ROLLOUTS_PROMETHEUS_ADDRESS
-  if (address === undefined || address === '') throw new MeasurementError('prometheus address is not configured (set provider.prometheus.address or --prometheus)')
+  const address = prometheusAddress(prom.address, options.prometheus)
+  if (address === undefined) throw new MeasurementError('prometheus address is not configured (set the prometheus-address arg, ARGO_ROLLOUTS_PROMETHEUS_ADDRESS or --prometheus)')
   const time = ((options.now ?? Date.now)() / 1000).toFixed(3)
   const url = `${address.replace(/\/+$/, '')}/api/v1/query`
   const timeoutMs = (prom.timeout ?? 30) * 1000

@@ -54,7 +54,7 @@ export const LOG_FORMATS = ['logfmt', 'json'] as const satisfies readonly Config
  * `collectors.http.interval` when neither it nor `collectors.http.schedule`
  * is set. Not a schema default because the two keys exclude each other.
  */
-export const DEFAULT_HTTP_INTERVAL = '15s'
+export const DEFAULT_HTTP_INTERVAL = '5s'
 
 /**
  * Schema keyword holding the message for any failure of the subschema it sits
@@ -311,7 +311,7 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       http: section({
         interval: duration(),
         schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-        window: duration({ default: '30s' }),
+        window: duration({ default: '10s' }),
         errorStatusMin: {
           type: 'integer',
           minimum: 100,

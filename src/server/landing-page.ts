@@ -37,7 +37,7 @@ export function renderLandingPage(info: LandingInfo, collectors: readonly Collec
   return `<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>pixie-exporter${info.simulated ? ' (simulated)' : ''}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.sim{background:#fff3cd;border:1px solid #e0a800;padding:8px}</style>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.sim,.warn{background:#fff3cd;border:1px solid #e0a800;padding:8px}</style>
 </head>
 <body>
 <h1>pixie-exporter</h1>
@@ -49,6 +49,13 @@ Pixie: <code>${escapeHtml(info.pixieAddress)}</code>, cluster <code>${escapeHtml
 <li><a href="-/healthy">Health</a></li>
 <li><a href="-/ready">Readiness</a></li>
 </ul>
+<h2>Scraping this exporter</h2>
+<p class="warn"><strong>Scrape with <code>honor_labels: true</code></strong> (<code>honorLabels: true</code> on a ServiceMonitor or PodMonitor).
+The per-pod series carry <code>namespace</code> and <code>pod</code> labels naming the <em>observed</em> pod. Without
+honor_labels, Prometheus renames them <code>exported_namespace</code> and <code>exported_pod</code>, and every
+Argo Rollouts analysis template then selects nothing: a bad canary reads NaN (Inconclusive), never Failed.
+Check in Prometheus: <code>count({__name__=~"pixie_http_.+", exported_pod!=""})</code> must return nothing;
+<code>pixie-exporter analyze</code> warns when it does.</p>
 <h2>Collectors</h2>
 <table>
 <tr><th>Collector</th><th>Schedule</th><th>Last result</th><th>Last run</th><th>Last success</th><th>Rows</th><th>Duration</th><th>Last error</th></tr>

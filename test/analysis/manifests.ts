@@ -6,11 +6,13 @@
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { parseExpression } from '../../src/analyze/expr.js'
+import { parseGoDuration, runSpecOf } from '../../src/analyze/run.js'
 import { parseTemplate, placeholdersIn, resolveArgs, substituteMetric } from '../../src/analyze/template.js'
-import { EXAMPLE_DIR, TEMPLATES_DIR, manifestsIn, validateManifest, yamlFiles, type Manifest } from '../fixtures/analysis-manifests.js'
+import { EXAMPLE_DIR, ROOT, TEMPLATES_DIR, manifestsIn, validateManifest, yamlFiles, type Manifest } from '../fixtures/analysis-manifests.js'
 import { findTool, promtool } from '../fixtures/tools.js'
 
 const templates = manifestsIn(TEMPLATES_DIR)
@@ -76,7 +78,7 @@ t.test('templates used together agree: one default per arg name, unique metric n
   const metricNames = namespaced.flatMap((m) => (m.object.spec?.metrics as { name: string }[]).map((x) => x.name))
   t.equal(new Set(metricNames).size, metricNames.length, 'metric names are unique across templates')
   const address = namespaced.flatMap((m) => args(m)).find((a) => a.name === 'prometheus-address')
-  t.equal(address?.value, 'http://prometheus-operated.monitoring.svc:9090', 'documented Prometheus address default')
+  t.equal(address?.value, '', "empty Prometheus address by default: Argo then uses the controller's ARGO_ROLLOUTS_PROMETHEUS_ADDRESS")
 })
 
 t.test('canary pods are selected exactly by namespace and <rollout>-<hash>-<suffix>', async (t) => {
@@ -144,4 +146,53 @@ t.test('the example Rollout references existing templates and supplies every arg
       }
     }
   }
+})
+
+t.test('the templates are what scripts/generate-analysis-templates.mjs writes', async (t) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'generate-analysis-templates.mjs'), '--check'], { encoding: 'utf8' })
+  t.equal(r.status, 0, `generator --check passes (run npm run templates)\n${r.stderr}`)
+})
+
+t.test('freshness: every Prometheus template gates every data selector and carries a data-fresh metric', async (t) => {
+  const prometheusTemplates = namespaced.filter((m) => m.object.metadata.name !== 'pixie-canary-error-rate-web')
+  t.ok(prometheusTemplates.length >= 6, 'six Prometheus templates or more')
+  for (const m of prometheusTemplates) {
+    const tpl = parseTemplate(readFileSync(join(TEMPLATES_DIR, m.file), 'utf8'), m.file)
+    const judging = tpl.metrics.filter((x) => !x.name.endsWith('-data-fresh'))
+    const fresh = tpl.metrics.filter((x) => x.name.endsWith('-data-fresh'))
+    t.equal(fresh.length, 1, `${m.file}: one data-fresh metric`)
+    for (const x of tpl.metrics) t.equal(x.provider.prometheus?.address, '{{args.prometheus-address}}', `${m.file} ${x.name}: address from the arg (empty → Argo's default)`)
+    for (const x of judging) {
+      const q = x.provider.prometheus?.query ?? ''
+      const selectors = q.match(/pixie_http_[a-z_]+\{[^}]*\}(\[[^\]]+\])?\)?/g) ?? []
+      const gates = q.match(/ and on \(instance\) \(time\(\) - pixie_exporter_collector_last_success_timestamp_seconds\{collector="http"\} <= \{\{args\.max-data-age\}\}\)/g) ?? []
+      t.ok(selectors.length > 0, `${m.file} ${x.name}: reads pixie_http_* series`)
+      t.equal(gates.length, selectors.length, `${m.file} ${x.name}: each of the ${selectors.length} selectors is gated on its replica's last success`)
+    }
+    const f = fresh[0]
+    t.equal(f?.initialDelay, '{{args.coverage-delay}}', `${m.file}: data-fresh runs coverage-delay later`)
+    t.equal(f?.inconclusiveLimit, '0', `${m.file}: one stale data-fresh measurement makes the run Inconclusive`)
+    t.equal(f?.failureCondition, 'false', `${m.file}: stale data pauses, never fails`)
+  }
+})
+
+t.test('shipped limits: Argo accepts them, and the data-fresh check outlasts the judging metric by more than the data age', async (t) => {
+  const all = namespaced.flatMap((m) => args(m))
+  const value = (n: string) => all.find((a) => a.name === n)?.value ?? ''
+  const count = Number(value('count'))
+  const limit = Number(value('inconclusive-limit'))
+  t.ok(count >= limit, `count ${count} >= inconclusive-limit ${limit} (Argo rejects the run otherwise)`)
+  const delay = parseGoDuration(value('coverage-delay'))
+  const interval = parseGoDuration(value('interval'))
+  t.ok(delay > Number(value('max-data-age')) * 1000 + interval, `coverage-delay ${delay}ms > max-data-age + interval`)
+  for (const m of namespaced) {
+    const tpl = parseTemplate(readFileSync(join(TEMPLATES_DIR, m.file), 'utf8'), m.file)
+    const values = resolveArgs(tpl, Object.fromEntries(Object.entries(ROLLOUT_ARGS).filter(([k]) => tpl.args.some((a) => a.name === k))))
+    for (const x of tpl.metrics.map((y) => substituteMetric(y, values))) t.doesNotThrow(() => runSpecOf(x), `${m.file} ${x.name}: valid for Argo`)
+  }
+})
+
+t.test('the example Rollout judges latency against stable', async (t) => {
+  const text = JSON.stringify(example.find((m) => m.object.kind === 'Rollout')?.object)
+  t.match(text, /"templateName":"pixie-canary-latency-vs-stable"/, 'uses pixie-canary-latency-vs-stable')
 })

@@ -241,3 +241,34 @@ t.test('runAnalyzeCommand prints value and phase per metric and exits with the d
   t.match(unknown.err, /no metric named nope/, 'unknown --metric named')
   t.equal(new Set(Object.values(ANALYZE_EXIT)).size, 5, 'exit statuses are distinct')
 })
+
+t.test("a count below inconclusiveLimit is explained with Argo's rule, before any query", async (t) => {
+  const prom = await fakeServer(() => ({ status: 200, body: scalar('0.01') }))
+  const dir = t.testdir({})
+  const file = join(dir, 't.yaml')
+  writeFileSync(
+    file,
+    template(`    - name: m
+      interval: 5s
+      count: "2"
+      inconclusiveLimit: "3"
+      successCondition: "result <= {{args.max}}"
+      provider: {prometheus: {address: "{{args.address}}", query: q}}`),
+  )
+  const r = await run(['--template', file, '--arg', 'namespace=demo', '--prometheus', prom.url])
+  t.equal(r.code, ANALYZE_EXIT.usage, 'exit 2: the template is unusable as it stands')
+  t.match(r.err, /count \(2\) must be >= inconclusiveLimit \(3\)/, "Argo's message")
+  t.match(r.err, /rejects such an AnalysisRun before any measurement/, 'what Argo does with it')
+  t.match(r.err, /more than inconclusiveLimit of its measurements/, 'the rule explained')
+  t.match(r.err, /--arg count=3\) or lower inconclusive-limit \(--arg inconclusive-limit=2\)/, 'and the fix')
+  t.equal(prom.requests.length, 0, 'no query was sent')
+})
+
+t.test('an empty Prometheus address falls back to ARGO_ROLLOUTS_PROMETHEUS_ADDRESS, as in Argo', async (t) => {
+  const { prometheusAddress } = await import('../../src/analyze/measure.js')
+  const env = { ARGO_ROLLOUTS_PROMETHEUS_ADDRESS: 'http://argo-default:9090' }
+  t.equal(prometheusAddress('', undefined, env), 'http://argo-default:9090', 'empty template address → the controller-wide one')
+  t.equal(prometheusAddress('http://mine:9090', undefined, env), 'http://mine:9090', 'a given address wins')
+  t.equal(prometheusAddress('', 'http://forward:9090', env), 'http://forward:9090', '--prometheus wins over both')
+  t.equal(prometheusAddress('', undefined, {}), undefined, 'none at all: not configured')
+})

@@ -21,8 +21,8 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
     },
     collectors: {
       http: {
-        schedule: { kind: 'interval', intervalMs: 15_000, cron: '*/15 * * * * *' },
-        windowMs: 30_000,
+        schedule: { kind: 'interval', intervalMs: 5_000, cron: '*/5 * * * * *' },
+        windowMs: 10_000,
         errorStatusMin: 500,
         namespaces: { include: [], exclude: [] },
         staleAfterMs: undefined,

@@ -90,6 +90,14 @@ t.test('the landing page lists collectors, last run and error, and links', async
   t.notMatch(res.body, /SIMULATED DATA/, 'no simulator banner for a real cluster')
 })
 
+t.test('the landing page warns that Prometheus must honor the exporter\'s labels', async (t) => {
+  const s = await setup([])
+  const res = await s.app.inject('/')
+  t.match(res.body, /honor_labels: true/, 'names the setting')
+  t.match(res.body, /exported_namespace<\/code> and <code>exported_pod/, 'names the symptom')
+  t.match(res.body, /count\(\{__name__=~&quot;pixie_http_\.\+&quot;, exported_pod!=&quot;&quot;\}\)|count\(\{__name__=~"pixie_http_\.\+", exported_pod!=""\}\)/, 'gives the query that detects it')
+})
+
 t.test('the landing page says plainly when the data is simulated', async (t) => {
   const s = await setup([], true)
   const res = await s.app.inject('/')

@@ -143,7 +143,7 @@ t.test('every shipped scenario validates', async (t) => {
   const files = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml'))
   t.same(
     files.sort(),
-    ['4xx-canary.yaml', 'argo-canary.yaml', 'large-cluster.yaml', 'no-traffic.yaml', 'one-bad-pod.yaml', 'pixie-outage.yaml', 'pod-churn.yaml', 'slow-canary.yaml', 'steady-canary.yaml'],
+    ['4xx-canary.yaml', 'argo-canary.yaml', 'large-cluster.yaml', 'late-outage.yaml', 'late-turn.yaml', 'latency-regression.yaml', 'no-traffic.yaml', 'one-bad-pod.yaml', 'pixie-outage.yaml', 'pod-churn.yaml', 'slow-canary.yaml', 'steady-canary.yaml'],
     'the documented scenarios are shipped',
   )
   for (const file of files) {
@@ -201,6 +201,11 @@ t.test('the new scenarios tell their stories', async (t) => {
 
   const slow = canaries('slow-canary.yaml')
   t.same(slow.map((p) => p.phases.map((ph) => [ph.latencyNs.p50, ph.latencyNs.p99, ph.statuses])), [[[400e6, 2.5e9, [{ code: 200, share: 1 }]]]], 'slow-canary: p50 400ms, p99 2.5s, no errors')
+
+  t.same(load('late-outage.yaml').faults, [{ kind: 'unavailable', fromMs: 150_000, untilMs: Number.POSITIVE_INFINITY, delayMs: 0 }], 'late-outage: unavailable from 150s on')
+  t.same(canaries('late-turn.yaml').map((p) => p.phases.map((ph) => [ph.atMs, ph.statuses.find((x) => x.code === 500)?.share ?? 0])), [[[0, 0], [135_000, 0.25]]], 'late-turn: healthy, then 25 % 500 from 135s')
+  t.same(canaries('latency-regression.yaml').map((p) => p.phases.map((ph) => [ph.latencyNs.p99, ph.statuses])), [[[240e6, [{ code: 200, share: 1 }]]]], 'latency-regression: p99 240ms, no errors')
+  t.ok(stable('latency-regression.yaml').every((p) => p.phases[0]?.latencyNs.p99 === 80e6), 'latency-regression: stable p99 80ms (3x)')
 
   const churn = load('pod-churn.yaml').pods.filter((p) => p.name.startsWith('worker-'))
   t.equal(churn.length, 30, 'pod-churn: 30 worker pods')
