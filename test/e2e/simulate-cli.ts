@@ -229,7 +229,8 @@ t.test('scripts/demo.mjs runs simulate and the exporter, prints the URLs, and SI
 })
 
 t.test('scripts/demo.mjs survives a simulator restart: the outage is logged, then the recovery and its length', async (t) => {
-  const demo = await startDemo(t, ['--restart-after', '1'])
+  // Longer than the 5s poll interval, so at least one poll meets the dead simulator.
+  const demo = await startDemo(t, ['--restart-after', '8'])
   const simAddress = /Pixie simulator:\s+(\S+)/.exec(demo.output())?.[1] ?? ''
   await waitFor('the URL block again after the first successful poll', async () => ((demo.output().match(/Press Ctrl-C/g) ?? []).length >= 2 ? true : undefined), 30_000)
   t.pass('the URL block is printed again once the first poll succeeded')
