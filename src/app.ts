@@ -6,7 +6,9 @@ import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { Exposition } from './metrics/exposition.js'
 import { PROTOBUF_CONTENT_TYPE, prefersProtobuf } from './metrics/protobuf.js'
-import { basicAuthHook, httpsOptions, type WebSecurity } from './server/web-config.js'
+import type { Secrets } from './secrets.js'
+import { basicAuthHook, type PasswordVerifier } from './server/basic-auth.js'
+import { HEALTH_PROBE_PATHS, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
 import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
@@ -26,6 +28,10 @@ export interface AppDeps {
   readonly security?: WebSecurity
   /** under-pressure thresholds; defaults suit a single small exporter pod. */
   readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number }
+  /** Secrets scrubbed from every page and exposition served (see src/secrets.ts); default none. */
+  readonly secrets?: Secrets
+  /** Where basic-auth passwords are checked; default a bcrypt worker thread. */
+  readonly passwordVerifier?: PasswordVerifier
 }
 
 /**
@@ -43,12 +49,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
+    // A pod name may have 253 characters (an RFC 1123 subdomain); the route
+    // checks the names itself, so the router must not refuse them first.
+    routerOptions: { maxParamLength: 256 },
     ...(tls !== undefined && { https: httpsOptions(tls) }),
   }) as unknown as FastifyInstance
 
-  const users = deps.security?.users
-  if (users !== undefined && users.size > 0) app.addHook('onRequest', basicAuthHook(users))
-
+  // First, so that an overloaded server sheds requests before checking any password.
   await app.register(underPressure, {
     maxEventLoopDelay: deps.pressure?.maxEventLoopDelayMs ?? 1000,
     maxHeapUsedBytes: deps.pressure?.maxHeapUsedBytes ?? 0,
@@ -57,6 +64,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // instead of the process falling over.
     message: 'pixie-exporter is under pressure; try again later',
   })
+
+  const users = deps.security?.users
+  if (users !== undefined && users.size > 0) {
+    const auth = basicAuthHook({
+      users,
+      ...(deps.passwordVerifier !== undefined && { verifier: deps.passwordVerifier }),
+      ...(deps.security?.healthProbesWithoutAuth === true && { exemptPaths: HEALTH_PROBE_PATHS }),
+    })
+    app.addHook('onRequest', auth.hook)
+    app.addHook('onClose', () => auth.close())
+  }
 
   // deps.registry may be a getter (a reload swaps registries): one Exposition per registry.
   const expositions = new WeakMap<Registry, Exposition>()
@@ -67,20 +85,40 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       exposition = new Exposition(registry)
       expositions.set(registry, exposition)
     }
+    const secrets = deps.secrets
     // Prometheus with native histograms enabled prefers the protobuf format.
     if (prefersProtobuf(req.headers.accept)) {
       const body = await exposition.renderProtobuf()
-      reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
-      if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
-      return reply.send(body)
+      // A binary body cannot be scrubbed in place (lengths are encoded): one
+      // that holds a secret is answered in the text format below instead,
+      // which Prometheus also accepts.
+      if (secrets === undefined || secrets.empty || !secrets.foundIn(body)) {
+        reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
+        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
+        return reply.send(body)
+      }
     }
     const rendered = await exposition.render()
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    // Label values come from Pixie's answers, which could echo the key. Each
+    // chunk holds whole metric families, so a value never spans two chunks.
+    if (secrets !== undefined && !secrets.empty && rendered.chunks.some((c) => secrets.foundIn(c))) {
+      const body = Buffer.from(secrets.scrub(rendered.text()), 'utf8')
+      if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
+      return reply.send(body)
+    }
+    if (acceptsGzip(req.headers['accept-encoding'])) {
       return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
     }
     return reply.send(rendered.chunks.length === 1 ? rendered.chunks[0] : Buffer.concat(rendered.chunks))
   })
+
+  // Every other answer is text built here (pages, JSON, reasons, errors):
+  // scrub it as a whole, whatever route or error handler produced it.
+  const secrets = deps.secrets
+  if (secrets !== undefined) {
+    app.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? secrets.scrub(payload) : payload))
+  }
 
   app.get('/', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').send(
@@ -126,4 +164,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   return app
+}
+
+/**
+ * Whether an `Accept-Encoding` header accepts gzip (RFC 9110 §12.5.3): an
+ * entry `gzip` (or `x-gzip`, or else `*`) whose q-value is above 0.
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false
+  let gzip: number | undefined
+  let any: number | undefined
+  for (const entry of header.split(',')) {
+    const [coding = '', ...params] = entry.split(';').map((p) => p.trim())
+    let q = 1
+    for (const param of params) {
+      const m = /^q\s*=\s*([0-9](?:\.[0-9]{0,3})?)$/i.exec(param)
+      if (m?.[1] !== undefined) q = Number(m[1])
+    }
+    const name = coding.toLowerCase()
+    if (name === 'gzip' || name === 'x-gzip') gzip = Math.max(gzip ?? 0, q)
+    else if (name === '*') any = q
+  }
+  return (gzip ?? any ?? 0) > 0
 }

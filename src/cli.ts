@@ -16,7 +16,7 @@ import type { Logger } from 'pino'
 import { runAnalyzeCommand } from './analyze/command.js'
 import { readBuildInfo } from './build-info.js'
 import { COMMANDS, DEMO_OPTIONS, SIMULATE_OPTIONS, commandHelp, overviewHelp, versionText, type CommandName } from './commands.js'
-import { loadConfig, redactConfig } from './config/load.js'
+import { loadConfig, loadConfigAsync, redactConfig } from './config/load.js'
 import { LOG_FORMATS, LOG_LEVELS } from './config/schema.js'
 import type { Config } from './config/types.js'
 import { DEMO_CLUSTER_ID, DEMO_CONFIG_YAML, browseBase, demoBanner } from './demo.js'
@@ -25,6 +25,7 @@ import { createExporter, type Exporter } from './exporter.js'
 import { createLogger } from './log.js'
 import { loadWebConfig } from './server/web-config.js'
 import { loadScenarioFile, startSimulator } from './simulator/server.js'
+import { Secrets } from './secrets.js'
 
 /** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
 const EXIT_CONFIG = 2
@@ -117,18 +118,21 @@ function metaFlags(argv: readonly string[]): { help: boolean; version: boolean }
 
 async function startServing(
   argv: readonly string[],
+  secrets: Secrets,
   extra: { simulated?: boolean; config?: Config } = {},
 ): Promise<Running & { exporter: Exporter }> {
-  const load = () => loadConfig({ argv, env: process.env })
-  const loaded = extra.config === undefined ? load() : { config: extra.config, checkOnly: false, configFile: undefined }
+  // Asynchronous: a reload must not stall the server on a blocking file.
+  const load = async () => (await loadConfigAsync({ argv: [...argv], env: process.env })).config
+  const loaded = extra.config === undefined ? await loadConfigAsync({ argv: [...argv], env: process.env }) : { config: extra.config, checkOnly: false, configFile: undefined }
   const { config } = loaded
+  secrets.add(config.pixie.apiKey)
   // Checked before serving, and by --check-config too.
   const security = config.web.configFile === undefined ? undefined : loadWebConfig(config.web.configFile, (p) => readFileSync(p))
   if (loaded.checkOnly) {
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = createLogger({ level: config.log.level, format: config.log.format, ...(extra.simulated === true && { bindings: { simulated: true } }) })
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(extra.simulated === true && { bindings: { simulated: true } }) })
   routeProcessWarnings(logger)
   const build = readBuildInfo()
   logger.info({ config: redactConfig(config), version: build.version, revision: build.revision, node: process.version }, 'starting pixie-exporter')
@@ -138,8 +142,9 @@ async function startServing(
     logger,
     simulated: extra.simulated ?? false,
     ...(security !== undefined && { security }),
+    secrets,
     // A reload reads the same sources again: the file, the environment, the flags.
-    ...(extra.config === undefined && { loadConfig: () => load().config }),
+    ...(extra.config === undefined && { loadConfig: load }),
   })
   const address = await exporter.app.listen({ host: config.web.host, port: config.web.port })
   logger.info({ address }, `serving metrics on ${address}/metrics`)
@@ -151,8 +156,8 @@ async function startServing(
   return { logger, exporter, close: () => exporter.close() }
 }
 
-async function serve(argv: readonly string[]): Promise<Running> {
-  return startServing(argv)
+async function serve(argv: readonly string[], secrets: Secrets): Promise<Running> {
+  return startServing(argv, secrets)
 }
 
 function simulateArgs(argv: readonly string[]) {
@@ -190,7 +195,7 @@ async function simulate(argv: readonly string[]): Promise<Running> {
   return { logger, close: () => sim.close() }
 }
 
-async function demo(argv: readonly string[]): Promise<Running> {
+async function demo(argv: readonly string[], secrets: Secrets): Promise<Running> {
   const args = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: DEMO_OPTIONS }).values
   const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
   const level = oneOf<Level>('log.level', args['log.level'], LOG_LEVELS)
@@ -211,7 +216,7 @@ async function demo(argv: readonly string[]): Promise<Running> {
     env: { PX_CLUSTER_ID: DEMO_CLUSTER_ID },
     readFile,
   })
-  const running = await startServing([], { simulated: true, config })
+  const running = await startServing([], secrets, { simulated: true, config })
   const bound = running.exporter.app.server.address()
   const port = typeof bound === 'object' && bound !== null ? bound.port : config.web.port
   const banner = demoBanner({ scenario: scenarioPath, simulator: sim.address, base: browseBase(config.web.host, port) })
@@ -233,7 +238,7 @@ async function demo(argv: readonly string[]): Promise<Running> {
   }
 }
 
-async function main(argv: readonly string[]): Promise<void> {
+async function main(argv: readonly string[], secrets: Secrets): Promise<void> {
   const first = argv[0]
   const named = (COMMANDS as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined
   if (first === 'help') {
@@ -262,17 +267,20 @@ async function main(argv: readonly string[]): Promise<void> {
     })
     return
   }
-  const running = await (command === 'simulate' ? simulate(rest) : command === 'demo' ? demo(rest) : serve(rest))
+  const running = await (command === 'simulate' ? simulate(rest) : command === 'demo' ? demo(rest, secrets) : serve(rest, secrets))
   onSignals(running.logger, running.close)
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+/** The process's one set of secrets: every log line, page and fatal message is scrubbed of them. */
+const processSecrets = new Secrets()
+
+main(process.argv.slice(2), processSecrets).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`pixie-exporter: ${err.message}\n\n${err.command === undefined ? overviewHelp() : commandHelp(err.command)}\n`)
     process.exit(EXIT_CONFIG)
   }
   if (err instanceof ConfigError || err instanceof ScenarioError) {
-    process.stderr.write(`pixie-exporter: ${err.message}\n`)
+    process.stderr.write(processSecrets.scrub(`pixie-exporter: ${err.message}\n`))
     process.exit(EXIT_CONFIG)
   }
   if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
@@ -281,6 +289,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.exit(EXIT_CONFIG)
   }
   const code = err instanceof ExporterError ? ` [${err.code}]` : ''
-  process.stderr.write(`pixie-exporter: fatal${code}: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.stderr.write(processSecrets.scrub(`pixie-exporter: fatal${code}: ${err instanceof Error ? err.message : String(err)}\n`))
   process.exit(EXIT_FAILURE)
 })

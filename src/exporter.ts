@@ -16,6 +16,7 @@ import { createSelfMetrics } from './metrics/self-metrics.js'
 import type { LandingInfo } from './server/landing-page.js'
 import type { WebSecurity } from './server/web-config.js'
 import { PixieClient } from './pixie/client.js'
+import type { Secrets } from './secrets.js'
 import type { PixieApi } from './pixie/types.js'
 import { CollectorJob } from './scheduler/job.js'
 
@@ -37,7 +38,9 @@ export interface ExporterOptions {
   /** TLS and basic auth for the HTTP server (from web.configFile). */
   readonly security?: WebSecurity
   /** Reads the configuration again (SIGHUP, POST /-/reload); throws ConfigError. Without it, reload is refused. */
-  readonly loadConfig?: () => Config
+  readonly loadConfig?: () => Config | Promise<Config>
+  /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
+  readonly secrets?: Secrets
 }
 
 /** What a reload did. */
@@ -164,7 +167,8 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     if (options.loadConfig === undefined) return { ok: false, error: 'reload is not available' }
     let next: Runtime
     try {
-      const config = options.loadConfig()
+      const config = await options.loadConfig()
+      options.secrets?.add(config.pixie.apiKey)
       next = buildRuntime(config, options, now, reloads)
     } catch (err) {
       reloads.successful = false
@@ -212,6 +216,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     logger,
     now,
     ...(options.security !== undefined && { security: options.security }),
+    ...(options.secrets !== undefined && { secrets: options.secrets }),
     ...(options.loadConfig !== undefined && { reload: reloadOnce }),
   })
   return {

@@ -12,6 +12,7 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino'
 import type { Config } from './config/types.js'
 import { ExporterError } from './errors.js'
+import type { Secrets } from './secrets.js'
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
@@ -21,6 +22,8 @@ export interface LoggerOptions {
   readonly format?: Config['log']['format']
   /** Keys on every line (e.g. `{ simulated: true }`). */
   readonly bindings?: Readonly<Record<string, unknown>>
+  /** Scrubbed from every line as written, and their fields censored by path. Default none. */
+  readonly secrets?: Secrets
   /** Where lines go; default standard output. Tests pass a memory stream. */
   readonly destination?: DestinationStream
 }
@@ -89,6 +92,8 @@ function logfmtValue(value: unknown): string {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const format = options.format ?? 'json'
+  const secrets = options.secrets?.pinoOptions()
+  const scrub = secrets?.hooks?.streamWrite ?? ((line: string) => line)
   return pino(
     {
       level: options.level,
@@ -96,10 +101,11 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: errSerializer(options.level) },
-      hooks: { streamWrite: (line) => formatLine(line, format) },
+      // Formatted first, then scrubbed: the scrubber knows the raw and the JSON-escaped forms of a secret.
+      hooks: { streamWrite: (line) => scrub(formatLine(line, format)) },
       // Defence in depth: the key is never passed to a log call, but if a config
       // object ever were, these paths would be censored.
-      redact: { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers["pixie-api-key"]'], censor: '<secret>' },
+      redact: secrets?.redact ?? { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers["pixie-api-key"]'], censor: '<secret>' },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   )

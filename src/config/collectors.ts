@@ -19,7 +19,7 @@ import {
 import { LIBRARY } from '../collectors/library/index.js'
 import { patternProblem, type RouterOptions } from '../collectors/routes.js'
 import * as metricNames from '../metrics/names.js'
-import { defaultStaleAfterMs } from '../scheduler/schedule.js'
+import { defaultStaleAfterMs, longestGapMs } from '../scheduler/schedule.js'
 import { formatDuration } from './duration.js'
 import { LIBRARY_COLLECTORS, PXL_DEFAULTS, ROUTE_LIBRARY_COLLECTORS } from './schema.js'
 import type { CollectorSchedule, CustomCollectorConfig, LibraryCollectorConfig } from './types.js'
@@ -165,10 +165,10 @@ function buildCommon(at: string, item: Item, input: PxlCollectorsInput, parse: F
   const maxCatchUpMs = parse.duration(source('maxCatchUp'), 1_000, 86_400_000, 'must be from 1s to 1d')
   const staleAfter = parse.duration(given('staleAfter'), 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0')
   const expireAfterMs = parse.duration(source('expireAfter'), 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s')
-  if (schedule?.kind === 'interval') {
-    const every = formatDuration(schedule.intervalMs)
-    if (staleAfter !== undefined && staleAfter < schedule.intervalMs) errors.push(`${at}.staleAfter: must be at least the interval (${every})`)
-    if (expireAfterMs !== undefined && expireAfterMs < schedule.intervalMs) errors.push(`${at}.expireAfter: must be at least the interval (${every})`)
+  if (schedule !== undefined) {
+    const least = atLeastTheGap(schedule)
+    if (staleAfter !== undefined && staleAfter < least.ms) errors.push(`${at}.staleAfter: ${least.reason}`)
+    if (expireAfterMs !== undefined && expireAfterMs < least.ms) errors.push(`${at}.expireAfter: ${least.reason}`)
   }
 
   const staticLabels: Record<string, string> = {}
@@ -370,4 +370,17 @@ function buildLibrary(input: PxlCollectorsInput, parse: FieldParsers, errors: st
     result.push({ name, ...settings, routes: routes ?? { patterns: [], maxRoutes: PXL_DEFAULTS.maxRoutes } })
   }
   return result
+}
+
+/**
+ * The shortest staleAfter and expireAfter a schedule allows, with the reason
+ * to give: the interval, or for a cron expression the longest gap between two
+ * of its runs (data that old is normal just before the next run; shorter
+ * would leave a collector up but never serving, or forgetting its counters).
+ */
+export function atLeastTheGap(schedule: CollectorSchedule): { readonly ms: number; readonly reason: string } {
+  const ms = longestGapMs(schedule)
+  return schedule.kind === 'interval'
+    ? { ms, reason: `must be at least the interval (${formatDuration(ms)})` }
+    : { ms, reason: `must be at least the longest gap between runs of the schedule (${formatDuration(ms)})` }
 }

@@ -6,13 +6,15 @@
  * the way the user wrote it: a YAML path, an environment variable or a flag.
  */
 import { readFileSync } from 'node:fs'
+import { readFile as readFileAsync } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { validateDetailed } from 'node-cron'
-import { parseDocument } from 'yaml'
+import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml'
 import { ConfigError } from '../errors.js'
-import { buildPxlCollectors, type FieldParsers } from './collectors.js'
+import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
+import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
 import { parseDuration, formatDuration } from './duration.js'
 import {
   CONFIG_FILE_SCHEMA,
@@ -50,7 +52,7 @@ export interface LoadedConfig {
 }
 
 /** Stand-in for the API key wherever the configuration is shown. */
-export const REDACTED = '<secret>'
+export const REDACTED = SECRET_PLACEHOLDER
 
 const MAX_TIMEOUT_MS = 10 * 60_000
 const MIN_INTERVAL_MS = 1_000
@@ -109,7 +111,9 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
   const file = loadFile(configSource, readFile, errors)
 
-  const pixie = buildPixie(flags, env, file, readFile, errors)
+  // Every key read from a key file, valid or not: never echoed in an error.
+  const keyTexts: string[] = []
+  const pixie = buildPixie(flags, env, file, readFile, errors, keyTexts)
   const http = buildHttpCollector(file, pixie.timeoutMs, errors)
   const pxl = buildPxlCollectors(
     {
@@ -130,7 +134,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     oneOf(text, LOG_FORMATS),
   )
 
-  if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), secretsOf(env, file)))
+  if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), [...secretsOf(env, file), ...keyTexts]))
 
   const config: Config = {
     pixie: pixie as Config['pixie'],
@@ -142,6 +146,61 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     config: deepFreeze(config),
     checkOnly: flags.checkOnly,
     configFile: configSource?.value,
+  }
+}
+
+/** Options of {@link loadConfigAsync}: as {@link LoadConfigOptions}, with an asynchronous reader. */
+export interface LoadConfigAsyncOptions extends Omit<LoadConfigOptions, 'readFile'> {
+  /** Reads a UTF-8 file. Default `fs.promises.readFile(path, 'utf8')`. */
+  readonly readFile?: (path: string) => Promise<string>
+}
+
+/** Thrown by the reader {@link loadConfigAsync} hands to loadConfig for a file not read yet. */
+class NotReadYet extends Error {}
+
+/**
+ * {@link loadConfig} with every file read asynchronously, so that a slow or
+ * blocking file (a FIFO, a hung network mount) never holds up the event loop
+ * and the HTTP server keeps answering, e.g. while a reload waits for it.
+ * Validation runs until it needs a file not read yet; the files it asked for
+ * are then read (in parallel) and validation runs again. Each round reads at
+ * least one new file and the configuration names only a few (the file, the
+ * key file, the CA, PxL scripts), so it takes two or three rounds.
+ */
+export async function loadConfigAsync(options: LoadConfigAsyncOptions): Promise<LoadedConfig> {
+  const read = options.readFile ?? ((path: string) => readFileAsync(path, 'utf8'))
+  const files = new Map<string, { readonly text: string } | { readonly error: unknown }>()
+  for (;;) {
+    const wanted = new Set<string>()
+    const readFile = (path: string): string => {
+      const got = files.get(path)
+      if (got === undefined) {
+        wanted.add(path)
+        throw new NotReadYet(path)
+      }
+      if ('error' in got) throw got.error
+      return got.text
+    }
+    let loaded: LoadedConfig | undefined
+    let failure: unknown
+    try {
+      loaded = loadConfig({ argv: options.argv, env: options.env, readFile })
+    } catch (err) {
+      failure = err
+    }
+    if (wanted.size === 0) {
+      if (loaded === undefined) throw failure
+      return loaded
+    }
+    await Promise.all(
+      [...wanted].map(async (path) => {
+        try {
+          files.set(path, { text: await read(path) })
+        } catch (error) {
+          files.set(path, { error })
+        }
+      }),
+    )
   }
 }
 
@@ -332,10 +391,20 @@ function loadFile(source: Source | undefined, readFile: (path: string) => string
 /** The document's value (`null` for an empty file), or undefined after reporting why it is not YAML. */
 function parseYaml(path: string, content: string, errors: string[]): { value: unknown } | undefined {
   try {
-    const doc = parseDocument(content)
+    // The parser's own duplicate-key check compares each key with every
+    // earlier one (quadratic: 40k keys took 11 s); firstDuplicateKey does the
+    // same check with a hash set and the parser's wording and position.
+    const lineCounter = new LineCounter()
+    const doc = parseDocument(content, { uniqueKeys: false, lineCounter })
     const first = doc.errors[0]
-    if (first !== undefined) {
+    const duplicate = firstDuplicateKey(doc)
+    if (first !== undefined && (duplicate === undefined || first.pos[0] <= duplicate)) {
       errors.push(`${path}: invalid YAML: ${firstLine(first.message)}`)
+      return undefined
+    }
+    if (duplicate !== undefined) {
+      const { line, col } = lineCounter.linePos(duplicate)
+      errors.push(`${path}: invalid YAML: Map keys must be unique at line ${line}, column ${col}`)
       return undefined
     }
     const value = plainData(doc.toJS(), new Set())
@@ -349,6 +418,30 @@ function parseYaml(path: string, content: string, errors: string[]): { value: un
     errors.push(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`)
     return undefined
   }
+}
+
+/**
+ * The offset of the first key that repeats an earlier key of the same
+ * mapping (scalar keys with equal values, as the YAML parser compares them),
+ * or undefined. Linear in the size of the document: aliases are not followed.
+ */
+function firstDuplicateKey(doc: Document): number | undefined {
+  let found: number | undefined
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        const key = pair.key
+        if (!isScalar(key)) continue
+        if (seen.has(key.value)) {
+          const at = key.range?.[0]
+          if (at !== undefined && (found === undefined || at < found)) found = at
+        }
+        seen.add(key.value)
+      }
+    },
+  })
+  return found
 }
 
 const NOT_PLAIN = Symbol('not plain data')
@@ -457,6 +550,7 @@ function buildPixie(
   file: FileLayer,
   readFile: (path: string) => string,
   errors: string[],
+  keyTexts: string[],
 ): Partial<Mutable<Config['pixie']>> {
   const address = resolve(errors, [flags.get(FLAGS.address), env.get(ENV_VARS.address), file.text('pixie.address')], (text) =>
     hostPort(text, 1, 'must be host:port (e.g. work.withpixie.ai:443)'),
@@ -482,7 +576,7 @@ function buildPixie(
     }
   }
 
-  const apiKey = resolveApiKey(env, file, readFile, errors)
+  const apiKey = resolveApiKey(env, file, readFile, errors, keyTexts)
   const keyRejected = file.rejected('pixie.apiKey') || file.rejected('pixie.apiKeyFile')
   if (apiKey === undefined && file.usable && !keyRejected && tlsMode !== undefined && tlsMode !== 'plaintext') {
     errors.push(`pixie.apiKey: required (set ${ENV_VARS.apiKey}, pixie.apiKey or pixie.apiKeyFile)`)
@@ -513,6 +607,7 @@ function resolveApiKey(
   file: FileLayer,
   readFile: (path: string) => string,
   errors: string[],
+  keyTexts: string[],
 ): Resolved<string> | undefined {
   const layers = [
     [env.get(ENV_VARS.apiKey), env.get(ENV_VARS.apiKeyFile)],
@@ -530,17 +625,19 @@ function resolveApiKey(
       if (!valid) errors.push(`${inline.label}: must be printable ASCII without spaces`)
       winner ??= { label: inline.label, value: valid ? inline.value : undefined }
     } else if (keyFile !== undefined && winner === undefined) {
-      winner = { label: keyFile.label, value: readKeyFile(keyFile, readFile, errors) }
+      winner = { label: keyFile.label, value: readKeyFile(keyFile, readFile, errors, keyTexts) }
     }
   }
   return winner
 }
 
-function readKeyFile(source: Source, readFile: (path: string) => string, errors: string[]): string | undefined {
+function readKeyFile(source: Source, readFile: (path: string) => string, errors: string[], keyTexts: string[]): string | undefined {
   const content = tryRead(source, source.value, readFile, errors)
   if (content === undefined) return undefined
   // Secrets mounted from Kubernetes or written by `echo` end with a newline.
   const key = content.trim()
+  // The whole key, and each of its lines and words should it be malformed.
+  keyTexts.push(key, ...key.split(/\s+/))
   if (key === '') {
     errors.push(`${source.label}: ${source.value} is empty`)
     return undefined
@@ -573,8 +670,9 @@ function buildHttpCollector(
   const staleAfter = resolve(errors, [file.text('collectors.http.staleAfter')], (text) =>
     durationBetween(text, 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0'),
   )
-  if (staleAfter?.value !== undefined && schedule?.kind === 'interval' && staleAfter.value < schedule.intervalMs) {
-    errors.push(`collectors.http.staleAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  const least = schedule === undefined ? undefined : atLeastTheGap(schedule)
+  if (staleAfter?.value !== undefined && least !== undefined && staleAfter.value < least.ms) {
+    errors.push(`collectors.http.staleAfter: ${least.reason}`)
   }
 
   const lag = resolve(errors, [file.text('collectors.http.lag')], (text) => durationBetween(text, 0, 300_000, 'must be from 0s to 5m'))
@@ -584,14 +682,12 @@ function buildHttpCollector(
   const expireAfter = resolve(errors, [file.text('collectors.http.expireAfter')], (text) =>
     durationBetween(text, 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s'),
   )
-  if (expireAfter?.value !== undefined && schedule?.kind === 'interval' && expireAfter.value < schedule.intervalMs) {
-    errors.push(`collectors.http.expireAfter: must be at least the interval (${formatDuration(schedule.intervalMs)})`)
+  if (expireAfter?.value !== undefined && least !== undefined && expireAfter.value < least.ms) {
+    errors.push(`collectors.http.expireAfter: ${least.reason}`)
   }
   const bucketList = file.value('collectors.http.buckets')
   const buckets = Array.isArray(bucketList) ? bucketList.filter((b): b is number => typeof b === 'number') : undefined
-  if (buckets !== undefined && buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? 0))) {
-    errors.push('collectors.http.buckets: must be strictly increasing')
-  }
+  if (buckets !== undefined && !file.rejected('collectors.http.buckets')) bucketProblems(buckets, 'collectors.http.buckets', errors)
 
   const include = stringList(file.value('collectors.http.namespaces.include'))
   const exclude = stringList(file.value('collectors.http.namespaces.exclude'))
@@ -628,6 +724,43 @@ function buildHttpCollector(
     ...(buckets !== undefined && { bucketsSeconds: buckets }),
     ...(metrics !== undefined && { metrics }),
     ...(nativeHistogram !== undefined && { nativeHistogram }),
+  }
+}
+
+/** Largest bucket bound, seconds: Pixie counts latencies in int64 nanoseconds. */
+const MAX_BUCKET_SECONDS = 9_223_372_036
+
+/**
+ * Bucket bounds are compared with Pixie's latencies in whole nanoseconds
+ * (the PxL script holds them as int64 literals), so each must be at least
+ * 1ns, fit an int64, and the bounds must stay strictly increasing once
+ * rounded to nanoseconds.
+ */
+function bucketProblems(buckets: readonly number[], field: string, errors: string[]): void {
+  const ns: (number | undefined)[] = buckets.map((b, i) => {
+    // Zero and negative bounds are reported by the schema.
+    if (b <= 0) return undefined
+    if (!Number.isFinite(b) || b > MAX_BUCKET_SECONDS) {
+      errors.push(`${field}[${i}]: must be at most ${MAX_BUCKET_SECONDS} seconds (Pixie counts latencies in int64 nanoseconds)`)
+      return undefined
+    }
+    const n = Math.round(b * 1e9)
+    if (n < 1) {
+      errors.push(`${field}[${i}]: must be at least 1ns (0.000000001 seconds)`)
+      return undefined
+    }
+    return n
+  })
+  if (buckets.some((b, i) => i > 0 && b <= (buckets[i - 1] ?? 0))) {
+    errors.push(`${field}: must be strictly increasing`)
+    return
+  }
+  for (let i = 1; i < ns.length; i++) {
+    const a = ns[i - 1]
+    const b = ns[i]
+    if (a !== undefined && b !== undefined && b <= a) {
+      errors.push(`${field}: ${buckets[i - 1]} and ${buckets[i]} are the same bound in nanoseconds (bounds must be at least 1ns apart)`)
+    }
   }
 }
 
@@ -824,8 +957,9 @@ function secretsOf(env: Environment, file: FileLayer): string[] {
 
 /** Last line of defence: no message we write quotes the key, but a key pasted into another field would be. */
 function scrubSecrets(lines: readonly string[], secrets: readonly string[]): string[] {
-  const long = secrets.filter((s) => s.length >= 4)
-  return lines.map((line) => long.reduce((out, secret) => out.replaceAll(secret, REDACTED), line))
+  // Longest first, so that a key is never half-replaced by a shorter part of it.
+  const ordered = [...new Set(secrets)].sort((a, b) => b.length - a.length)
+  return lines.map((line) => scrubText(line, ordered))
 }
 
 function dedupe(lines: readonly string[]): string[] {

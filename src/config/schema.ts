@@ -322,7 +322,14 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         namespaces: section({ include: namespaceList(), exclude: namespaceList() }),
         staleAfter: duration(),
         timeout: duration(),
-        maxRows: { type: 'integer', minimum: 1, default: 100_000, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
+        // Written into the script as `#px:set max_output_rows_per_table=<n>`: an integer Pixie reads (int64) and JavaScript prints exactly.
+        maxRows: {
+          type: 'integer',
+          minimum: 1,
+          maximum: Number.MAX_SAFE_INTEGER,
+          default: 100_000,
+          [MESSAGE_KEYWORD]: `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
+        },
         lag: duration({ default: '5s' }),
         maxCatchUp: duration({ default: '5m' }),
         expireAfter: duration({ default: '5m' }),

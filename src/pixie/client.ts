@@ -15,6 +15,7 @@ import {
   PixieUnavailableError,
 } from '../errors.js'
 import { ResultAssembler, inBandStatusError } from './decode.js'
+import { scrubErrorWith, scrubText } from '../secrets.js'
 import { JWE_ALGORITHMS, decryptBatch, generateEncryptionKeys, type EncryptionKeys } from './jwe.js'
 import { SIMULATOR_HEADER, decodeRowBatch, vizierServiceDefinition } from './proto.js'
 import type { Wire } from './proto.js'
@@ -391,17 +392,18 @@ export class PixieClient implements PixieApi {
   }
 
   /**
-   * Removes the API key from an error's message. Messages carry text from the
-   * server (status details, in-band messages), which could echo the key.
+   * Removes the API key from an error: its message, stack, compiler error
+   * details and cause chain. Everything in an error can carry text from the
+   * server (status messages, compiler errors, table names), which could echo
+   * the key.
    */
   #scrub(error: PixieError): PixieError {
-    if (this.#apiKey !== undefined && error.message.includes(this.#apiKey)) error.message = this.#redact(error.message)
-    return error
+    return this.#apiKey === undefined ? error : scrubErrorWith(error, [this.#apiKey])
   }
 
   /** Removes the API key from text that came from the server, in case it echoes it. */
   #redact(text: string): string {
-    return this.#apiKey === undefined ? text : text.split(this.#apiKey).join('<redacted>')
+    return this.#apiKey === undefined ? text : scrubText(text, [this.#apiKey])
   }
 
   /** Maps a final gRPC status (no in-band failure seen) to the error to raise. */

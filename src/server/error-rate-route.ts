@@ -57,16 +57,18 @@ export function invalidParams(namespace: string, pod: string): string | undefine
 export function aggregate(pods: readonly PodRates[], namespace: string, pod: string): ErrorRateAnswer | undefined {
   let requests = 0
   let errors = 0
-  let n = 0
+  // A pod may come in several rows (one per Service selecting it): all of its
+  // rows count, and it counts once.
+  const matched = new Set<string>()
   for (const p of pods) {
     if (p.namespace !== namespace || !(p.pod === pod || p.pod.startsWith(`${pod}-`))) continue
     requests += p.requestsPerSecond
     errors += p.errorsPerSecond
-    n++
+    matched.add(p.pod)
   }
-  // The collector publishes only pods with requests, so n > 0 implies requests > 0.
-  if (n === 0 || !(requests > 0)) return undefined
-  return { error_rate: errors / requests, requests_per_second: requests, pods: n }
+  // The collector publishes only pods with requests, so a match implies requests > 0.
+  if (matched.size === 0 || !(requests > 0)) return undefined
+  return { error_rate: errors / requests, requests_per_second: requests, pods: matched.size }
 }
 
 /**
@@ -112,14 +114,21 @@ export function errorRateFromRegistry(source: {
       const { registry } = source
       const read = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
       const [rps, eps] = await Promise.all([read(HTTP_REQUESTS_PER_SECOND), read(HTTP_ERRORS_PER_SECOND)])
-      const key = (l: Partial<Record<string, string | number>>) => `${String(l.namespace)}/${String(l.pod)}`
-      const errors = new Map(eps.map((s) => [key(s.labels), s.value]))
-      return rps.map((s) => ({
-        namespace: String(s.labels.namespace ?? ''),
-        pod: String(s.labels.pod ?? ''),
-        requestsPerSecond: s.value,
-        errorsPerSecond: errors.get(key(s.labels)) ?? 0,
-      }))
+      // One entry per pod, summing every series of that pod: a pod selected by
+      // two Services has a series under each, and the ratio must be the one
+      // sum(errors)/sum(requests) over the published series gives.
+      const byPod = new Map<string, { namespace: string; pod: string; requestsPerSecond: number; errorsPerSecond: number }>()
+      const entry = (l: Partial<Record<string, string | number>>) => {
+        const namespace = String(l.namespace ?? '')
+        const pod = String(l.pod ?? '')
+        const key = `${namespace}/${pod}`
+        let e = byPod.get(key)
+        if (e === undefined) byPod.set(key, (e = { namespace, pod, requestsPerSecond: 0, errorsPerSecond: 0 }))
+        return e
+      }
+      for (const s of rps) entry(s.labels).requestsPerSecond += s.value
+      for (const s of eps) entry(s.labels).errorsPerSecond += s.value
+      return [...byPod.values()]
     },
   }
 }

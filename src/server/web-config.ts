@@ -11,12 +11,12 @@
  *     client_ca_file: clients-ca.crt      # optional: require client certificates signed by it
  *   basic_auth_users:
  *     prometheus: $2b$10$...               # htpasswd -nBC 10 prometheus
+ *   # pixie-exporter's own key (not in the exporter toolkit): serve /-/healthy
+ *   # and /-/ready without credentials, for the kubelet's probes.
+ *   health_probes_without_auth: true
  */
-import { createHash } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
-import bcrypt from 'bcryptjs'
 import { parse as parseYaml } from 'yaml'
-import type { onRequestHookHandler } from 'fastify'
 import { ConfigError } from '../errors.js'
 
 /** The validated web configuration. */
@@ -25,10 +25,15 @@ export interface WebSecurity {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa: Buffer | undefined } | undefined
   /** Basic-auth users and their bcrypt hashes; empty: no authentication. */
   readonly users: ReadonlyMap<string, string>
+  /** Serve `/-/healthy` and `/-/ready` without credentials (`health_probes_without_auth`). Default false. */
+  readonly healthProbesWithoutAuth?: boolean
 }
 
+/** The paths `health_probes_without_auth: true` exempts from basic auth. */
+export const HEALTH_PROBE_PATHS: readonly string[] = ['/-/healthy', '/-/ready']
+
 const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/
-const TOP_KEYS = new Set(['tls_server_config', 'basic_auth_users'])
+const TOP_KEYS = new Set(['tls_server_config', 'basic_auth_users', 'health_probes_without_auth'])
 const TLS_KEYS = new Set(['cert_file', 'key_file', 'client_ca_file'])
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -92,8 +97,10 @@ export function loadWebConfig(path: string, readFile: (path: string) => Buffer):
       }
     }
   }
+  const probes = doc.health_probes_without_auth
+  if (probes !== undefined && typeof probes !== 'boolean') errors.push(`${prefix}: health_probes_without_auth: must be true or false`)
   if (errors.length > 0) throw new ConfigError(errors)
-  return { tls, users }
+  return { tls, users, healthProbesWithoutAuth: probes === true }
 }
 
 /** Options for node's https server from a web configuration (client certificates required when a client CA is set). */
@@ -103,37 +110,4 @@ export function httpsOptions(tls: NonNullable<WebSecurity['tls']>): { cert: Buff
     : { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }
 }
 
-// Compared against when the user is unknown, so that unknown and known users
-// take the same time (no user enumeration by timing). Made on first use.
-let dummyHash: string | undefined
-const dummy = (): string => (dummyHash ??= bcrypt.hashSync('pixie-exporter-no-such-user', 10))
-
-/**
- * A fastify onRequest hook enforcing basic auth against bcrypt hashes. bcrypt
- * is slow on purpose, so a successful (user, password) pair is remembered by
- * its SHA-256, as the exporter toolkit does; failures are always checked.
- */
-export function basicAuthHook(users: ReadonlyMap<string, string>): onRequestHookHandler {
-  const verified = new Set<string>()
-  return async (req, reply) => {
-    const header = req.headers.authorization ?? ''
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)
-    const decoded = match?.[1] === undefined ? '' : Buffer.from(match[1], 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    const user = colon < 0 ? '' : decoded.slice(0, colon)
-    const password = colon < 0 ? '' : decoded.slice(colon + 1)
-    const key = createHash('sha256').update(`${user}\u0000${password}`).digest('hex')
-    if (colon >= 0 && verified.has(key)) return
-    const hash = users.get(user)
-    const ok = (await bcrypt.compare(password, hash ?? dummy())) && hash !== undefined && colon >= 0
-    if (ok) {
-      verified.add(key)
-      return
-    }
-    await reply
-      .code(401)
-      .header('www-authenticate', 'Basic realm="pixie-exporter", charset="UTF-8"')
-      .type('text/plain; charset=utf-8')
-      .send('Unauthorized\n')
-  }
-}
+export { basicAuthHook } from './basic-auth.js'

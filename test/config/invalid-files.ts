@@ -3,6 +3,9 @@ import { ConfigError } from '../../src/errors.js'
 import { loadConfig } from '../../src/config/load.js'
 import { FIXTURE_API_KEY, fixturePath } from '../fixtures/config/helpers.js'
 
+// Cron schedules run in local time; the gaps quoted in messages are those of UTC (no DST).
+process.env['TZ'] = 'UTC'
+
 // Each fixture is a working configuration with one mistake (`many` has
 // several), and `want` is the exact list of lines the ConfigError carries.
 // The API key is set in the fixtures so that every row also proves it is
@@ -70,7 +73,26 @@ const rows: readonly Row[] = [
   { file: 'invalid-namespace-both.yaml', want: () => ['collectors.http.namespaces: "shop" is in both include and exclude'] },
   { file: 'invalid-stale-after.yaml', want: () => ['collectors.http.staleAfter: must be at least the interval (30s)'] },
   { file: 'invalid-collector-timeout.yaml', want: () => ['collectors.http.timeout: must be greater than 0 and at most 10m'] },
-  { file: 'invalid-max-rows.yaml', want: () => ['collectors.http.maxRows: must be an integer of at least 1'] },
+  { file: 'invalid-max-rows.yaml', want: () => ['collectors.http.maxRows: must be an integer from 1 to 9007199254740991'] },
+  // Issue 13, defect 8: accepted by --check-config at 3fef3da, then failing at run time.
+  { file: 'invalid-max-rows-huge.yaml', want: () => ['collectors.http.maxRows: must be an integer from 1 to 9007199254740991'] },
+  {
+    file: 'invalid-buckets-huge.yaml',
+    want: () => ['collectors.http.buckets[1]: must be at most 9223372036 seconds (Pixie counts latencies in int64 nanoseconds)'],
+  },
+  { file: 'invalid-buckets-tiny.yaml', want: () => ['collectors.http.buckets[0]: must be at least 1ns (0.000000001 seconds)'] },
+  {
+    file: 'invalid-buckets-same-ns.yaml',
+    want: () => ['collectors.http.buckets: 1.0000000001 and 1.0000000002 are the same bound in nanoseconds (bounds must be at least 1ns apart)'],
+  },
+  { file: 'invalid-stale-after-cron.yaml', want: () => ['collectors.http.staleAfter: must be at least the longest gap between runs of the schedule (10s)'] },
+  {
+    file: 'invalid-stale-after-cron-gap.yaml',
+    want: () => [
+      'collectors.http.staleAfter: must be at least the longest gap between runs of the schedule (54m10s)',
+      'collectors.http.expireAfter: must be at least the longest gap between runs of the schedule (54m10s)',
+    ],
+  },
   { file: 'invalid-lag.yaml', want: () => ['collectors.http.lag: must be from 0s to 5m'] },
   { file: 'invalid-expire-after.yaml', want: () => ['collectors.http.expireAfter: must be at least the interval (30s)'] },
   { file: 'invalid-buckets-order.yaml', want: () => ['collectors.http.buckets: must be strictly increasing'] },
@@ -97,7 +119,7 @@ const rows: readonly Row[] = [
     file: 'invalid-many.yaml',
     want: () => [
       'collectors.http.errorStatusMin: must be an integer from 100 to 599',
-      'collectors.http.maxRows: must be an integer of at least 1',
+      'collectors.http.maxRows: must be an integer from 1 to 9007199254740991',
       'web.listenAddres: unknown key',
       'log.level: must be one of trace, debug, info, warn, error, fatal',
       'pixie.address: must be host:port (e.g. work.withpixie.ai:443)',

@@ -5,6 +5,9 @@ import { intervalToCron, loadConfig, redactConfig } from '../../src/config/load.
 import type { Config } from '../../src/config/types.js'
 import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
 
+// Cron schedules run in local time; the gaps quoted in messages are those of UTC (no DST).
+process.env['TZ'] = 'UTC'
+
 const MINIMAL_ENV = { PX_CLUSTER_ID: CLUSTER_ID, PX_API_KEY: 'px-api-env-key' }
 
 t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t) => {
@@ -82,10 +85,14 @@ t.test('a full file sets every key', async (t) => {
   t.equal(config.log.level, 'debug', 'log level')
 })
 
-t.test('a cron schedule is kept as written and staleAfter is not tied to it', async (t) => {
+t.test('a cron schedule is kept as written; staleAfter and expireAfter cover its longest gap', async (t) => {
   const { config } = loadConfig({ argv: ['--config', fixturePath('valid-schedule.yaml')], env: {} })
   t.strictSame(config.collectors.http.schedule, { kind: 'cron', cron: '0 */2 * * * 1-5' }, 'cron schedule')
-  t.equal(config.collectors.http.staleAfterMs, 1_000, 'staleAfter below any interval is allowed with a schedule')
+  t.equal(config.collectors.http.staleAfterMs, 3 * 86_400_000, 'staleAfter as written')
+  // Every 2 minutes on weekdays: the longest gap is the weekend, Friday 23:58 to Monday 00:00.
+  const short = memoryReadFile({ 'c.yaml': `pixie: {clusterId: ${CLUSTER_ID}, apiKey: k-0001}\ncollectors:\n  http:\n    schedule: "0 */2 * * * 1-5"\n    staleAfter: 1h\n    expireAfter: 2d2m\n` })
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env: {}, readFile: short }))
+  t.strictSame(lines, ['collectors.http.staleAfter: must be at least the longest gap between runs of the schedule (2d2m)'], 'a staleAfter the weekend gap would outlast is refused')
 })
 
 t.test('the config file can be named by PIXIE_EXPORTER_CONFIG, and --config wins', async (t) => {
@@ -235,6 +242,56 @@ t.test('the API key never appears in errors', async (t) => {
     t.ok(err instanceof ConfigError, `${name}: a ConfigError`)
     t.notMatch(String((err as Error).message), secret, `${name}: the message does not contain the key`)
   }
+})
+
+t.test('a key read from a key file is never echoed by an error about another field (issue 13, defect 5)', async (t) => {
+  const key = 'pxapi-5f1e2d3c-key-from-a-file'
+  const pasted = `pixie:
+  clusterId: ${key}
+  address: ${key}
+collectors:
+  http:
+    schedule: "${key} * * * * *"
+    namespaces:
+      include: [${key}]
+  custom:
+    - name: ${key}
+      pxlFile: ${key}.pxl
+      table: t
+      labels:
+        - column: c
+          label: ${key}
+      staticLabels:
+        ${key}: x
+      metrics:
+        - column: c
+          name: ${key}
+          help: h
+          type: gauge
+web:
+  listenAddress: ${key}
+  configFile: /etc/${key}/web.yml
+`
+  const sources: [string, Record<string, string>, string][] = [
+    ['pixie.apiKeyFile', { PX_CLUSTER_ID: CLUSTER_ID }, 'pixie:\n  apiKeyFile: /run/key\n'],
+    ['PIXIE_EXPORTER_API_KEY_FILE', { PIXIE_EXPORTER_API_KEY_FILE: '/run/key' }, ''],
+    ['PX_API_KEY', { PX_API_KEY: key }, ''],
+    ['pixie.apiKey', {}, `pixie:\n  apiKey: ${key}\n`],
+  ]
+  for (const [source, env, head] of sources) {
+    // The key-source lines go first; the pasted document's pixie section merges in.
+    const text = head === '' ? pasted : pasted.replace('pixie:\n', head)
+    const readFile = memoryReadFile({ '/run/key': `${key}\n`, 'c.yaml': text })
+    const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env, readFile }))
+    t.ok(lines.length >= 5, `${source}: several fields rejected (${lines.length})`)
+    t.same(lines.filter((l) => l.includes(key)), [], `${source}: no line shows the key`)
+    t.ok(lines.some((l) => l.includes('<secret>')), `${source}: a quoted value shows <secret> instead`)
+  }
+  // The schedule error of the issue, exactly.
+  const readFile = memoryReadFile({ '/run/key': `${key}\n`, 'c.yaml': `pixie:\n  apiKeyFile: /run/key\ncollectors:\n  http:\n    schedule: "${key} * * * * *"\n` })
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'c.yaml'], env: { PX_CLUSTER_ID: CLUSTER_ID }, readFile }))
+  t.same(lines.filter((l) => l.startsWith('collectors.http.schedule')).length, 1, 'the schedule is rejected')
+  t.notMatch(lines.join('\n'), key, 'without the key')
 })
 
 t.test('a missing API key is allowed only with TLS plaintext', async (t) => {

@@ -390,7 +390,7 @@ t.test('the api key appears in no error message and no log line', async (t) => {
   ] as const) {
     const text = `${(error as Error).message} ${String((error as Error).cause)}`
     t.notOk(text.includes(API_KEY), `${name}: key not in message or cause`)
-    t.match(text, /<redacted>/, `${name}: echoed key replaced`)
+    t.match(text, /<secret>/, `${name}: echoed key replaced`)
   }
   t.ok(lines.length > 0, 'something was logged')
   t.notOk(

@@ -54,6 +54,31 @@ t.test('/metrics serves the Prometheus text exposition', async (t) => {
   t.match(res.body, /pixie_exporter_collector_up\{collector="http"\} 1/, 'self-metrics')
 })
 
+t.test('/metrics honours Accept-Encoding q-values: gzip only when its q-value is above 0', async (t) => {
+  const s = await setup([answer([row])])
+  await s.job.runNow()
+  const cases: [string | undefined, boolean][] = [
+    [undefined, false],
+    ['gzip', true],
+    ['gzip;q=0', false],
+    ['gzip; q=0.000', false],
+    ['GZIP;Q=0', false],
+    ['identity, gzip;q=0', false],
+    ['gzip;q=0.5, identity', true],
+    ['x-gzip', true],
+    ['*', true],
+    ['*;q=0', false],
+    ['gzip;q=0, *', false],
+    ['br, deflate', false],
+    ['notgzip', false],
+  ]
+  for (const [header, gzipped] of cases) {
+    const res = await s.app.inject({ url: '/metrics', headers: header === undefined ? {} : { 'accept-encoding': header } })
+    t.equal(res.headers['content-encoding'], gzipped ? 'gzip' : undefined, `Accept-Encoding ${JSON.stringify(header)}: ${gzipped ? 'gzip' : 'identity'}`)
+    if (!gzipped) t.match(res.body, /pixie_exporter_collector_up/, 'plain text body')
+  }
+})
+
 t.test('/-/healthy answers 200 while the process lives', async (t) => {
   const s = await setup([])
   const res = await s.app.inject('/-/healthy')
