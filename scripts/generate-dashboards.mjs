@@ -1,9 +1,10 @@
 // Writes the Grafana dashboards, their provisioning file and ConfigMap, and the
-// Prometheus rules from src/dashboards/ (compiled to dist/ by `npm run build`).
+// Prometheus rules from src/dashboards/ (compiled to dev-dist/ by `npm run dashboards`:
+// the generator imports a dev dependency, so it stays out of dist/ and the package).
 // `--check` writes nothing and exits 1 when a committed file differs.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { generatedFiles } from '../dist/dashboards/index.js'
+import { generatedFiles } from '../dev-dist/dashboards/index.js'
 
 const root = join(import.meta.dirname, '..')
 const check = process.argv.includes('--check')

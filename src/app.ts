@@ -162,6 +162,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (outcome.ok) return reply.type('text/plain; charset=utf-8').send('Configuration reloaded\n')
       return reply.code(500).type('text/plain; charset=utf-8').send(`Reload failed; the last good configuration keeps running:\n${outcome.error}\n`)
     })
+    // As Prometheus answers: another method on an existing route is 405 with Allow, not 404.
+    app.route({
+      method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+      url: '/-/reload',
+      handler: async (_req, reply) =>
+        reply.code(405).header('allow', 'POST').type('text/plain; charset=utf-8').send('Method Not Allowed: use POST /-/reload\n'),
+    })
   }
 
   app.addHook('onClose', async () => {

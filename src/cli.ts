@@ -1,49 +1,81 @@
 #!/usr/bin/env node
 /**
  * The process: parses the command line, builds the exporter (or the simulator),
- * listens, and owns signals and exit codes. Nothing else calls process.exit.
+ * listens, and owns signals, process warnings and exit codes. Nothing else
+ * calls process.exit. The commands, their flags and help texts are in
+ * src/commands.ts.
  *
  *   pixie-exporter [serve] [flags]          run the exporter (see docs/configuration.md)
  *   pixie-exporter simulate --scenario F    run the Pixie API simulator
  *   pixie-exporter demo [--scenario F]      simulator + exporter in one process
+ *   pixie-exporter analyze --template F     run an AnalysisTemplate's metrics once
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { pino, type Logger } from 'pino'
+import type { Logger } from 'pino'
+import { runAnalyzeCommand } from './analyze/command.js'
+import { readBuildInfo } from './build-info.js'
+import { COMMANDS, DEMO_OPTIONS, SIMULATE_OPTIONS, commandHelp, overviewHelp, versionText, type CommandName } from './commands.js'
 import { loadConfig, loadConfigAsync, redactConfig } from './config/load.js'
+import { LOG_FORMATS, LOG_LEVELS } from './config/schema.js'
 import type { Config } from './config/types.js'
+import { DEMO_CLUSTER_ID, DEMO_CONFIG_YAML, browseBase, demoBanner } from './demo.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
-import { createExporter, packageVersion } from './exporter.js'
+import { createExporter, type Exporter } from './exporter.js'
+import { createLogger } from './log.js'
 import { loadWebConfig } from './server/web-config.js'
 import { loadScenarioFile, startSimulator } from './simulator/server.js'
-import { runAnalyzeCommand } from './analyze/command.js'
 import { Secrets } from './secrets.js'
-
-const USAGE = `Usage:
-  pixie-exporter [serve] [--config FILE] [--check-config] [--web.listen-address HOST:PORT] [--web.enable-lifecycle]
-                 [--log.level LEVEL] [--pixie.address HOST:PORT] [--pixie.cluster-id UUID]
-                 [--pixie.tls verify|skip-verify|plaintext] [--pixie.ca-file FILE]
-  pixie-exporter simulate --scenario FILE [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--truth-listen HOST:PORT]
-  pixie-exporter demo [--scenario FILE] [--web.listen-address HOST:PORT]
-  pixie-exporter analyze --template FILE [--arg NAME=VALUE]... [--prometheus URL] [--metric NAME]... [--run | --backtest --from T --to T [--step D]]
-  pixie-exporter --version | --help
-Configuration reference: docs/configuration.md`
 
 /** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
 const EXIT_CONFIG = 2
 const EXIT_FAILURE = 1
 /** Longest a graceful shutdown may take before the process exits anyway, ms. */
 const SHUTDOWN_BOUND_MS = 10_000
-/** The simulator accepts any cluster id; the demo uses this one. */
-const SIMULATOR_CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
+/** How often the demo checks whether the first poll succeeded, ms. */
+const DEMO_READY_CHECK_MS = 500
+/** The demo's configuration "file" (never on disk). */
+const DEMO_CONFIG_PATH = '<demo configuration>'
 
-function makeLogger(level: string, bindings: Record<string, unknown> = {}, secrets = new Secrets()): Logger {
-  return pino({
-    level,
-    base: { ...bindings },
-    // Every line is scrubbed of the secrets as written (messages, errors and
-    // their details, bindings), and key fields are censored by path.
-    ...secrets.pinoOptions(),
+/** A usage error: the message, then the command's help, exit status 2. */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command: CommandName | undefined,
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+type Level = Config['log']['level']
+type Format = Config['log']['format']
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new ConfigError([`--${flag}: must be one of ${allowed.join(', ')}`])
+}
+
+/**
+ * Node's process warnings become log lines in the chosen format instead of
+ * raw text on stderr. DEP0123 ("Setting the TLS ServerName to an IP address")
+ * is expected, not the operator's to fix: with TLS to an IP address
+ * (`PX_CLOUD_ADDR=10.0.0.5:443`), @grpc/grpc-js always passes the host as
+ * the TLS servername (grpc/grpc-node#1919) and offers no way to leave SNI
+ * out. The certificate is still verified against the IP address, so it is
+ * logged once at debug with that explanation.
+ */
+function routeProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning')
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code === 'DEP0123') {
+      logger.debug(
+        { code: warning.code },
+        'TLS to an IP address: @grpc/grpc-js sends the IP as the TLS server name, which Node.js deprecates (RFC 6066); the certificate is still verified against the IP address',
+      )
+      return
+    }
+    logger.warn({ code: warning.code, warning: warning.message, type: warning.name }, 'Node.js process warning')
   })
 }
 
@@ -71,8 +103,27 @@ function onSignals(logger: Logger, close: () => Promise<void>): void {
   }
 }
 
-async function serve(argv: string[], secrets: Secrets, extra: { simulated?: boolean; config?: Config } = {}): Promise<() => Promise<void>> {
-  const loaded = extra.config === undefined ? await loadConfigAsync({ argv, env: process.env }) : { config: extra.config, checkOnly: false, enableLifecycle: false, configFile: undefined }
+/** A running command: its logger (for shutdown lines) and how to stop it. */
+interface Running {
+  readonly logger: Logger
+  readonly close: () => Promise<void>
+}
+
+/** Whether `argv` asks for help (`--help`, `-h`) or the version, before any `--`. */
+function metaFlags(argv: readonly string[]): { help: boolean; version: boolean } {
+  const { tokens } = parseArgs({ args: [...argv], strict: false, allowPositionals: true, tokens: true })
+  const names = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []))
+  return { help: names.includes('help') || names.includes('h'), version: names.includes('version') }
+}
+
+async function startServing(
+  argv: readonly string[],
+  secrets: Secrets,
+  extra: { simulated?: boolean; config?: Config } = {},
+): Promise<Running & { exporter: Exporter }> {
+  // Asynchronous: a reload must not stall the server on a blocking file.
+  const load = async () => (await loadConfigAsync({ argv: [...argv], env: process.env })).config
+  const loaded = extra.config === undefined ? await loadConfigAsync({ argv: [...argv], env: process.env }) : { config: extra.config, checkOnly: false, enableLifecycle: false, configFile: undefined }
   const { config } = loaded
   secrets.add(config.pixie.apiKey)
   // Checked before serving, and by --check-config too.
@@ -81,9 +132,11 @@ async function serve(argv: string[], secrets: Secrets, extra: { simulated?: bool
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = makeLogger(config.log.level, extra.simulated ? { simulated: true } : {}, secrets)
-  logger.info({ config: redactConfig(config), version: packageVersion() }, 'starting pixie-exporter')
-  if (extra.simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(extra.simulated === true && { bindings: { simulated: true } }) })
+  routeProcessWarnings(logger)
+  const build = readBuildInfo()
+  logger.info({ config: redactConfig(config), version: build.version, revision: build.revision, node: process.version }, 'starting pixie-exporter')
+  if (extra.simulated === true) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
   const exporter = await createExporter({
     config,
     logger,
@@ -91,9 +144,8 @@ async function serve(argv: string[], secrets: Secrets, extra: { simulated?: bool
     enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
     secrets,
-    // A reload reads the same sources again (asynchronously: a blocking file
-    // must not stall the server): the file, the environment, the flags.
-    ...(extra.config === undefined && { loadConfig: async () => (await loadConfigAsync({ argv, env: process.env })).config }),
+    // A reload reads the same sources again: the file, the environment, the flags.
+    ...(extra.config === undefined && { loadConfig: load }),
   })
   const address = await exporter.app.listen({ host: config.web.host, port: config.web.port })
   logger.info({ address }, `serving metrics on ${address}/metrics`)
@@ -102,33 +154,29 @@ async function serve(argv: string[], secrets: Secrets, extra: { simulated?: bool
     logger.info({ signal: 'SIGHUP' }, 'reloading the configuration')
     void exporter.reload()
   })
-  return () => exporter.close()
+  return { logger, exporter, close: () => exporter.close() }
 }
 
-function simulateArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      scenario: { type: 'string' },
-      listen: { type: 'string', default: '127.0.0.1:50051' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'truth-listen': { type: 'string' },
-      'log.level': { type: 'string', default: 'info' },
-      'web.listen-address': { type: 'string' },
-    },
-  }).values
+async function serve(argv: readonly string[], secrets: Secrets): Promise<Running> {
+  return startServing(argv, secrets)
 }
 
-async function simulate(argv: string[]): Promise<() => Promise<void>> {
+function simulateArgs(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: SIMULATE_OPTIONS }).values
+}
+
+async function simulate(argv: readonly string[]): Promise<Running> {
   const args = simulateArgs(argv)
-  if (args.scenario === undefined) throw new ConfigError(['--scenario: required'])
+  if (args.scenario === undefined) throw new UsageError('simulate: --scenario FILE is required', 'simulate')
   if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
     throw new ConfigError(['--tls-cert, --tls-key: give both or neither'])
   }
-  const logger = makeLogger(args['log.level'], { simulator: true })
+  const logger = createLogger({
+    level: oneOf<Level>('log.level', args['log.level'], LOG_LEVELS),
+    format: oneOf<Format>('log.format', args['log.format'], LOG_FORMATS),
+    bindings: { simulator: true },
+  })
+  routeProcessWarnings(logger)
   const scenario = loadScenarioFile(args.scenario)
   const tls =
     args['tls-cert'] !== undefined && args['tls-key'] !== undefined
@@ -143,77 +191,102 @@ async function simulate(argv: string[]): Promise<() => Promise<void>> {
     ...(tls ? { tls } : {}),
     ...(truthListen !== undefined ? { truthListen } : {}),
   })
-  process.stdout.write(`Pixie API simulator (simulated data) listening on ${sim.address}\n`)
+  process.stdout.write(`Pixie API simulator (simulated data) listening on ${sim.address} (any cluster id, e.g. ${DEMO_CLUSTER_ID})\n`)
   if (sim.truthAddress !== undefined) process.stdout.write(`Simulator ground truth (simulated data): http://${sim.truthAddress}/truth\n`)
-  return () => sim.close()
+  return { logger, close: () => sim.close() }
 }
 
-async function demo(argv: string[], secrets: Secrets): Promise<() => Promise<void>> {
-  const args = simulateArgs(argv)
+async function demo(argv: readonly string[], secrets: Secrets): Promise<Running> {
+  const args = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: DEMO_OPTIONS }).values
   const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
-  const simLogger = makeLogger(args['log.level'], { simulator: true })
+  const level = oneOf<Level>('log.level', args['log.level'], LOG_LEVELS)
+  const format = oneOf<Format>('log.format', args['log.format'], LOG_FORMATS)
+  const simLogger = createLogger({ level, format, bindings: { simulator: true } })
   const sim = await startSimulator({ scenario: loadScenarioFile(scenarioPath), listen: '127.0.0.1:0', logger: simLogger })
-  const listen = args['web.listen-address'] ?? '127.0.0.1:10049'
+  // The same schedule as `npm run demo` (src/demo.ts), from an in-memory file.
+  const readFile = (path: string) => (path === DEMO_CONFIG_PATH ? DEMO_CONFIG_YAML : readFileSync(path, 'utf8'))
   const { config } = loadConfig({
-    argv: ['--pixie.address', sim.address, '--pixie.tls', 'plaintext', '--web.listen-address', listen, '--log.level', args['log.level']],
-    env: { PX_CLUSTER_ID: SIMULATOR_CLUSTER_ID },
+    argv: [
+      '--config', DEMO_CONFIG_PATH,
+      '--pixie.address', sim.address,
+      '--pixie.tls', 'plaintext',
+      '--web.listen-address', args['web.listen-address'],
+      '--log.level', level,
+      '--log.format', format,
+    ],
+    env: { PX_CLUSTER_ID: DEMO_CLUSTER_ID },
+    readFile,
   })
-  const closeExporter = await serve([], secrets, { simulated: true, config })
-  const base = `http://${config.web.host === '0.0.0.0' ? '127.0.0.1' : config.web.host}:${config.web.port}`
-  process.stdout.write(
-    [
-      '',
-      'pixie-exporter demo — SIMULATED DATA (no Pixie cluster involved)',
-      `  scenario:          ${scenarioPath}`,
-      `  Pixie simulator:   ${sim.address} (gRPC)`,
-      `  landing page:      ${base}/`,
-      `  metrics:           ${base}/metrics`,
-      `  readiness:         ${base}/-/ready`,
-      'Press Ctrl-C to stop.',
-      '',
-    ].join('\n'),
-  )
-  return async () => {
-    await closeExporter()
-    await sim.close()
+  const running = await startServing([], secrets, { simulated: true, config })
+  const bound = running.exporter.app.server.address()
+  const port = typeof bound === 'object' && bound !== null ? bound.port : config.web.port
+  const banner = demoBanner({ scenario: scenarioPath, simulator: sim.address, base: browseBase(config.web.host, port) })
+  process.stdout.write(banner)
+  // Log lines push the block out of sight: print it again once the first poll succeeded.
+  const again = setInterval(() => {
+    if (!running.exporter.jobs.some((j) => j.status().lastOutcome === 'success')) return
+    clearInterval(again)
+    process.stdout.write(banner)
+  }, DEMO_READY_CHECK_MS)
+  again.unref()
+  return {
+    logger: running.logger,
+    close: async () => {
+      clearInterval(again)
+      await running.close()
+      await sim.close()
+    },
   }
 }
 
-async function main(argv: string[], secrets: Secrets): Promise<void> {
-  const [first, ...rest] = argv
-  if (first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(`${USAGE}\n`)
+async function main(argv: readonly string[], secrets: Secrets): Promise<void> {
+  const first = argv[0]
+  const named = (COMMANDS as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined
+  if (first === 'help') {
+    const topic = argv[1]
+    process.stdout.write(`${topic !== undefined && (COMMANDS as readonly string[]).includes(topic) ? commandHelp(topic as CommandName) : overviewHelp()}\n`)
     return
   }
-  if (first === '--version') {
-    process.stdout.write(`${packageVersion()}\n`)
+  if (first !== undefined && named === undefined && !first.startsWith('-')) {
+    throw new UsageError(`unknown command ${JSON.stringify(first)}`, undefined)
+  }
+  const command: CommandName = named ?? 'serve'
+  const rest = named === undefined ? argv : argv.slice(1)
+  const meta = metaFlags(rest)
+  if (meta.help) {
+    process.stdout.write(`${named === undefined ? overviewHelp() : commandHelp(command)}\n`)
     return
   }
-  if (first === 'analyze') {
-    process.exitCode = await runAnalyzeCommand(rest, {
+  if (meta.version && command === 'serve') {
+    process.stdout.write(versionText(readBuildInfo(), { node: process.version, platform: `${process.platform}/${process.arch}` }))
+    return
+  }
+  if (command === 'analyze') {
+    process.exitCode = await runAnalyzeCommand([...rest], {
       stdout: (s) => process.stdout.write(s),
       stderr: (s) => process.stderr.write(s),
     })
     return
   }
-  let close: () => Promise<void>
-  if (first === 'simulate') close = await simulate(rest)
-  else if (first === 'demo') close = await demo(rest, secrets)
-  else if (first === 'serve') close = await serve(rest, secrets)
-  else close = await serve(argv, secrets)
-  onSignals(makeLogger('info', {}, secrets), close)
+  const running = await (command === 'simulate' ? simulate(rest) : command === 'demo' ? demo(rest, secrets) : serve(rest, secrets))
+  onSignals(running.logger, running.close)
 }
 
 /** The process's one set of secrets: every log line, page and fatal message is scrubbed of them. */
 const processSecrets = new Secrets()
 
 main(process.argv.slice(2), processSecrets).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`pixie-exporter: ${err.message}\n\n${err.command === undefined ? overviewHelp() : commandHelp(err.command)}\n`)
+    process.exit(EXIT_CONFIG)
+  }
   if (err instanceof ConfigError || err instanceof ScenarioError) {
     process.stderr.write(processSecrets.scrub(`pixie-exporter: ${err.message}\n`))
     process.exit(EXIT_CONFIG)
   }
   if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`pixie-exporter: ${err.message}\n${USAGE}\n`)
+    const command = (COMMANDS as readonly string[]).includes(process.argv[2] ?? '') ? (process.argv[2] as CommandName) : undefined
+    process.stderr.write(`pixie-exporter: ${err.message}\nRun 'pixie-exporter ${command === undefined ? '' : `${command} `}--help' for the flags.\n`)
     process.exit(EXIT_CONFIG)
   }
   const code = err instanceof ExporterError ? ` [${err.code}]` : ''

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { buildApp } from './app.js'
+import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
 import { LIBRARY } from './collectors/library/index.js'
@@ -146,7 +147,8 @@ interface Shared {
 
 function createShared(options: ExporterOptions, now: () => number, monotonic: MonotonicClock, reloads: ReloadState): Shared {
   const registry = new Registry()
-  const metrics = createSelfMetrics(registry, { version: packageVersion() })
+  const build = readBuildInfo()
+  const metrics = createSelfMetrics(registry, { version: build.version, revision: build.revision, branch: build.branch })
   new Gauge({
     name: CONFIG_LAST_RELOAD_SUCCESSFUL,
     help: 'Whether the last configuration reload (SIGHUP or POST /-/reload) succeeded; 1 before any reload.',
@@ -188,7 +190,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           tls: config.pixie.tls,
           ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
           encryption: config.pixie.encryption,
-          logger: logger.child({ component: 'pixie' }),
+          logger,
         }))
   const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
   const slot = (name: string, definition: unknown, make: (registry: Registry) => Collector): Slot => {

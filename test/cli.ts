@@ -1,7 +1,7 @@
 /** The compiled CLI as a process: exit codes, messages, and that bad config never serves. */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { CLI, freePort, startExporter } from './fixtures/tools.js'
+import { CLI, freePort, startChild, startExporter, waitFor } from './fixtures/tools.js'
 
 const CLUSTER = '10000000-0000-0000-0000-000000000001'
 
@@ -42,9 +42,9 @@ t.test('an unknown flag is a usage error with status 2', async (t) => {
 t.test('--help prints usage and --version the version', async (t) => {
   const help = run(['--help'])
   t.equal(help.status, 0, 'help exits 0')
-  t.match(help.stdout, /pixie-exporter simulate --scenario FILE/, 'usage lists the simulator')
+  t.match(help.stdout, /^ {2}simulate /m, 'usage lists the simulator')
   const version = run(['--version'])
-  t.match(version.stdout, /^\d+\.\d+\.\d+\n$/, 'version printed')
+  t.match(version.stdout, /^pixie-exporter, version \d+\.\d+\.\d+ /, 'version printed (test/cli-help.ts checks the rest)')
 })
 
 t.test('an invalid scenario for simulate names the field and exits 2', async (t) => {
@@ -58,4 +58,22 @@ t.test('SIGTERM stops the jobs and closes the server cleanly', async (t) => {
   const code = await exporter.stop()
   t.equal(code, 0, 'exit status 0 after SIGTERM')
   t.match(exporter.output(), /shutting down/, 'shutdown is logged')
+})
+
+t.test('demo polls every 5s like npm run demo, prints the bound URLs, and again once the first poll succeeded', async (t) => {
+  const demo = startChild(process.execPath, [CLI, 'demo', '--web.listen-address', '127.0.0.1:0'])
+  t.teardown(() => demo.stop())
+  await waitFor(`the URL block twice\n${demo.output()}`, async () => ((demo.output().match(/Press Ctrl-C/g) ?? []).length >= 2 ? true : undefined), 30_000)
+  const landing = /landing page:\s+(http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(demo.output())
+  t.not(landing?.[2], '0', `the block names the bound port, not 0 (${landing?.[1]})`)
+  t.equal((await fetch(landing?.[1] ?? 'http://127.0.0.1:1/')).status, 200, 'and that URL answers')
+  const start = demo
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; config?: { collectors: { http: { schedule: { intervalMs: number } } } } })
+    .find((l) => l.msg === 'starting pixie-exporter')
+  t.equal(start?.config?.collectors.http.schedule.intervalMs, 5000, 'the HTTP collector polls every 5s')
+  t.match(demo.output(), /cluster id 00000000-0000-0000-0000-000000000001/, 'the block names the cluster id the simulator is used with')
+  t.equal(await demo.stop(), 0, 'SIGTERM: exit 0')
 })

@@ -19,7 +19,7 @@ import { parseTemplate, resolveArgs, substituteMetric, type TemplateMetric } fro
 /** Usage text of the analyze command. */
 export const ANALYZE_USAGE = `Usage:
   pixie-exporter analyze --template FILE [--arg NAME=VALUE]... [--prometheus URL] [--metric NAME]...
-                         [--run | --backtest --from TIME --to TIME [--step DURATION]]
+                         [--run | --backtest --from TIME --to TIME [--step DURATION]] [--help]
 Runs each metric of an AnalysisTemplate once, as an Argo Rollouts AnalysisRun would (instant
 Prometheus query at now, Argo's conversion of the answer, successCondition/failureCondition),
 and prints each metric's value and phase. --prometheus overrides the template's address
@@ -34,6 +34,20 @@ and prints each metric's value and phase. --prometheus overrides the template's 
 Exit status: 0 Successful, 1 Failed, 3 Inconclusive, 4 Error (a measurement or condition
 error), 2 bad command line or template. The worst phase wins (Failed > Error > Inconclusive).
 A backtest exits 0 once its report is printed.`
+
+/** Flags of the analyze command, as `util.parseArgs` options; ANALYZE_USAGE lists each. */
+export const ANALYZE_OPTIONS = {
+  template: { type: 'string' },
+  arg: { type: 'string', multiple: true },
+  prometheus: { type: 'string' },
+  metric: { type: 'string', multiple: true },
+  run: { type: 'boolean' },
+  backtest: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  step: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
 
 /**
  * Exit statuses of the analyze command, by the worst metric phase.
@@ -309,18 +323,7 @@ export async function runAnalyzeCommand(argv: string[], io: AnalyzeIo): Promise<
   try {
     parsed = parseArgs({
       args: argv,
-      options: {
-        template: { type: 'string' },
-        arg: { type: 'string', multiple: true },
-        prometheus: { type: 'string' },
-        metric: { type: 'string', multiple: true },
-        run: { type: 'boolean' },
-        backtest: { type: 'boolean' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        step: { type: 'string' },
-        help: { type: 'boolean' },
-      },
+      options: ANALYZE_OPTIONS,
       strict: true,
       allowPositionals: false,
     }).values

@@ -101,12 +101,27 @@ export interface MeasureOptions {
   readonly fetch?: typeof fetch
 }
 
+/**
+ * `fetch failed (connect ECONNREFUSED 127.0.0.1:10049)`: undici says only
+ * "fetch failed" and keeps the reason in `cause`, so the reason is added.
+ */
+export function describeFetchError(err: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    const message = e instanceof Error ? e.message : String(e)
+    if (message !== '' && !parts.includes(message)) parts.push(message)
+    e = e instanceof Error ? e.cause : undefined
+  }
+  const [head = 'unknown error', ...causes] = parts
+  return causes.length === 0 ? head : `${head} (${causes.join(': ')})`
+}
+
 async function getJson(doFetch: typeof fetch, url: string, init: RequestInit, timeoutMs: number, what: string): Promise<unknown> {
   let res: Response
   try {
     res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
   } catch (err) {
-    throw new MeasurementError(`${what}: request to ${url} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    throw new MeasurementError(`${what}: request to ${url} failed: ${describeFetchError(err)}`, { cause: err })
   }
   const text = await res.text()
   let body: unknown
@@ -166,10 +181,13 @@ async function measureWeb(metric: TemplateMetric, options: MeasureOptions): Prom
   const web = metric.provider.web
   if (web === undefined) throw new MeasurementError('no web provider')
   const headers = Object.fromEntries((web.headers ?? []).map((h) => [h.key, h.value]))
-  const answer = (await getJson(options.fetch ?? fetch, web.url, { method: web.method ?? 'GET', headers }, (web.timeoutSeconds ?? 10) * 1000, 'web')) as {
-    status: number
-    ok: boolean
-    body: unknown
+  let answer: { status: number; ok: boolean; body: unknown }
+  try {
+    answer = (await getJson(options.fetch ?? fetch, web.url, { method: web.method ?? 'GET', headers }, (web.timeoutSeconds ?? 10) * 1000, 'web')) as typeof answer
+  } catch (err) {
+    // A web metric asks the exporter, not Prometheus: say so when --prometheus was given.
+    if (options.prometheus === undefined || !(err instanceof MeasurementError)) throw err
+    throw new MeasurementError(`${err.message}; --prometheus applies to prometheus metrics only: a web metric's URL comes from the template (e.g. --arg exporter-address=http://HOST:10049)`, { cause: err })
   }
   // Argo's web provider records any non-2xx answer as an Error measurement.
   if (!answer.ok) throw new MeasurementError(`web: ${web.url} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`)

@@ -23,6 +23,7 @@ import {
   ENV_PREFIX,
   ENV_VARS,
   FLAGS,
+  LOG_FORMATS,
   LOG_LEVELS,
   MESSAGE_KEYWORD,
   TLS_MODES,
@@ -72,6 +73,7 @@ const FLAG_OPTIONS = {
   [FLAGS.enableLifecycle]: { type: 'boolean' },
   [FLAGS.listenAddress]: { type: 'string' },
   [FLAGS.logLevel]: { type: 'string' },
+  [FLAGS.logFormat]: { type: 'string' },
   [FLAGS.address]: { type: 'string' },
   [FLAGS.clusterId]: { type: 'string' },
   [FLAGS.tls]: { type: 'string' },
@@ -131,6 +133,9 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
     oneOf(text, LOG_LEVELS),
   )
+  const format = resolve(errors, [flags.get(FLAGS.logFormat), env.get(ENV_VARS.logFormat), file.text('log.format')], (text) =>
+    oneOf(text, LOG_FORMATS),
+  )
 
   if (errors.length > 0) throw new ConfigError(scrubSecrets(dedupe(errors), [...secretsOf(env, file), ...keyTexts]))
 
@@ -138,7 +143,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     pixie: pixie as Config['pixie'],
     collectors: { http: http as Config['collectors']['http'], custom: pxl.custom, library: pxl.library },
     web: web as Config['web'],
-    log: { level: level?.value ?? 'info' },
+    log: { level: level?.value ?? 'info', format: format?.value ?? 'json' },
   }
   return {
     config: deepFreeze(config),
@@ -849,7 +854,7 @@ function buildWeb(
   const listen = resolve(
     errors,
     [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
-    (text) => hostPort(text, 0, 'must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'),
+    (text) => listenAddress(text),
   )
   // Parsed by the CLI (src/server/web-config.ts); here only checked to be readable.
   const configFile = resolve(errors, [flags.get(FLAGS.webConfigFile), env.get(ENV_VARS.webConfigFile), file.text('web.configFile')], (text) => text)
@@ -921,6 +926,20 @@ function hostPort(text: string, minPort: number, reason: string): HostPort {
   const port = Number(match[3])
   if (port < minPort || port > 65_535) throw new Invalid(`port must be from ${minPort} to 65535`)
   return { address: text, host, port }
+}
+
+/**
+ * A listen address: `host:port`, `[ipv6]:port`, or `:port` as Prometheus
+ * exporters accept it (`--web.listen-address=:9100`). A bare `:port` means
+ * every IPv4 interface, the same as `0.0.0.0:port`; `[::]:port` adds IPv6.
+ */
+function listenAddress(text: string): HostPort {
+  const reason = 'must be host:port or :port (e.g. 0.0.0.0:10049, :10049 or [::1]:10049)'
+  if (text.startsWith(':')) {
+    const { port } = hostPort(`0.0.0.0${text}`, 0, reason)
+    return { address: text, host: '0.0.0.0', port }
+  }
+  return hostPort(text, 0, reason)
 }
 
 // ---------------------------------------------------------------- helpers

@@ -47,6 +47,9 @@ export const TLS_MODES = ['verify', 'skip-verify', 'plaintext'] as const satisfi
 /** Accepted values of `log.level` (pino's levels). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const satisfies readonly Config['log']['level'][]
 
+/** Accepted values of `log.format`: the two formats of the Prometheus exporter-toolkit's `--log.format`. */
+export const LOG_FORMATS = ['logfmt', 'json'] as const satisfies readonly Config['log']['format'][]
+
 /**
  * `collectors.http.interval` when neither it nor `collectors.http.schedule`
  * is set. Not a schema default because the two keys exclude each other.
@@ -73,6 +76,7 @@ export const ENV_VARS = {
   caFile: 'PIXIE_EXPORTER_CA_FILE',
   listenAddress: 'PIXIE_EXPORTER_LISTEN_ADDRESS',
   logLevel: 'PIXIE_EXPORTER_LOG_LEVEL',
+  logFormat: 'PIXIE_EXPORTER_LOG_FORMAT',
   webConfigFile: 'PIXIE_EXPORTER_WEB_CONFIG_FILE',
   /** Path of the YAML configuration file (`--config` wins). */
   config: 'PIXIE_EXPORTER_CONFIG',
@@ -89,6 +93,7 @@ export const FLAGS = {
   enableLifecycle: 'web.enable-lifecycle',
   listenAddress: 'web.listen-address',
   logLevel: 'log.level',
+  logFormat: 'log.format',
   address: 'pixie.address',
   clusterId: 'pixie.cluster-id',
   tls: 'pixie.tls',
@@ -133,7 +138,7 @@ export interface ConfigFile {
     readonly libraryOptions: Readonly<Record<string, PxlSettingsFile>>
   }
   readonly web: { readonly listenAddress: string; readonly configFile?: string }
-  readonly log: { readonly level: Config['log']['level'] }
+  readonly log: { readonly level: Config['log']['level']; readonly format: Config['log']['format'] }
 }
 
 /** Settings shared by custom and library collectors, as in the file (durations are text). */
@@ -386,11 +391,12 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       },
     }),
     web: section({
-      listenAddress: text('must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)', { default: '0.0.0.0:10049' }),
+      listenAddress: text('must be host:port or :port (e.g. 0.0.0.0:10049, :10049 or [::1]:10049)', { default: '0.0.0.0:10049' }),
       configFile: text('must be a file path'),
     }),
     log: section({
       level: { enum: [...LOG_LEVELS], default: 'info', [MESSAGE_KEYWORD]: `must be one of ${LOG_LEVELS.join(', ')}` },
+      format: { enum: [...LOG_FORMATS], default: 'json', [MESSAGE_KEYWORD]: `must be one of ${LOG_FORMATS.join(', ')}` },
     }),
   },
 }

@@ -92,5 +92,10 @@ export interface Config {
     readonly library: readonly LibraryCollectorConfig[]
   }
   readonly web: WebConfig
-  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' }
+  readonly log: {
+    /** Minimum level logged. Default `info`. */
+    readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+    /** `json` (one JSON object a line, the default) or `logfmt` (`key=value` pairs). */
+    readonly format: 'logfmt' | 'json'
+  }
 }

@@ -22,7 +22,7 @@ import {
   HTTP_REQUESTS_TOTAL,
   HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
-import { DATASOURCE, datasourceVariable, numberPanels, rangeQuery, tableQuery, timeseries, withThresholdLine } from './panels.js'
+import { DATASOURCE, datasourceVariable, expandRows, numberPanels, rangeQuery, tableQuery, timeseries, withThresholdLine } from './panels.js'
 import { DEFAULT_MAX_ERROR_RATIO, DEFAULT_MAX_P99_SECONDS, SEGMENT, dedupReplicas } from './promql.js'
 
 /** UID of the canary dashboard (stable across regenerations, used in links). */
@@ -71,6 +71,9 @@ function decoratePods(expr: string): string {
   return `label_replace(${stable}, "role", "canary", "pod", "$workload-$canary_hash-${SEGMENT}")`
 }
 
+const GAUGE_ROW = 'Canary vs stable: window gauges (what the analysis templates read)'
+const COUNTER_ROW = 'Canary vs stable: counters and histogram (rate over $__rate_interval)'
+
 function gaugeRow(): RowBuilder {
   const rate = timeseries(
     'Request rate (window gauge)',
@@ -106,7 +109,7 @@ function gaugeRow(): RowBuilder {
     )
     return threshold === undefined ? panel : withThresholdLine(panel, threshold)
   }
-  return new RowBuilder('Canary vs stable: window gauges (what the analysis templates read)')
+  return new RowBuilder(GAUGE_ROW)
     .withPanel(rate)
     .withPanel(ratio)
     .withPanel(latency('0.99', 'p99', DEFAULT_MAX_P99_SECONDS))
@@ -157,7 +160,7 @@ function counterRow(): RowBuilder {
     'reqps',
     [rangeQuery('A', `sum by (status_class) (${requests(podsOf('canary_hash'))})`, '{{status_class}}')],
   ).stacking(new StackingConfigBuilder().mode(StackingMode.Normal))
-  return new RowBuilder('Canary vs stable: counters and histogram (rate over $__rate_interval)')
+  return new RowBuilder(COUNTER_ROW)
     .withPanel(rate)
     .withPanel(ratio)
     .withPanel(quantile('0.99', 'p99', DEFAULT_MAX_P99_SECONDS))
@@ -236,5 +239,6 @@ export function canaryAnalysisDashboard(): Dashboard {
     .withRow(counterRow())
     .withRow(new RowBuilder('Pods').withPanel(podTable()))
     .build()
-  return numberPanels(dashboard)
+  // The comparison rows are what one opens the dashboard for; the pod table stays folded.
+  return numberPanels(expandRows(dashboard, [GAUGE_ROW, COUNTER_ROW]))
 }

@@ -25,7 +25,7 @@ import {
   COLLECTOR_SKIPPED_SECONDS,
   COLLECTOR_UP,
 } from '../metrics/names.js'
-import { DATASOURCE, datasourceVariable, numberPanels, rangeQuery, tableQuery, thresholdLine, timeseries, withThresholdLine } from './panels.js'
+import { DATASOURCE, datasourceVariable, expandRows, numberPanels, rangeQuery, tableQuery, thresholdLine, timeseries, withThresholdLine } from './panels.js'
 import { STALE_AFTER_SECONDS } from './rules.js'
 
 /** UID of the health dashboard. */
@@ -142,7 +142,7 @@ function processRow(): RowBuilder {
     .withTarget(tableQuery('A', `${BUILD_INFO}{${TARGET}}`))
     .withTransformation({
       id: 'organize',
-      options: { excludeByName: { Time: true, Value: true, __name__: true }, indexByName: { instance: 0, version: 1, nodeversion: 2 } },
+      options: { excludeByName: { Time: true, Value: true, __name__: true, branch: true }, indexByName: { instance: 0, version: 1, revision: 2, nodeversion: 3 } },
     })
   return new RowBuilder('Process').withPanel(memory).withPanel(lag).withPanel(cpu).withPanel(build)
 }
@@ -174,5 +174,6 @@ export function exporterHealthDashboard(): Dashboard {
     .withRow(seriesRow())
     .withRow(processRow())
     .build()
-  return numberPanels(dashboard)
+  // Collectors and series answer "is it working?"; the process row stays folded.
+  return numberPanels(expandRows(dashboard, ['Collectors', 'Series and scrapes']))
 }

@@ -63,6 +63,33 @@ export function withThresholdLine(panel: TimeseriesPanelBuilder, value: number):
 }
 
 /**
+ * Opens the rows titled `titles`: Grafana shows an expanded row's panels as
+ * the top-level panels that follow it (`collapsed: false`, `panels: []`),
+ * while the SDK's `withRow` nests them in a collapsed row, so a dashboard
+ * would open with nothing visible until a row is clicked. The panels keep
+ * their grid positions, which already follow their row.
+ *
+ * @throws TypeError when a title names no row (a renamed row would silently stay collapsed).
+ */
+export function expandRows(dashboard: Dashboard, titles: readonly string[]): Dashboard {
+  const out: NonNullable<Dashboard['panels']> = []
+  const found = new Set<string>()
+  for (const panel of dashboard.panels ?? []) {
+    out.push(panel)
+    if (panel.type !== 'row' || !titles.includes(panel.title ?? '')) continue
+    const row = panel as RowPanel
+    found.add(row.title ?? '')
+    out.push(...row.panels)
+    row.panels = []
+    row.collapsed = false
+  }
+  const missing = titles.filter((title) => !found.has(title))
+  if (missing.length > 0) throw new TypeError(`expandRows: no row titled ${missing.join(', ')}`)
+  dashboard.panels = out
+  return dashboard
+}
+
+/**
  * Gives every panel (rows and the panels inside them) a unique `id`, in
  * layout order: the SDK leaves ids unset, and Grafana links and
  * `viewPanel` URLs use them.

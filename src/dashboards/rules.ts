@@ -161,6 +161,6 @@ export function prometheusRuleYaml(runbookBaseUrl = RUNBOOK_BASE_URL): string {
     spec: { groups: ruleGroups(runbookBaseUrl) },
   }
   const note =
-    '# Your Prometheus may select rules by label (kube-prometheus-stack: release=<helm release>);\n# add that label to metadata.labels if so.\n'
+    '# Your Prometheus may select rules by label (kube-prometheus-stack: release=<helm release>):\n# add ../components/kube-prometheus-stack after this component, or use overlays/kube-prometheus-stack.\n'
   return HEADER + note + stringify(manifest, { lineWidth: 0 })
 }

@@ -42,6 +42,10 @@ export interface SelfMetrics {
 /** Build facts exported as `pixie_exporter_build_info`. */
 export interface BuildInfo {
   readonly version: string
+  /** Git revision of the build (`--version` shows it too). Default `unknown`. */
+  readonly revision?: string
+  /** Git branch of the build. Default `unknown`. */
+  readonly branch?: string
 }
 
 /**
@@ -105,10 +109,10 @@ export function createSelfMetrics(registry: Registry, build: BuildInfo): SelfMet
   const info = new Gauge({
     name: BUILD_INFO,
     help: 'Build information of pixie-exporter; the value is always 1.',
-    labelNames: ['version', 'nodeversion'],
+    labelNames: ['version', 'revision', 'branch', 'nodeversion'],
     registers,
   })
-  info.set({ version: build.version, nodeversion: process.version }, 1)
+  info.set({ version: build.version, revision: build.revision ?? 'unknown', branch: build.branch ?? 'unknown', nodeversion: process.version }, 1)
   collectDefaultMetrics({ register: registry })
   // These three prom-client gauges end in _total, which Prometheus reserves for
   // counters (promtool check metrics flags them); they add little, so drop them.

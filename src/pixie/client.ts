@@ -409,7 +409,8 @@ export class PixieClient implements PixieApi {
 
   /** Maps a final gRPC status (no in-band failure seen) to the error to raise. */
   #statusError(code: number, rawDetails: string, context: CallContext): PixieError {
-    const details = this.#redact(rawDetails)
+    // grpc-js ends UNAVAILABLE details with "Resolution note: <note>", an empty note included.
+    const details = this.#redact(rawDetails).replace(/\.?\s*Resolution note:\s*$/, '')
     const where = `Pixie at ${this.#address}`
     // Only the redacted text is kept: the raw status may echo the key.
     const options = { cause: new Error(`gRPC status ${code} (${grpc.status[code] ?? 'unknown'}): ${details}`) }

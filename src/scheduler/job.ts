@@ -55,6 +55,8 @@ export class CollectorJob {
   #abort: AbortController | undefined
   #stopped = false
   #failures = 0
+  /** When the current run of failures began (the first failed run's start); undefined while healthy. */
+  #outage: { startedAt: number; failedRuns: number } | undefined
   #retry: NodeJS.Timeout | undefined
   readonly #retryDelays: number[] = []
   #status: Omit<CollectorStatus, 'name' | 'schedule' | 'running' | 'lastSuccessAt' | 'staleAfterMs'> = {
@@ -136,6 +138,14 @@ export class CollectorJob {
       metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
       this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
       logger.debug({ collector: collector.name, rows: summary.rows, durationMs: monotonic() - started }, 'collector run succeeded')
+      if (this.#outage !== undefined) {
+        const outageSeconds = Math.round((monotonic() - this.#outage.startedAt) / 100) / 10
+        logger.info(
+          { collector: collector.name, failedRuns: this.#outage.failedRuns, outageSeconds },
+          `collector runs recovered after ${this.#outage.failedRuns} failed run(s) over ${outageSeconds}s`,
+        )
+        this.#outage = undefined
+      }
     } catch (err) {
       outcome = timedOut || err instanceof PixieDeadlineError ? 'timeout' : 'error'
       metrics.up.set(labels, 0)
@@ -143,7 +153,14 @@ export class CollectorJob {
       this.#status = { ...this.#status, lastError: message }
       if (err instanceof PixieResultTooLargeError) metrics.oversizeResults.inc(labels)
       if (!(this.#stopped && err instanceof PixieCancelledError)) {
-        logger.error({ err, collector: collector.name, outcome }, 'collector run failed; keeping the last values until they are stale')
+        // One line per failed run: the coded errors (Pixie unreachable, a
+        // query rejected) carry their stack only at debug (src/log.ts).
+        this.#outage ??= { startedAt: started, failedRuns: 0 }
+        this.#outage.failedRuns++
+        logger.error(
+          { err, collector: collector.name, outcome, failedRuns: this.#outage.failedRuns },
+          'collector run failed; keeping the last values until they are stale',
+        )
       }
     } finally {
       clearTimeout(timer)

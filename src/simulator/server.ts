@@ -343,7 +343,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       mutation_info: null,
     })
     call.end()
-    qlog.info(
+    // Every poll is answered: at info only when a fault shaped the answer, so demo logs stay quiet.
+    qlog[fault === undefined ? 'debug' : 'info'](
       { script: answer.script, table: table.name, rows: table.rows.length, truncatedRows: table.truncated, rangeSeconds: answer.rangeSeconds, fault: fault?.kind },
       'simulated query answered',
     )
@@ -466,7 +467,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     call.end()
     // A correct exporter discards a malformed or cancelled answer, so only complete ones count.
     if (counts !== undefined && fault?.kind !== 'malformed' && !call.cancelled) groundTruth.record(counts)
-    qlog.info(
+    qlog[fault === undefined ? 'debug' : 'info'](
       {
         script: HTTP_POD_STATS_TABLE,
         rows: rows.length,

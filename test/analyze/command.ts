@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ANALYZE_EXIT, analyzeTemplate, runAnalyzeCommand, worstPhase } from '../../src/analyze/command.js'
 import { convertPromData, decidePhase } from '../../src/analyze/measure.js'
+import { freePort } from '../fixtures/tools.js'
 
 /** A loopback HTTP server answering each request with `answer(path, form)`; records the requests. */
 async function fakeServer(
@@ -187,6 +188,21 @@ t.test('web provider: jsonPath, member access, non-2xx is an Error', async (t) =
   const missing = await analyzeTemplate(text, 't.yaml', { args: { namespace: 'other', address: web.url } })
   t.same(missing.measurements.map((m) => m.phase), ['Error', 'Error'], '404 → Error')
   t.match(missing.measurements[0]?.message, /answered 404/, 'says the status')
+})
+
+t.test('an unreachable web metric says why (not a bare "fetch failed"), and that --prometheus does not apply to it', async (t) => {
+  const text = template(`    - name: web
+      successCondition: result <= 0.05
+      provider:
+        web:
+          url: "{{args.address}}/error-rate/{{args.namespace}}/app-h"
+          jsonPath: "{$.error_rate}"`)
+  const address = `http://127.0.0.1:${await freePort()}` // nothing listens there
+  const r = await analyzeTemplate(text, 't.yaml', { args: { namespace: 'demo', address } })
+  t.equal(r.phase, 'Error', 'an Error measurement')
+  t.match(r.measurements[0]?.message, /request to http:\/\/127\.0\.0\.1:\d+\/error-rate\/demo\/app-h failed: fetch failed \(.*ECONNREFUSED/, `the cause is given (${r.measurements[0]?.message})`)
+  const withProm = await analyzeTemplate(text, 't.yaml', { args: { namespace: 'demo', address }, prometheus: 'http://127.0.0.1:9090' })
+  t.match(withProm.measurements[0]?.message, /--prometheus applies to prometheus metrics only: a web metric's URL comes from the template/, 'says --prometheus is not used for web metrics')
 })
 
 t.test('runAnalyzeCommand prints value and phase per metric and exits with the documented status', async (t) => {

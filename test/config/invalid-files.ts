@@ -99,7 +99,7 @@ const rows: readonly Row[] = [
   { file: 'invalid-buckets-value.yaml', want: () => ['collectors.http.buckets[0]: must be a number of seconds greater than 0'] },
   {
     file: 'invalid-listen-address.yaml',
-    want: () => ['web.listenAddress: must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)'],
+    want: () => ['web.listenAddress: must be host:port or :port (e.g. 0.0.0.0:10049, :10049 or [::1]:10049)'],
   },
   { file: 'invalid-listen-port.yaml', want: () => ['web.listenAddress: port must be from 0 to 65535'] },
   { file: 'invalid-log-level.yaml', want: () => ['log.level: must be one of trace, debug, info, warn, error, fatal'] },

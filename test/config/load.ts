@@ -40,7 +40,7 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
       library: [],
     },
     web: { listenAddress: '0.0.0.0:10049', host: '0.0.0.0', port: 10049, configFile: undefined },
-    log: { level: 'info' },
+    log: { level: 'info', format: 'json' },
   }
   t.strictSame(config, want, 'every default is filled in')
   t.equal(checkOnly, false, 'checkOnly is off without --check-config')
@@ -324,7 +324,7 @@ t.test('environment values are checked and named by their variable', async (t) =
         PX_API_KEY: 'k',
         PX_CLOUD_ADDR: 'withpixie.ai',
         PIXIE_EXPORTER_TLS: 'on',
-        PIXIE_EXPORTER_LISTEN_ADDRESS: ':10049',
+        PIXIE_EXPORTER_LISTEN_ADDRESS: '10049',
         PIXIE_EXPORTER_LOG_LEVEL: 'loud',
       },
     }),
@@ -335,11 +335,28 @@ t.test('environment values are checked and named by their variable', async (t) =
       'PX_CLOUD_ADDR: must be host:port (e.g. work.withpixie.ai:443)',
       'PX_CLUSTER_ID: must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)',
       'PIXIE_EXPORTER_TLS: must be one of verify, skip-verify, plaintext',
-      'PIXIE_EXPORTER_LISTEN_ADDRESS: must be host:port (e.g. 0.0.0.0:10049 or [::1]:10049)',
+      'PIXIE_EXPORTER_LISTEN_ADDRESS: must be host:port or :port (e.g. 0.0.0.0:10049, :10049 or [::1]:10049)',
       'PIXIE_EXPORTER_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal',
     ],
     'one line per bad variable',
   )
+})
+
+t.test('a listen address may be :PORT, meaning every IPv4 interface, as Prometheus exporters accept it', async (t) => {
+  const { config } = loadConfig({ argv: ['--web.listen-address', ':10050'], env: MINIMAL_ENV })
+  t.equal(config.web.host, '0.0.0.0', ':PORT listens on every IPv4 interface')
+  t.equal(config.web.port, 10050, 'the port is read')
+  t.equal(config.web.listenAddress, ':10050', 'the address is kept as written')
+  const lines = problems(t, () => loadConfig({ argv: ['--web.listen-address', ':99999'], env: MINIMAL_ENV }))
+  t.strictSame(lines, ['--web.listen-address: port must be from 0 to 65535'], 'the port of :PORT is checked')
+})
+
+t.test('log.format is logfmt or json, from the flag, the environment or the file', async (t) => {
+  t.equal(loadConfig({ argv: [], env: MINIMAL_ENV }).config.log.format, 'json', 'json by default')
+  t.equal(loadConfig({ argv: ['--log.format=logfmt'], env: MINIMAL_ENV }).config.log.format, 'logfmt', 'the flag sets it')
+  t.equal(loadConfig({ argv: [], env: { ...MINIMAL_ENV, PIXIE_EXPORTER_LOG_FORMAT: 'logfmt' } }).config.log.format, 'logfmt', 'the variable sets it')
+  const lines = problems(t, () => loadConfig({ argv: ['--log.format', 'text'], env: MINIMAL_ENV }))
+  t.strictSame(lines, ['--log.format: must be one of logfmt, json'], 'another value names the flag')
 })
 
 t.test('flag values are checked and named by their flag', async (t) => {

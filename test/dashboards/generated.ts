@@ -7,7 +7,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse, parseDocument } from 'yaml'
-import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard'
+import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard'
 import { dashboards, generatedFiles, PROVISIONED_DASHBOARDS_PATH } from '../../src/dashboards/index.js'
 import { validateObject } from '../fixtures/k8s-validate.js'
 import type { K8sObject } from '../fixtures/kustomize.js'
@@ -78,6 +78,26 @@ for (const [file, dashboard] of Object.entries(dashboards())) {
     t.same(undefinedVariables, [], 'every $variable used is defined')
   })
 }
+
+t.test('both dashboards open with their key rows expanded, the panels of an open row following it', async (t) => {
+  const expanded: Record<string, readonly string[]> = {
+    'pixie-canary-analysis.json': ['Canary vs stable: window gauges (what the analysis templates read)', 'Canary vs stable: counters and histogram (rate over $__rate_interval)'],
+    'pixie-exporter-health.json': ['Collectors', 'Series and scrapes'],
+  }
+  for (const [file, dashboard] of Object.entries(dashboards())) {
+    const top = dashboard.panels ?? []
+    const rows = top.filter((p) => p.type === 'row') as RowPanel[]
+    const open = rows.filter((r) => r.collapsed === false).map((r) => r.title)
+    t.strictSame(open, expanded[file], `${file}: the key rows are open`)
+    t.ok(top[0]?.type === 'row' && (top[0] as RowPanel).collapsed === false, `${file}: the first row is open, so panels show without a click`)
+    for (const row of rows) {
+      if (row.collapsed === false) t.equal(row.panels.length, 0, `${file}: open row "${row.title}" nests no panels (Grafana's model)`)
+      else t.ok(row.panels.length > 0, `${file}: folded row "${row.title}" keeps its panels inside`)
+    }
+    const firstPanel = top[1]
+    t.ok(firstPanel !== undefined && firstPanel.type !== 'row', `${file}: a panel follows the first row`)
+  }
+})
 
 t.test('the ConfigMap carries both dashboards for the Grafana sidecar', async (t) => {
   const configMap = parse(read('grafana/configmap.yaml')) as K8sObject & { data: Record<string, string> }

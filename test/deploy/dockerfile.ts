@@ -43,10 +43,15 @@ t.test('the parser joins continued lines, skips comments and splits stages', asy
   t.ok(isIgnored('*.log\n', 'a.log'), 'a glob matches')
 })
 
-t.test('the image is built in two stages from node:20-bookworm-slim', async (t) => {
+/** The Node.js major of package.json "engines" (`>=22.12` → 22). */
+const ENGINES_MAJOR = /(\d+)/.exec((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node)?.[1]
+
+t.test('the image is built in two stages from the slim image of the Node.js line package.json requires', async (t) => {
+  const image = `node:${ENGINES_MAJOR}-bookworm-slim`
+  t.equal(image, 'node:22-bookworm-slim', 'Node.js 22, an LTS line alive today')
   t.ok(stages.length >= 2, 'multi-stage')
-  t.equal(build?.image, 'node:20-bookworm-slim', 'a stage named build on node:20-bookworm-slim')
-  t.equal(runtime?.image, 'node:20-bookworm-slim', 'the runtime stage on node:20-bookworm-slim')
+  t.equal(build?.image, image, `a stage named build on ${image}`)
+  t.equal(runtime?.image, image, `the runtime stage on ${image}`)
   t.not(runtime, build, 'the runtime is not the build stage')
   t.ok(runs(build).some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit=dev')), 'the build stage installs all dependencies')
   t.ok(runs(build).some((r) => r.includes('npm run build')), 'the build stage runs npm run build')
@@ -131,6 +136,18 @@ t.test('the runtime user is the numeric non-root user of the manifests', async (
   t.not(Number(match?.[1]), 0, 'not root')
   t.equal(Number(match?.[1]), security.runAsUser, 'uid equals the manifests\' runAsUser')
   t.equal(Number(match?.[2]), security.runAsGroup, 'gid equals the manifests\' runAsGroup')
+})
+
+t.test('the runtime image carries the OCI labels, version and revision included', async (t) => {
+  const labels = (runtime?.instructions ?? []).filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ')
+  for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses', 'source', 'documentation', 'base.name']) {
+    t.match(labels, new RegExp(`\\borg\\.opencontainers\\.image\\.${key.replace('.', '\\.')}=`), `org.opencontainers.image.${key}`)
+  }
+  t.match(labels, /org\.opencontainers\.image\.version="\$VERSION"/, 'the version comes from a build argument')
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
+  const versionArg = (runtime?.instructions ?? []).find((i) => i.keyword === 'ARG' && i.args.startsWith('VERSION='))?.args
+  t.equal(versionArg, `VERSION=${pkg.version}`, 'its default is package.json\'s version')
+  t.match(dockerfile, /HEALTHCHECK[\s\S]*\/-\/healthy/, 'the Dockerfile explains health checks (none in the image: Kubernetes probes instead)')
 })
 
 t.test('EXPOSE equals the Service and container port', async (t) => {

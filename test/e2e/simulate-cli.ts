@@ -97,7 +97,7 @@ t.test('simulate prints the addresses it actually bound, for --listen and --trut
 })
 
 t.test('the raw stream from simulate: all metadata, then batches ending in eos per table, then stats, then OK', async (t) => {
-  const sim = await startSimulate(t, join(SCENARIOS, 'steady-canary.yaml'))
+  const sim = await startSimulate(t, join(SCENARIOS, 'steady-canary.yaml'), ['--log.level', 'debug'])
   await sleep(1_500)
   const client = connectTestClient(sim.address)
   t.teardown(() => client.close())
@@ -115,7 +115,7 @@ t.test('the raw stream from simulate: all metadata, then batches ending in eos p
   t.ok(responses.at(-1)?.data?.execution_stats, 'execution stats come last')
   t.equal(new Set(responses.map((r) => r.query_id)).size, 1, 'every response carries the same query id')
   await waitFor('the query log line', async () => (/simulated query answered/.test(sim.output()) ? true : undefined), 5_000, 50)
-  t.pass('simulate logs the query it answered')
+  t.pass('simulate logs the query it answered (at debug: a normal answer is not news)')
 })
 
 t.test('PixieClient against simulate: complete tables, stats, and the truth endpoint agrees', async (t) => {
@@ -181,9 +181,9 @@ t.test('a scenario with an unavailable fault: PixieClient gets PixieUnavailableE
 })
 
 /** Starts scripts/demo.mjs on a free port; resolves once its landing page answers. */
-async function startDemo(t: Test): Promise<Child & { url: string }> {
+async function startDemo(t: Test, args: string[] = []): Promise<Child & { url: string }> {
   const port = await freePort()
-  const demo = startChild(process.execPath, [DEMO, '--web.listen-address', `127.0.0.1:${port}`])
+  const demo = startChild(process.execPath, [DEMO, '--web.listen-address', `127.0.0.1:${port}`, ...args])
   t.teardown(() => demo.stop())
   const url = `http://127.0.0.1:${port}`
   await waitFor(`the demo on ${url}\n${demo.output()}`, async () => ((await fetch(`${url}/`)).ok ? true : undefined), 30_000)
@@ -228,15 +228,20 @@ t.test('scripts/demo.mjs runs simulate and the exporter, prints the URLs, and SI
   t.equal(await portIsClosed(demo.url.slice('http://'.length)), true, 'the exporter has stopped')
 })
 
-t.test('scripts/demo.mjs exits with the status of a child that dies, stopping the other', async (t) => {
-  const demo = await startDemo(t)
+t.test('scripts/demo.mjs survives a simulator restart: the outage is logged, then the recovery and its length', async (t) => {
+  // Longer than the 5s poll interval, so at least one poll meets the dead simulator.
+  const demo = await startDemo(t, ['--restart-after', '8'])
   const simAddress = /Pixie simulator:\s+(\S+)/.exec(demo.output())?.[1] ?? ''
+  await waitFor('the URL block again after the first successful poll', async () => ((demo.output().match(/Press Ctrl-C/g) ?? []).length >= 2 ? true : undefined), 30_000)
+  t.pass('the URL block is printed again once the first poll succeeded')
   const simulator = children(demo.proc.pid).find((c) => c.args.includes(' simulate --scenario '))
   t.ok(simulator, 'the simulator child is found')
-  const exited = new Promise<number | null>((resolve) => demo.proc.once('exit', (code) => resolve(code)))
+  t.match(demo.output(), new RegExp(`outage drill:\\s+kill ${simulator?.pid ?? 'none'}\\b`), 'the block says which pid to kill for an outage drill')
   process.kill(simulator?.pid ?? 0, 'SIGKILL')
-  t.equal(await exited, 137, 'the demo exits 128 + 9 when the simulator is killed')
-  t.match(demo.output(), /demo: simulator exited \(SIGKILL\); stopping/, 'it says which child died')
-  t.equal(await portIsClosed(simAddress), true, 'the simulator is gone')
-  t.equal(await portIsClosed(demo.url.slice('http://'.length)), true, 'the exporter was stopped too')
+  await waitFor('a failed poll', async () => (/collector run failed/.test(demo.output()) ? true : undefined), 30_000)
+  t.match(demo.output(), /demo: simulator exited \(SIGKILL\); the exporter keeps running/, 'the demo says the simulator died and keeps going')
+  t.equal((await fetch(`${demo.url}/-/healthy`)).status, 200, 'the exporter still serves during the outage')
+  await waitFor('the recovery line', async () => (/collector runs recovered after \d+ failed run\(s\) over [\d.]+s/.test(demo.output()) ? true : undefined), 30_000)
+  t.match(demo.output(), new RegExp(`demo: simulator is back on ${simAddress.replace(/\./g, '\\.')}`), 'the simulator came back on the same address')
+  t.equal(await demo.stop(), 0, 'SIGTERM still stops the demo cleanly')
 })

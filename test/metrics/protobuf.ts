@@ -138,7 +138,7 @@ t.test('with the process metrics, a protobuf scrape has the same families and se
   const text = parseText((await exposition.render()).text())
   const proto = seriesOf(decodeFamilies(await exposition.renderProtobuf()))
   t.same([...proto.keys()].sort(), [...text.series.keys()].sort(), 'same series (values of process metrics move between two renders)')
-  t.equal(proto.get(key('pixie_exporter_build_info', [['version', '1.2.3'], ['nodeversion', process.version]])), 1, 'build info is 1')
+  t.equal(proto.get(key('pixie_exporter_build_info', [['version', '1.2.3'], ['revision', 'unknown'], ['branch', 'unknown'], ['nodeversion', process.version]])), 1, 'build info is 1')
 })
 
 t.test('content negotiation: protobuf only when asked for with a q-value not below text', async (t) => {

@@ -54,7 +54,7 @@ t.test('self-metrics exist at zero before the first run', async (t) => {
   const s = setup()
   t.equal(await s.metric('pixie_exporter_collector_up'), 0, 'up is 0 before any success')
   t.equal(await s.metric('pixie_exporter_collector_runs_total', { result: 'skipped' }), 0, 'runs_total series exist')
-  t.match(await s.registry.metrics(), /pixie_exporter_build_info\{version="test",nodeversion="v\d+/, 'build info is exported')
+  t.match(await s.registry.metrics(), /pixie_exporter_build_info\{version="test",revision="unknown",branch="unknown",nodeversion="v\d+/, 'build info is exported')
   t.match(await s.registry.metrics(), /process_resident_memory_bytes/, 'process metrics are exported')
 })
 
@@ -159,4 +159,34 @@ t.test('after failures it retries sooner than the schedule, with growing jittere
   t.equal(attempts.length, 4, 'three failures, then the success')
   t.same(job.retryDelays, [20, 40, 80], 'delays double from the base (jitter factor 1 with random 0.5)')
   t.notOk(job.retryPending, 'no retry pending after the success')
+})
+
+t.test('each failed run logs one error line counting the failures in a row; the next success logs the recovery and the outage length', async (t) => {
+  const s = setup()
+  t.teardown(() => s.job.stop())
+  const settle = async (outcome: 'fail' | 'ok') => {
+    const run = s.job.runNow()
+    const pending = s.collector.pending.at(-1)
+    s.clock.advance(1_000)
+    if (outcome === 'fail') pending?.reject(new PixieUnavailableError('cannot reach Pixie at 127.0.0.1:1', 14))
+    else pending?.resolve({ rows: 3 })
+    await run
+  }
+  await settle('ok')
+  await settle('fail')
+  s.clock.advance(4_000)
+  await settle('fail')
+  s.clock.advance(4_000)
+  await settle('ok')
+  const lines = s.log.lines()
+  const failed = lines.filter((l) => l.msg === 'collector run failed; keeping the last values until they are stale')
+  t.strictSame(failed.map((l) => l.failedRuns), [1, 2], 'one line per failed run, counting them')
+  const recovered = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('collector runs recovered'))
+  t.equal(recovered.length, 1, 'one recovery line')
+  // First failed run starts at T; each run takes 1s; 4s pass after each failure: the success ends at T + 11s.
+  t.equal(recovered[0]?.msg, 'collector runs recovered after 2 failed run(s) over 11s', 'it says how many runs failed and for how long')
+  t.equal(recovered[0]?.outageSeconds, 11, 'outageSeconds: from the start of the first failed run to the end of the successful one')
+  t.equal(recovered[0]?.level, 30, 'at info')
+  await settle('ok')
+  t.equal(s.log.lines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('collector runs recovered')).length, 1, 'a success without an outage logs no recovery')
 })

@@ -55,6 +55,19 @@ t.test('POST /-/reload applies a good configuration and keeps the last good one 
   t.match(log.text(), /configuration reload failed; the last good configuration keeps running/, 'the failure is logged')
 })
 
+t.test('another method than POST on /-/reload is 405 Method Not Allowed with Allow: POST', async (t) => {
+  const load = () => loadConfig({ argv: ['--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
+  const log = sinkLogger()
+  const exporter = await createExporter({ config: load(), logger: log.logger, loadConfig: load })
+  t.teardown(() => exporter.close())
+  for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+    const res = await exporter.app.inject({ method, url: '/-/reload' })
+    t.equal(res.statusCode, 405, `${method}: 405`)
+    t.equal(res.headers.allow, 'POST', `${method}: Allow: POST`)
+  }
+  t.equal(log.text().includes('configuration reloaded'), false, 'nothing was reloaded')
+})
+
 t.test('without a way to read the configuration again, /-/reload does not exist', async (t) => {
   const config = loadConfig({ argv: ['--pixie.tls', 'plaintext', '--pixie.address', '127.0.0.1:9'], env: { PX_CLUSTER_ID: CLUSTER } }).config
   const exporter = await createExporter({ config, logger: sinkLogger().logger })
