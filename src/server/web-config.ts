@@ -15,7 +15,9 @@
  *   # and /-/ready without credentials, for the kubelet's probes.
  *   health_probes_without_auth: true
  */
+import { X509Certificate } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
 
@@ -37,6 +39,17 @@ const TOP_KEYS = new Set(['tls_server_config', 'basic_auth_users', 'health_probe
 const TLS_KEYS = new Set(['cert_file', 'key_file', 'client_ca_file'])
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Runs `check`; when it throws, records `problem` (with OpenSSL's reason) and answers false. */
+function usable(check: () => unknown, problem: string, errors: string[]): boolean {
+  try {
+    check()
+    return true
+  } catch (err) {
+    errors.push(`${problem} (${(err as Error).message})`)
+    return false
+  }
+}
 
 /** Reads and validates a web configuration file; throws ConfigError listing every problem. */
 export function loadWebConfig(path: string, readFile: (path: string) => Buffer): WebSecurity {
@@ -80,7 +93,12 @@ export function loadWebConfig(path: string, readFile: (path: string) => Buffer):
       const cert = certFile === undefined ? undefined : read('tls_server_config.cert_file', certFile)
       const key = keyFile === undefined ? undefined : read('tls_server_config.key_file', keyFile)
       const clientCa = caFile === undefined ? undefined : read('tls_server_config.client_ca_file', caFile)
-      if (cert !== undefined && key !== undefined) tls = { cert, key, clientCa }
+      // What the https server will do with them at start, done here so that
+      // --check-config rejects what a run could not serve with.
+      const certOk = cert !== undefined && usable(() => new X509Certificate(cert), `${prefix}: tls_server_config.cert_file: ${certFile}: not a PEM certificate`, errors)
+      const caOk = clientCa === undefined || usable(() => new X509Certificate(clientCa), `${prefix}: tls_server_config.client_ca_file: ${caFile}: not a PEM certificate bundle`, errors)
+      const keyOk = !certOk || key === undefined || usable(() => createSecureContext({ cert, key }), `${prefix}: tls_server_config.key_file: ${keyFile}: not a PEM private key matching cert_file`, errors)
+      if (cert !== undefined && key !== undefined && certOk && keyOk && caOk) tls = { cert, key, clientCa }
     }
   }
 

@@ -89,6 +89,30 @@ t.test('invalid web configs name the field', async (t) => {
   t.throws(() => loadWebConfig(join(dir, 'nope.yml'), readFile), { errors: [`--web.config.file: ${join(dir, 'nope.yml')}: ENOENT`] }, 'missing file')
 })
 
+t.test('TLS files that exist but cannot serve are rejected when the config is read (so --check-config catches them)', async (t) => {
+  const dir = t.testdir({ 'garbage.pem': 'not a certificate\n' })
+  const cases: Array<[string, string, RegExp]> = [
+    ['cert', `cert_file: garbage.pem\n  key_file: ${join(pki.dir, 'server.key')}`, /tls_server_config\.cert_file: garbage\.pem: not a PEM certificate \(/],
+    ['key', `cert_file: ${join(pki.dir, 'server.crt')}\n  key_file: garbage.pem`, /tls_server_config\.key_file: garbage\.pem: not a PEM private key matching cert_file \(/],
+    ['mismatch', `cert_file: ${join(pki.dir, 'server.crt')}\n  key_file: ${join(pki.dir, 'client.key')}`, /tls_server_config\.key_file: .*client\.key: not a PEM private key matching cert_file \(/],
+    ['ca', `cert_file: ${join(pki.dir, 'server.crt')}\n  key_file: ${join(pki.dir, 'server.key')}\n  client_ca_file: garbage.pem`, /tls_server_config\.client_ca_file: garbage\.pem: not a PEM certificate bundle \(/],
+  ]
+  for (const [name, tlsBody, expected] of cases) {
+    writeFileSync(join(dir, `${name}.yml`), `tls_server_config:\n  ${tlsBody}\n`)
+    let err: unknown
+    try {
+      loadWebConfig(join(dir, `${name}.yml`), readFile)
+    } catch (e) {
+      err = e
+    }
+    t.type(err, ConfigError, `${name}: a ConfigError`)
+    const errors = (err as ConfigError | undefined)?.errors ?? []
+    t.equal(errors.length, 1, `${name}: one problem`)
+    t.match(errors[0], expected, `${name}: names the field and the file`)
+    t.ok(errors[0]?.startsWith(`--web.config.file: ${join(dir, `${name}.yml`)}: `), `${name}: names the web config file`)
+  }
+})
+
 t.test('TLS: served over https with the configured certificate', async (t) => {
   const { address } = await serve(t, { tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: undefined }, users: new Map() })
   t.match(address, /^https:/, 'listening with TLS')
