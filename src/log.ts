@@ -101,8 +101,10 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: errSerializer(options.level) },
-      // Formatted first, then scrubbed: the scrubber knows the raw and the JSON-escaped forms of a secret.
-      hooks: { streamWrite: (line) => scrub(formatLine(line, format)) },
+      // Scrubbed on pino's JSON line (where a secret is in its raw or JSON-escaped form), then formatted,
+      // then scrubbed again: logfmt quotes a list or object value a second time (`\\\"`), a form the
+      // scrubber does not know, so the secret must be gone before that.
+      hooks: { streamWrite: (line) => scrub(formatLine(scrub(line), format)) },
       // Defence in depth: the key is never passed to a log call, but if a config
       // object ever were, these paths would be censored.
       redact: secrets?.redact ?? { paths: ['apiKey', '*.apiKey', '*.*.apiKey', 'headers["pixie-api-key"]'], censor: '<secret>' },

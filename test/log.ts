@@ -69,3 +69,19 @@ t.test('a coded error is one line without stack below debug, with its stack at d
 t.test('formatLine leaves a line that is not JSON alone', async (t) => {
   t.equal(formatLine('not json\n', 'logfmt'), 'not json\n', 'passed through')
 })
+
+t.test('a key with a quote or a backslash is scrubbed in logfmt even inside a list or object value (quoted twice there)', async (t) => {
+  const { Secrets } = await import('../src/secrets.js')
+  for (const key of ['px-api-"quoted"-key', 'px-api-back\\slash-key']) {
+    for (const format of ['logfmt', 'json'] as const) {
+      const { destination, lines } = memory()
+      const logger = createLogger({ level: 'info', format, destination, secrets: new Secrets([key]) })
+      logger.info({ details: [`compiler said ${key}`], nested: { list: [{ text: key }] }, plain: key }, `msg ${key}`)
+      const line = lines().join('\n')
+      t.match(line, /<secret>/, `${format} ${key}: placeholder written`)
+      // The key's distinctive middle part, in any escaping.
+      const core = key.includes('"') ? 'quoted' : 'slash'
+      t.notMatch(line, new RegExp(core), `${format} ${key}: no form of the key is left: ${line}`)
+    }
+  }
+})
