@@ -12,6 +12,7 @@
  * nothing.
  */
 import type { LoggerOptions } from 'pino'
+import { escapeHtml } from './server/landing-page.js'
 
 /** What a secret is replaced with wherever it would be shown. */
 export const SECRET_PLACEHOLDER = '<secret>'
@@ -22,10 +23,11 @@ export const MIN_SECRET_LENGTH = 4
 /** Paths pino censors in logged objects, whatever their text: the key's own fields. */
 const REDACT_PATHS = ['apiKey', '*.apiKey', '*.*.apiKey', 'pixie.apiKey', 'config.pixie.apiKey', 'headers["pixie-api-key"]', '*.headers["pixie-api-key"]']
 
-/** The forms a secret can take in the text we write: as is, and inside a JSON string. */
+/** The forms a secret can take in the text we write: as is, inside a JSON string, and as HTML text. */
 function forms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1)
-  return json === secret ? [secret] : [secret, json]
+  const html = escapeHtml(secret)
+  return [...new Set([secret, json, html])]
 }
 
 /**

@@ -88,7 +88,7 @@ t.test('the HTTP app scrubs pages, answers and the exposition (plain and gzip)',
     jobs: [
       {
         name: 'http',
-        status: () => ({ name: 'http', up: false, lastRunSeconds: undefined, lastSuccessSeconds: undefined, lastDurationMs: undefined, lastRows: undefined, lastError: `echo ${KEY}` }),
+        status: () => ({ name: 'http', schedule: 'every 5s', running: false, lastRunAt: 1, lastOutcome: 'error', lastSuccessAt: undefined, lastDurationMs: 1, lastRows: undefined, lastError: `echo ${KEY}`, staleAfterMs: 15000 }),
         readiness: () => ({ ready: false, reason: `last error: ${KEY}` }),
         stop: async () => {},
       } as never,
@@ -113,6 +113,9 @@ t.test('the HTTP app scrubs pages, answers and the exposition (plain and gzip)',
     const res = await app.inject(url)
     t.notMatch(res.body, KEY, `${url}: no key`)
   }
+  const page = await app.inject('/')
+  t.equal(page.statusCode, 200, 'the landing page is served (not an error page that trivially holds no key)')
+  t.match(page.body, 'echo <secret>', 'landing page: the last error, scrubbed')
   t.match((await app.inject('/-/ready')).body, 'last error: <secret>', '/-/ready reason scrubbed')
 })
 
@@ -152,4 +155,31 @@ t.test('PixieClient errors carry no echoed key in any field, health checks inclu
   )
   t.notMatch(everything(health), KEY, 'health check error: no field holds the key')
   t.match(everything(health), '<secret>', 'and it shows <secret> where the key was')
+})
+
+t.test('a key with HTML-special characters is scrubbed from the landing page, where the error text is HTML-escaped', async (t) => {
+  const { Registry } = await import('prom-client')
+  const { buildApp } = await import('../src/app.js')
+  const key = `px-api-<b>&"'-html-key`
+  const app = await buildApp({
+    registry: new Registry(),
+    jobs: [
+      {
+        name: 'http',
+        status: () => ({ name: 'http', schedule: 'every 5s', running: false, lastRunAt: 1, lastOutcome: 'error', lastSuccessAt: undefined, lastDurationMs: 1, lastRows: undefined, lastError: `echo ${key}`, staleAfterMs: 15000 }),
+        readiness: () => ({ ready: false, reason: `last error: ${key}` }),
+        stop: async () => {},
+      } as never,
+    ],
+    logger: pino({ level: 'silent' }),
+    now: Date.now,
+    landing: { version: 'x', pixieAddress: 'a:1', clusterId: 'c', simulated: false },
+    secrets: new Secrets([key]),
+  })
+  t.teardown(() => app.close())
+  const page = await app.inject('/')
+  t.equal(page.statusCode, 200, `landing page served: ${page.body.slice(0, 300)}`)
+  t.notMatch(page.body, 'html-key', `no form of the key on the page: ${page.body.match(/echo[^<]*/)?.[0] ?? ''}`)
+  t.match(page.body, 'echo <secret>', 'the placeholder where the key was')
+  t.notMatch((await app.inject('/-/ready')).body, 'html-key', '/-/ready: no key')
 })
