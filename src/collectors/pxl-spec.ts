@@ -88,6 +88,14 @@ export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 /** Label names a PxL collector may not produce: they mean something to histograms and summaries. */
 export const RESERVED_LABELS: readonly string[] = ['le', 'quantile']
 
+/**
+ * Label names Prometheus attaches to every scraped series. The exporter must
+ * be scraped with `honor_labels: true`, so an exported `instance` or `job`
+ * would replace the target's own: the templates' per-replica freshness gate
+ * (`and on (instance)`) and every per-target query would then be wrong.
+ */
+export const TARGET_LABELS: readonly string[] = ['instance', 'job']
+
 /** Metric name prefixes reserved for the exporter's own and the process metrics. */
 export const RESERVED_METRIC_PREFIXES: readonly string[] = ['pixie_exporter_', 'process_', 'nodejs_']
 
@@ -96,6 +104,7 @@ export function labelNameProblem(label: string): string | undefined {
   if (!LABEL_NAME_PATTERN.test(label)) return `${JSON.stringify(label)} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)`
   if (label.startsWith('__')) return `${JSON.stringify(label)} is reserved (names starting with "__" belong to Prometheus)`
   if (RESERVED_LABELS.includes(label)) return `${JSON.stringify(label)} is reserved (histograms and summaries use it)`
+  if (TARGET_LABELS.includes(label)) return `${JSON.stringify(label)} is reserved (Prometheus' target label; with honor_labels it would replace the exporter's own)`
   return undefined
 }
 

@@ -229,6 +229,14 @@ const rows: readonly { why: string; yaml: string; want: readonly string[]; files
     ],
   },
   {
+    why: "Prometheus' target labels, which honor_labels would let override the exporter's own",
+    yaml: `  custom:\n${entry('a', '      staticLabels: {job: x}').replace('[{column: pod}]', '[{column: pod}, {column: host, label: instance}]')}\n`,
+    want: [
+      'collectors.custom[0].staticLabels: "job" is reserved (Prometheus\' target label; with honor_labels it would replace the exporter\'s own)',
+      'collectors.custom[0].labels[1].label: "instance" is reserved (Prometheus\' target label; with honor_labels it would replace the exporter\'s own)',
+    ],
+  },
+  {
     why: 'a label mapped twice, and both mapped and static',
     yaml: `  custom:\n${entry('a', '      staticLabels: {ns: x}').replace('[{column: pod}]', '[{column: pod}, {column: p, label: pod}, {column: namespace, label: ns}]')}\n`,
     want: ['collectors.custom[0].labels[1].label: "pod" is already mapped by labels[0]', 'collectors.custom[0].labels[2].label: "ns" is also a static label'],
