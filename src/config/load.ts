@@ -923,6 +923,10 @@ function hostPort(text: string, minPort: number, reason: string): HostPort {
   const host = match?.[1] ?? match?.[2]
   if (match === null || host === undefined) throw new Invalid(reason)
   if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOSTNAME_PATTERN.test(host)) throw new Invalid(reason)
+  // Digits and dots are never a host name (no top-level domain is numeric): an
+  // address like 256.1.1.1 is a mistyped IPv4 address, which would otherwise
+  // pass --check-config and fail only when resolved (ENOTFOUND).
+  if (isIP(host) === 0 && /^[\d.]+$/.test(host)) throw new Invalid(`${host} is not a valid IPv4 address`)
   const port = Number(match[3])
   if (port < minPort || port > 65_535) throw new Invalid(`port must be from ${minPort} to 65535`)
   return { address: text, host, port }

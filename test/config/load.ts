@@ -351,6 +351,20 @@ t.test('a listen address may be :PORT, meaning every IPv4 interface, as Promethe
   t.strictSame(lines, ['--web.listen-address: port must be from 0 to 65535'], 'the port of :PORT is checked')
 })
 
+t.test('a mistyped IPv4 address is refused before serving, not left to fail at resolution', async (t) => {
+  t.strictSame(
+    problems(t, () => loadConfig({ argv: ['--web.listen-address', '256.1.1.1:80'], env: MINIMAL_ENV })),
+    ['--web.listen-address: 256.1.1.1 is not a valid IPv4 address'],
+    'listen address',
+  )
+  t.strictSame(
+    problems(t, () => loadConfig({ argv: ['--pixie.address', '10.0.0.300:443'], env: MINIMAL_ENV })),
+    ['--pixie.address: 10.0.0.300 is not a valid IPv4 address'],
+    'Pixie address',
+  )
+  t.equal(loadConfig({ argv: ['--pixie.address', '10.0.0.3:443'], env: MINIMAL_ENV }).config.pixie.address, '10.0.0.3:443', 'a valid one is kept')
+})
+
 t.test('log.format is logfmt or json, from the flag, the environment or the file', async (t) => {
   t.equal(loadConfig({ argv: [], env: MINIMAL_ENV }).config.log.format, 'json', 'json by default')
   t.equal(loadConfig({ argv: ['--log.format=logfmt'], env: MINIMAL_ENV }).config.log.format, 'logfmt', 'the flag sets it')
