@@ -88,6 +88,8 @@ export function scrubErrorWith<E>(error: E, secrets: Iterable<string>, seen = ne
  */
 export class Secrets {
   readonly #values = new Set<string>()
+  /** foundIn's answers per buffer (see there). */
+  readonly #searched = new WeakMap<Buffer, { readonly secrets: number; readonly found: boolean }>()
 
   constructor(values: Iterable<string | undefined> = []) {
     for (const v of values) this.add(v)
@@ -110,8 +112,22 @@ export class Secrets {
 
   /** Whether `body` holds a known secret (as UTF-8 bytes). */
   foundIn(body: Buffer): boolean {
-    for (const secret of this.#values) for (const form of forms(secret)) if (body.includes(form)) return true
-    return false
+    // The exposition's buffers live for a whole poll and are asked about on
+    // every scrape: remember each answer until a secret is added (values are
+    // only ever added, so their count identifies the set).
+    const known = this.#searched.get(body)
+    if (known !== undefined && known.secrets === this.#values.size) return known.found
+    let found = false
+    search: for (const secret of this.#values) {
+      for (const form of forms(secret)) {
+        if (body.includes(form)) {
+          found = true
+          break search
+        }
+      }
+    }
+    this.#searched.set(body, { secrets: this.#values.size, found })
+    return found
   }
 
   /** Scrubs an error in place (see {@link scrubErrorWith}) and returns it. */

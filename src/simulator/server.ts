@@ -165,7 +165,7 @@ function metadata(queryId: string, name: string, id: string, columns: readonly {
   }
 }
 
-/** The columns of rows [from, to) of the `http_pod_counts` table, in relation order. */
+/** The columns of rows [from, to) of the `http_pod_native_buckets` table, in relation order. */
 function nativeColumnsOf(rows: HttpPodNativeBucketRows, from: number, to: number): Wire.Column[] {
   return [
     stringColumn(rows.namespace.slice(from, to)),

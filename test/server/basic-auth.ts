@@ -30,7 +30,7 @@ function manualVerifier() {
   return { verifier, calls }
 }
 
-async function app(t: Test, users: Map<string, string>, extra: Partial<AppDeps> = {}) {
+async function app(t: Test, users: ReadonlyMap<string, string>, extra: Partial<AppDeps> = {}) {
   const a = await buildApp({
     registry: new Registry(),
     jobs: [],
@@ -174,15 +174,7 @@ t.test('health_probes_without_auth exempts /-/healthy and /-/ready only', async 
   writeFileSync(file, `basic_auth_users:\n  prometheus: ${HASH_4}\nhealth_probes_without_auth: true\n`)
   const security = loadWebConfig(file, (p) => readFileSync(p))
   t.equal(security.healthProbesWithoutAuth, true, 'option read')
-  const a = await buildApp({
-    registry: new Registry(),
-    jobs: [],
-    logger: sinkLogger().logger,
-    now: Date.now,
-    landing: { version: 'x', pixieAddress: 'a:1', clusterId: 'c', simulated: false },
-    security,
-  })
-  t.teardown(() => a.close())
+  const a = await app(t, security.users, { security })
   t.equal((await a.inject('/-/healthy')).statusCode, 200, '/-/healthy without credentials')
   t.equal((await a.inject('/-/ready')).statusCode, 200, '/-/ready without credentials')
   t.equal((await a.inject('/-/healthy?x=1')).statusCode, 200, 'a query string does not matter')
