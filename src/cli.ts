@@ -132,15 +132,17 @@ async function startServing(
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(extra.simulated === true && { bindings: { simulated: true } }) })
+  // The operator says the data is simulated: the demo command, or pixie.simulated.
+  const simulated = extra.simulated === true || config.pixie.simulated
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(simulated && { bindings: { simulated: true } }) })
   routeProcessWarnings(logger)
   const build = readBuildInfo()
   logger.info({ config: redactConfig(config), version: build.version, revision: build.revision, node: process.version }, 'starting pixie-exporter')
-  if (extra.simulated === true) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
+  if (simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
   const exporter = await createExporter({
     config,
     logger,
-    simulated: extra.simulated ?? false,
+    simulated,
     enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
     secrets,

@@ -21,6 +21,7 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
       caFile: undefined,
       timeoutMs: 10_000,
       encryption: false,
+      simulated: false,
     },
     collectors: {
       http: {
@@ -61,6 +62,7 @@ t.test('a full file sets every key', async (t) => {
       caFile: undefined,
       timeoutMs: 20_000,
       encryption: true,
+      simulated: false,
     },
     'pixie section, cluster ID lower-cased',
   )
