@@ -170,6 +170,14 @@ t.test('empty environment variables count as unset', async (t) => {
   t.equal(config.pixie.tls, 'verify', 'the default TLS mode is used')
 })
 
+t.test('pixie.simulated: the operator says the Pixie address is the simulator', async (t) => {
+  const readFile = memoryReadFile({ 'sim.yaml': 'pixie:\n  simulated: true\n', 'bad.yaml': 'pixie:\n  simulated: yes please\n' })
+  t.equal(loadConfig({ argv: ['--config', 'sim.yaml'], env: MINIMAL_ENV, readFile }).config.pixie.simulated, true, 'true in the file')
+  t.equal(loadConfig({ argv: [], env: MINIMAL_ENV, readFile }).config.pixie.simulated, false, 'false by default')
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'bad.yaml'], env: MINIMAL_ENV, readFile }))
+  t.ok(lines.some((l) => l.includes('pixie.simulated') && l.includes('must be true or false')), `a non-boolean is refused naming the field (${lines.join('; ')})`)
+})
+
 t.test('collectors.http.timeout defaults to pixie.timeout', async (t) => {
   const readFile = memoryReadFile({ 'c.yaml': 'pixie:\n  timeout: 45s\n' })
   const { config } = loadConfig({ argv: ['--config', 'c.yaml'], env: MINIMAL_ENV, readFile })
