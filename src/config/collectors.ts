@@ -20,7 +20,7 @@ import { LIBRARY } from '../collectors/library/index.js'
 import { patternProblem, type RouterOptions } from '../collectors/routes.js'
 import * as metricNames from '../metrics/names.js'
 import { defaultStaleAfterMs, longestGapMs } from '../scheduler/schedule.js'
-import { formatDuration } from './duration.js'
+import { formatDuration } from '../duration.js'
 import { LIBRARY_COLLECTORS, PXL_DEFAULTS, ROUTE_LIBRARY_COLLECTORS } from './schema.js'
 import type { CollectorSchedule, CustomCollectorConfig, LibraryCollectorConfig } from './types.js'
 

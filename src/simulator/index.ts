@@ -2,7 +2,7 @@
  * The Pixie API simulator: scenarios, deterministic traffic and the gRPC
  * server. See docs/scenarios.md.
  */
-export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
+export { DURATION_PATTERN, formatDuration, parseDuration } from '../duration.js'
 export { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
 export { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
 export {

@@ -12,7 +12,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { ScenarioError } from '../errors.js'
-import { formatDuration, parseDuration } from './duration.js'
+import { formatDuration, parseDurationFine } from '../duration.js'
 // large.ts imports scenarioFromObject from this module. The cycle is safe: both
 // modules only declare functions and constants at load time, and call each
 // other only once both are evaluated.
@@ -247,8 +247,14 @@ function describeAjvError(error: ErrorObject, data: unknown): string {
 }
 
 function ms(text: string): number {
-  // Only called on values the schema already accepted.
-  return parseDuration(text) ?? Number.NaN
+  // Only called on values the schema's pattern already accepted; what the
+  // pattern cannot see (finer than 1ns, too large) becomes NaN, which every
+  // range check below refuses.
+  try {
+    return parseDurationFine(text)
+  } catch {
+    return Number.NaN
+  }
 }
 
 function normalisePhase(input: PhaseInput, path: string, problems: string[]): ScenarioPhase {

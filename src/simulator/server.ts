@@ -25,7 +25,7 @@ import {
   HTTP_POD_NATIVE_BUCKETS_TABLE,
   parseHttpPodStatsScript,
 } from '../pixie/scripts/http-pod-stats.js'
-import { formatDuration } from './duration.js'
+import { formatDuration } from '../duration.js'
 import { answerScript, tableColumns, type ScriptAnswer } from './library/index.js'
 import { simulateHttpPodCounts, type HttpPodCountsRows, type HttpPodNativeBucketRows } from './http-pod-counts.js'
 import { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
