@@ -4,7 +4,7 @@
  * YAML config and the built-in library collectors are both expressed as a
  * {@link PxlCollectorSpec} and run by the same engine (src/collectors/pxl.ts).
  */
-import type { CollectorSchedule } from '../config/types.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
 import type { RouterOptions } from './routes.js'
 
 /** How a metric's value is derived from its column. */

@@ -22,7 +22,8 @@ import * as metricNames from '../metrics/names.js'
 import { defaultStaleAfterMs, longestGapMs } from '../scheduler/schedule.js'
 import { formatDuration } from '../duration.js'
 import { LIBRARY_COLLECTORS, PXL_DEFAULTS, ROUTE_LIBRARY_COLLECTORS } from './schema.js'
-import type { CollectorSchedule, CustomCollectorConfig, LibraryCollectorConfig } from './types.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
+import type { CustomCollectorConfig, LibraryCollectorConfig } from './types.js'
 
 /** A raw value and the field it came from. */
 export interface FieldSource {

@@ -23,13 +23,13 @@ import {
   ENV_PREFIX,
   ENV_VARS,
   FLAGS,
-  LOG_FORMATS,
-  LOG_LEVELS,
   MESSAGE_KEYWORD,
-  TLS_MODES,
   type ConfigFile,
 } from './schema.js'
-import type { CollectorSchedule, Config, TlsMode } from './types.js'
+import { intervalToCron, type CollectorSchedule } from '../scheduler/schedule.js'
+import { LOG_FORMATS, LOG_LEVELS } from '../log.js'
+import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
+import type { Config } from './types.js'
 
 /** Inputs of {@link loadConfig}; everything the process provides is injected. */
 export interface LoadConfigOptions {
@@ -206,28 +206,6 @@ export async function loadConfigAsync(options: LoadConfigAsyncOptions): Promise<
       }),
     )
   }
-}
-
-/**
- * Turns a collection interval into a six-field cron expression that fires at
- * the same cadence, aligned to the clock. Returns undefined when no such
- * expression exists (the interval must divide a minute, an hour or a day).
- */
-export function intervalToCron(intervalMs: number): string | undefined {
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1_000 || intervalMs % 1_000 !== 0) return undefined
-  const seconds = intervalMs / 1_000
-  if (seconds < 60) return 60 % seconds === 0 ? `${step(seconds)} * * * * *` : undefined
-  if (seconds % 60 !== 0) return undefined
-  const minutes = seconds / 60
-  if (minutes < 60) return 60 % minutes === 0 ? `0 ${step(minutes)} * * * *` : undefined
-  if (minutes % 60 !== 0) return undefined
-  const hours = minutes / 60
-  if (hours === 24) return '0 0 0 * * *'
-  return hours < 24 && 24 % hours === 0 ? `0 0 ${step(hours)} * * *` : undefined
-}
-
-function step(n: number): string {
-  return n === 1 ? '*' : `*/${n}`
 }
 
 /**

@@ -12,7 +12,8 @@ import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../
 import type { SchemaObject } from 'ajv'
 import { LIBRARY_NAMES } from '../collectors/library/index.js'
 import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
-import type { Config, TlsMode } from './types.js'
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js'
+import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
 
 /** Names of the built-in library collectors (`collectors.library`): the keys of LIBRARY. */
 export const LIBRARY_COLLECTORS: readonly string[] = LIBRARY_NAMES
@@ -40,15 +41,6 @@ export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as 
 
 /** Accepted values of `collectors.custom[].metrics[].type`. */
 export const METRIC_TYPES = ['gauge', 'counter'] as const
-
-/** Accepted values of `pixie.tls`. */
-export const TLS_MODES = ['verify', 'skip-verify', 'plaintext'] as const satisfies readonly TlsMode[]
-
-/** Accepted values of `log.level` (pino's levels). */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const satisfies readonly Config['log']['level'][]
-
-/** Accepted values of `log.format`: the two formats of the Prometheus exporter-toolkit's `--log.format`. */
-export const LOG_FORMATS = ['logfmt', 'json'] as const satisfies readonly Config['log']['format'][]
 
 /**
  * `collectors.http.interval` when neither it nor `collectors.http.schedule`
@@ -138,7 +130,7 @@ export interface ConfigFile {
     readonly libraryOptions: Readonly<Record<string, PxlSettingsFile>>
   }
   readonly web: { readonly listenAddress: string; readonly configFile?: string }
-  readonly log: { readonly level: Config['log']['level']; readonly format: Config['log']['format'] }
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat }
 }
 
 /** Settings shared by custom and library collectors, as in the file (durations are text). */

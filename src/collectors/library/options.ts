@@ -12,7 +12,7 @@
  * {@link NAMESPACE_PATTERN} and integers we validated, so no option can change
  * what the script does beyond its documented parameters.
  */
-import type { CollectorSchedule } from '../../config/types.js'
+import type { CollectorSchedule } from '../../scheduler/schedule.js'
 import { NAMESPACE_PATTERN } from '../../pixie/scripts/http-pod-stats.js'
 import { defaultStaleAfterMs } from '../../scheduler/schedule.js'
 
