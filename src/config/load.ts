@@ -10,6 +10,7 @@ import { readFile as readFileAsync } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
 import { LOG_FORMATS, LOG_LEVELS } from '../log.js'
 import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
+import { parseDuration } from '../duration.js'
 import { intervalToCron, type CollectorSchedule } from '../scheduler/schedule.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
@@ -21,7 +22,6 @@ import type { Config } from './types.js'
 import {
   cronExpression,
   duration,
-  durationBetween,
   hostPort,
   Invalid,
   listenAddress,
@@ -58,10 +58,6 @@ export interface LoadedConfig {
 /** Stand-in for the API key wherever the configuration is shown. */
 export const REDACTED = SECRET_PLACEHOLDER
 
-const MAX_TIMEOUT_MS = 10 * 60_000
-const MIN_INTERVAL_MS = 1_000
-const MIN_WINDOW_MS = 1_000
-const MAX_WINDOW_MS = 3_600_000
 
 // gRPC metadata values must be printable ASCII; spaces would be trimmed by proxies.
 const API_KEY_PATTERN = /^[\x21-\x7e]+$/
@@ -231,9 +227,7 @@ function buildPixie(
     errors.push(`pixie.apiKey: required (set ${ENV_VARS.apiKey}, pixie.apiKey or pixie.apiKeyFile)`)
   }
 
-  const timeout = resolve(errors, [file.text('pixie.timeout')], (text) =>
-    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
-  )
+  const timeout = fileDuration(file, 'pixie.timeout')
 
   return {
     ...(address?.value !== undefined && { address: address.value.address }),
@@ -300,6 +294,16 @@ function readKeyFile(source: Source, readFile: (path: string) => string, errors:
 
 // ---------------------------------------------------------------- collectors
 
+/**
+ * A duration from the file, in ms. The schema has checked its grammar and
+ * its range (DURATION_KEYWORD); a value it rejected is absent here.
+ */
+function fileDuration(file: FileLayer, path: string): Resolved<number> | undefined {
+  const source = file.text(path)
+  // Cannot throw for a value the schema accepted.
+  return source === undefined ? undefined : { label: source.label, value: parseDuration(source.value) }
+}
+
 function buildHttpCollector(
   file: FileLayer,
   pixieTimeoutMs: number | undefined,
@@ -310,27 +314,17 @@ function buildHttpCollector(
   const fallback = file.rejected('collectors.http.interval') ? undefined : { label: 'collectors.http.interval', value: DEFAULT_HTTP_INTERVAL }
   const schedule = parseSchedule(errors, interval, scheduleText, fallback, 'collectors.http.schedule')
 
-  const window = resolve(errors, [file.text('collectors.http.window')], (text) =>
-    durationBetween(text, MIN_WINDOW_MS, MAX_WINDOW_MS, 'must be from 1s to 1h'),
-  )
-  const timeout = resolve(errors, [file.text('collectors.http.timeout')], (text) =>
-    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
-  )
-  const staleAfter = resolve(errors, [file.text('collectors.http.staleAfter')], (text) =>
-    durationBetween(text, 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0'),
-  )
+  const window = fileDuration(file, 'collectors.http.window')
+  const timeout = fileDuration(file, 'collectors.http.timeout')
+  const staleAfter = fileDuration(file, 'collectors.http.staleAfter')
   const least = schedule === undefined ? undefined : atLeastTheGap(schedule)
   if (staleAfter?.value !== undefined && least !== undefined && staleAfter.value < least.ms) {
     errors.push(`collectors.http.staleAfter: ${least.reason}`)
   }
 
-  const lag = resolve(errors, [file.text('collectors.http.lag')], (text) => durationBetween(text, 0, 300_000, 'must be from 0s to 5m'))
-  const maxCatchUp = resolve(errors, [file.text('collectors.http.maxCatchUp')], (text) =>
-    durationBetween(text, 1_000, 86_400_000, 'must be from 1s to 1d'),
-  )
-  const expireAfter = resolve(errors, [file.text('collectors.http.expireAfter')], (text) =>
-    durationBetween(text, 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s'),
-  )
+  const lag = fileDuration(file, 'collectors.http.lag')
+  const maxCatchUp = fileDuration(file, 'collectors.http.maxCatchUp')
+  const expireAfter = fileDuration(file, 'collectors.http.expireAfter')
   if (expireAfter?.value !== undefined && least !== undefined && expireAfter.value < least.ms) {
     errors.push(`collectors.http.expireAfter: ${least.reason}`)
   }
@@ -443,8 +437,8 @@ function parseSchedule(
 }
 
 function intervalSchedule(text: string, scheduleKey: string): CollectorSchedule {
+  // The schema has checked the grammar and the minimum (1s) of a value from the file.
   const intervalMs = duration(text)
-  if (intervalMs < MIN_INTERVAL_MS) throw new Invalid('must be at least 1s')
   const cron = intervalToCron(intervalMs)
   if (cron === undefined) {
     throw new Invalid(`must divide a minute, an hour or a day evenly (e.g. 10s, 15s, 30s, 1m, 5m); use ${scheduleKey} for other cadences`)
@@ -455,8 +449,7 @@ function intervalSchedule(text: string, scheduleKey: string): CollectorSchedule 
 /** The value parsers handed to collectors.ts, reporting onto `errors` with the same messages as here. */
 function fieldParsers(readFile: (path: string) => string, errors: string[]): FieldParsers {
   return {
-    duration: (source, min, max, reason) =>
-      source === undefined ? undefined : resolve(errors, [source], (text) => durationBetween(text, min, max, reason))?.value,
+    duration: (source) => (source === undefined ? undefined : resolve(errors, [source], duration)?.value),
     schedule: (interval, scheduleText, fallback, scheduleKey) => parseSchedule(errors, interval, scheduleText, fallback, scheduleKey),
     readFile: (source) => tryRead(source, source.value, readFile, errors),
   }

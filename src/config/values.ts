@@ -86,11 +86,6 @@ export function duration(text: string): number {
   }
 }
 
-export function durationBetween(text: string, min: number, max: number, reason: string): number {
-  const ms = duration(text)
-  if (ms < min || ms > max) throw new Invalid(reason)
-  return ms
-}
 
 export interface HostPort {
   readonly address: string

@@ -5,7 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml'
-import { CONFIG_FILE_SCHEMA, MESSAGE_KEYWORD, type ConfigFile } from '../schema.js'
+import { CONFIG_FILE_SCHEMA, DURATION_KEYWORD, MESSAGE_KEYWORD, durationKeyword, type ConfigFile } from '../schema.js'
 import { firstLine, tryRead, type Source } from '../values.js'
 
 export interface FileLayer {
@@ -148,6 +148,7 @@ function fileValidator(): ValidateFunction<ConfigFile> {
   if (compiledSchema === undefined) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true })
     ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: 'string' })
+    ajv.addKeyword(durationKeyword)
     compiledSchema = ajv.compile<ConfigFile>(CONFIG_FILE_SCHEMA)
   }
   return compiledSchema
@@ -180,6 +181,8 @@ function schemaMessage(field: string, error: ErrorObject, file: string): string 
     return `${field === '' ? key : `${field}.${key}`}: unknown key`
   }
   if (error.keyword === 'type' && (error.params as { type: string }).type === 'object') return `${field}: must be a mapping`
+  // A duration's keyword says which rule failed: the grammar or the declared range.
+  if (error.keyword === DURATION_KEYWORD && error.message !== undefined) return `${field}: ${error.message}`
   const message: unknown = (error.parentSchema as Record<string, unknown> | undefined)?.[MESSAGE_KEYWORD]
   // Every leaf of the schema carries its message; the fallback only guards
   // against a future key added without one.
