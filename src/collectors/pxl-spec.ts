@@ -118,9 +118,6 @@ export function metricNameProblem(name: string, type: MetricMapping['type']): st
   return undefined
 }
 
-/** Default of {@link PxlCollectorSpec.maxSeries}. */
-export const DEFAULT_MAX_SERIES = 50_000
-
 /**
  * What the configuration resolves for an enabled library collector
  * (`collectors.library` and `collectors.libraryOptions.<name>`); a

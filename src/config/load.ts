@@ -14,7 +14,7 @@ import { parseDuration } from '../duration.js'
 import { intervalToCron, type CollectorSchedule } from '../scheduler/schedule.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
-import { CLASSIC_IN_PROTOBUF, DEFAULT_HTTP_INTERVAL, ENV_VARS, FLAGS } from './schema.js'
+import { CLASSIC_IN_PROTOBUF, DEFAULT_HTTP_INTERVAL, ENV_VARS, FLAGS, LAYERED_SETTINGS, type LayeredSetting } from './schema.js'
 import { readEnvironment, type Environment } from './sources/env.js'
 import { loadFile, type FileLayer } from './sources/file.js'
 import { parseFlags, type Flags } from './sources/flags.js'
@@ -55,6 +55,44 @@ export interface LoadedConfig {
   readonly configFile: string | undefined
 }
 
+/**
+ * The three sources, read once, and the one place they are merged: for a
+ * setting of LAYERED_SETTINGS, its provided values, highest precedence first
+ * (flag, environment, file). Every other setting comes from the file alone.
+ */
+interface Sources {
+  readonly flags: Flags
+  readonly env: Environment
+  readonly file: FileLayer
+  /** Where the file's path came from: `--config` or PIXIE_EXPORTER_CONFIG. */
+  readonly configSource: Source | undefined
+  /** The provided values of `key`, highest precedence first (the first defined one wins). */
+  layers(key: LayeredSetting): readonly (Source | undefined)[]
+  /** How to set `key`, for a "required" message: `PX_CLUSTER_ID, --pixie.cluster-id or pixie.clusterId`. */
+  where(key: LayeredSetting): string
+}
+
+function readSources(options: LoadConfigOptions, readFile: (path: string) => string, errors: string[]): Sources {
+  const flags = parseFlags(options.argv, errors)
+  const env = readEnvironment(options.env, errors)
+  const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
+  const file = loadFile(configSource, readFile, errors)
+  return {
+    flags,
+    env,
+    file,
+    configSource,
+    layers(key) {
+      const { flag, env: variable } = LAYERED_SETTINGS[key]
+      return [flags.get(flag), env.get(variable), file.text(key)]
+    },
+    where(key) {
+      const { flag, env: variable } = LAYERED_SETTINGS[key]
+      return `${variable}, --${flag} or ${key}`
+    },
+  }
+}
+
 /** Stand-in for the API key wherever the configuration is shown. */
 export const REDACTED = SECRET_PLACEHOLDER
 
@@ -75,14 +113,12 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const errors: string[] = []
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
 
-  const flags = parseFlags(options.argv, errors)
-  const env = readEnvironment(options.env, errors)
-  const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
-  const file = loadFile(configSource, readFile, errors)
+  const sources = readSources(options, readFile, errors)
+  const { flags, env, file, configSource } = sources
 
   // Every key read from a key file, valid or not: never echoed in an error.
   const keyTexts: string[] = []
-  const pixie = buildPixie(flags, env, file, readFile, errors, keyTexts)
+  const pixie = buildPixie(sources, readFile, errors, keyTexts)
   const http = buildHttpCollector(file, pixie.timeoutMs, errors)
   const pxl = buildPxlCollectors(
     {
@@ -95,11 +131,11 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     fieldParsers(readFile, errors),
     errors,
   )
-  const web = buildWeb(flags, env, file, readFile, errors)
-  const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
+  const web = buildWeb(sources, readFile, errors)
+  const level = resolve(errors, sources.layers('log.level'), (text) =>
     oneOf(text, LOG_LEVELS),
   )
-  const format = resolve(errors, [flags.get(FLAGS.logFormat), env.get(ENV_VARS.logFormat), file.text('log.format')], (text) =>
+  const format = resolve(errors, sources.layers('log.format'), (text) =>
     oneOf(text, LOG_FORMATS),
   )
 
@@ -190,28 +226,27 @@ export function redactConfig(config: Config): unknown {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 function buildPixie(
-  flags: Flags,
-  env: Environment,
-  file: FileLayer,
+  sources: Sources,
   readFile: (path: string) => string,
   errors: string[],
   keyTexts: string[],
 ): Partial<Mutable<Config['pixie']>> {
-  const address = resolve(errors, [flags.get(FLAGS.address), env.get(ENV_VARS.address), file.text('pixie.address')], (text) =>
+  const { env, file } = sources
+  const address = resolve(errors, sources.layers('pixie.address'), (text) =>
     hostPort(text, 1, 'must be host:port (e.g. work.withpixie.ai:443)'),
   )
-  const clusterId = resolve(errors, [flags.get(FLAGS.clusterId), env.get(ENV_VARS.clusterId), file.text('pixie.clusterId')], uuid)
+  const clusterId = resolve(errors, sources.layers('pixie.clusterId'), uuid)
   // No "required" error when the file could not be used or its value was
   // rejected: that problem is already reported.
   if (clusterId === undefined && file.usable && !file.rejected('pixie.clusterId')) {
-    errors.push(`pixie.clusterId: required (set ${ENV_VARS.clusterId}, --${FLAGS.clusterId} or pixie.clusterId)`)
+    errors.push(`pixie.clusterId: required (set ${sources.where('pixie.clusterId')})`)
   }
-  const tls = resolve(errors, [flags.get(FLAGS.tls), env.get(ENV_VARS.tls), file.text('pixie.tls')], (text) => oneOf(text, TLS_MODES))
+  const tls = resolve(errors, sources.layers('pixie.tls'), (text) => oneOf(text, TLS_MODES))
   // Unknown when the winning value is invalid, so that no rule depending on
   // the mode adds a second, misleading error.
   const tlsMode: TlsMode | undefined = tls === undefined ? (file.rejected('pixie.tls') ? undefined : 'verify') : tls.value
 
-  const caFile = resolve(errors, [flags.get(FLAGS.caFile), env.get(ENV_VARS.caFile), file.text('pixie.caFile')], (text) => text)
+  const caFile = resolve(errors, sources.layers('pixie.caFile'), (text) => text)
   if (caFile?.value !== undefined) {
     if (tls !== undefined && tlsMode !== undefined && tlsMode !== 'verify') {
       errors.push(`${caFile.label}: only allowed with TLS mode verify (${tls.label} is ${tlsMode})`)
@@ -459,19 +494,17 @@ function fieldParsers(readFile: (path: string) => string, errors: string[]): Fie
 // ---------------------------------------------------------------- web
 
 function buildWeb(
-  flags: Flags,
-  env: Environment,
-  file: FileLayer,
+  sources: Sources,
   readFile: (path: string) => string,
   errors: string[],
 ): Partial<Mutable<Config['web']>> {
   const listen = resolve(
     errors,
-    [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
+    sources.layers('web.listenAddress'),
     (text) => listenAddress(text),
   )
   // Parsed by the CLI (src/server/web-config.ts); here only checked to be readable.
-  const configFile = resolve(errors, [flags.get(FLAGS.webConfigFile), env.get(ENV_VARS.webConfigFile), file.text('web.configFile')], (text) => text)
+  const configFile = resolve(errors, sources.layers('web.configFile'), (text) => text)
   if (configFile?.value !== undefined) tryRead(configFile, configFile.value, readFile, errors)
   if (listen?.value === undefined) return {}
   return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port, configFile: configFile?.value }

@@ -95,6 +95,28 @@ export const FLAGS = {
 } as const
 
 /**
+ * The settings the flags and the environment can also set: each file key
+ * with its flag and its variable. The one table of where a setting may come
+ * from; precedence is flag, then environment, then file, then the schema's
+ * default (src/config/load.ts merges them in that one order). The API key
+ * is not here: it has no flag, and its environment and file forms pair a
+ * value with a key file (see load.ts, resolveApiKey).
+ */
+export const LAYERED_SETTINGS = {
+  'pixie.address': { flag: FLAGS.address, env: ENV_VARS.address },
+  'pixie.clusterId': { flag: FLAGS.clusterId, env: ENV_VARS.clusterId },
+  'pixie.tls': { flag: FLAGS.tls, env: ENV_VARS.tls },
+  'pixie.caFile': { flag: FLAGS.caFile, env: ENV_VARS.caFile },
+  'web.listenAddress': { flag: FLAGS.listenAddress, env: ENV_VARS.listenAddress },
+  'web.configFile': { flag: FLAGS.webConfigFile, env: ENV_VARS.webConfigFile },
+  'log.level': { flag: FLAGS.logLevel, env: ENV_VARS.logLevel },
+  'log.format': { flag: FLAGS.logFormat, env: ENV_VARS.logFormat },
+} as const
+
+/** A key of {@link LAYERED_SETTINGS}. */
+export type LayeredSetting = keyof typeof LAYERED_SETTINGS
+
+/**
  * The configuration file after schema validation and defaults. Durations are
  * still text here; load.ts parses them.
  */
