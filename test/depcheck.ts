@@ -1,6 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { copyFileSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 
@@ -147,3 +148,12 @@ for (const c of WARN_CASES) {
     t.equal(result.code, 0, 'a warning does not fail the check (yet)')
   })
 }
+
+t.test('docs/architecture.md states every rule the checker enforces', async (t) => {
+  const rules = (createRequire(import.meta.url)(CONFIG) as { forbidden: { name: string }[] }).forbidden.map((r) => r.name)
+  t.ok(rules.length >= 6, 'the rules file holds the rules')
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8')
+  for (const name of rules) t.ok(doc.includes(`\`${name}\``), `${name} is explained in docs/architecture.md`)
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  t.ok(readme.includes('(docs/architecture.md)'), 'the README links it')
+})
