@@ -4,6 +4,11 @@
  * precedence. Every problem is collected and thrown together as a
  * {@link ConfigError}, each line `<field>: <reason>` where the field is named
  * the way the user wrote it: a YAML path, an environment variable or a flag.
+ *
+ * The sources are read by sources/flags.ts, sources/env.ts and
+ * sources/file.ts (which validates the file once against schema.ts) and
+ * merged here only, in {@link readSources}; the value parsers they share are
+ * in values.ts. docs/architecture.md shows where this sits.
  */
 import { readFileSync } from 'node:fs'
 import { readFile as readFileAsync } from 'node:fs/promises'
@@ -100,7 +105,6 @@ export const REDACTED = SECRET_PLACEHOLDER
 // gRPC metadata values must be printable ASCII; spaces would be trimmed by proxies.
 const API_KEY_PATTERN = /^[\x21-\x7e]+$/
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----'
-
 
 /**
  * Loads and validates the configuration. Sources, lowest precedence first:

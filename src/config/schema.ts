@@ -3,10 +3,11 @@
  * defaults of every key that has a fixed one, and the names of the
  * environment variables and flags that can override some of those keys.
  *
- * The schema checks structure and simple per-key rules (types, enums,
- * ranges, namespace names); rules that also apply to values from the
- * environment or flags (durations, `host:port`, UUID) and cross-key rules
- * live in load.ts so they run once for every source.
+ * The schema checks structure and per-key rules (types, enums, ranges,
+ * namespace names, durations and their ranges through {@link DURATION_KEYWORD});
+ * rules that also apply to values from the environment or flags
+ * (`host:port`, UUID; see {@link LAYERED_SETTINGS}) live in values.ts so
+ * they run once for every source, and cross-key rules in load.ts.
  */
 import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../metrics/native-histogram.js'
 import type { ErrorObject, KeywordDefinition, SchemaObject } from 'ajv'
