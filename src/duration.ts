@@ -64,6 +64,8 @@ export class DurationSyntaxError extends TypeError {
  *   is finer than a millisecond or is larger than `Number.MAX_SAFE_INTEGER` ms.
  */
 export function parseDuration(text: string): number {
+  const whole = integerMs(text)
+  if (whole !== undefined) return whole
   const ns = durationNs(text)
   if (ns % NS_PER_MS !== 0n) throw new DurationSyntaxError(text, 'finer than a millisecond')
   const ms = ns / NS_PER_MS
@@ -80,6 +82,8 @@ export function parseDuration(text: string): number {
  *   is finer than a nanosecond or is larger than `Number.MAX_SAFE_INTEGER` ms.
  */
 export function parseDurationFine(text: string): number {
+  const integer = integerMs(text)
+  if (integer !== undefined) return integer
   const ns = durationNs(text)
   const whole = ns / NS_PER_MS
   if (whole > BigInt(Number.MAX_SAFE_INTEGER)) throw new DurationSyntaxError(text, 'too large')
@@ -87,6 +91,27 @@ export function parseDurationFine(text: string): number {
 }
 
 const NS_PER_MS = 1_000_000n
+
+/**
+ * The common case, fast (a scenario of 10,000 pods parses ~50,000
+ * durations): a duration without decimals, in ms, exact in plain numbers;
+ * undefined when `text` has a decimal point (or is not a duration, which
+ * {@link durationNs} then reports).
+ */
+function integerMs(text: string): number | undefined {
+  if (text === '0') return 0
+  if (text.includes('.')) return undefined
+  const match = DURATION_PATTERN.exec(text)
+  if (match === null) return undefined
+  let total = 0
+  UNITS.forEach((unit, i) => {
+    const digits = match[i + 1]
+    if (digits !== undefined) total += Number(digits) * MS_PER[unit]
+  })
+  // Every part is at most the total, so a safe total means every part was exact.
+  if (!Number.isSafeInteger(total)) throw new DurationSyntaxError(text, 'too large')
+  return total
+}
 
 /** The exact value of a duration in nanoseconds. */
 function durationNs(text: string): bigint {
