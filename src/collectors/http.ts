@@ -26,7 +26,7 @@ import {
 import { CountRangePlanner } from './count-range.js'
 import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
-import { formatDuration } from '../config/duration.js'
+import { formatDuration } from '../duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 

@@ -1,8 +1,9 @@
 /** The validated, frozen configuration. Produced only by loadConfig (src/config/load.ts). */
 import type { LibraryCollectorOptions, PxlCollectorSpec } from '../collectors/pxl-spec.js'
+import type { LogFormat, LogLevel } from '../log.js'
+import type { TlsMode } from '../pixie/tls-modes.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
 
-/** How the exporter secures its connection to Pixie. */
-export type TlsMode = 'verify' | 'skip-verify' | 'plaintext'
 
 export interface PixieConfig {
   /** `host:port` of Pixie Cloud (or a self-hosted cloud / in-cluster proxy). Default `work.withpixie.ai:443`. */
@@ -27,11 +28,6 @@ export interface PixieConfig {
    */
   readonly simulated: boolean
 }
-
-/** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */
-export type CollectorSchedule =
-  | { readonly kind: 'interval'; readonly intervalMs: number; readonly cron: string }
-  | { readonly kind: 'cron'; readonly cron: string }
 
 export interface HttpCollectorConfig {
   readonly schedule: CollectorSchedule
@@ -101,8 +97,8 @@ export interface Config {
   readonly web: WebConfig
   readonly log: {
     /** Minimum level logged. Default `info`. */
-    readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+    readonly level: LogLevel
     /** `json` (one JSON object a line, the default) or `logfmt` (`key=value` pairs). */
-    readonly format: 'logfmt' | 'json'
+    readonly format: LogFormat
   }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { ConfigError } from '../../src/errors.js'
-import { intervalToCron, loadConfig, redactConfig } from '../../src/config/load.js'
+import { loadConfig, redactConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
 import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
 
@@ -480,30 +480,6 @@ t.test('redactConfig hides the API key and leaves the config alone', async (t) =
   t.equal(config.pixie.apiKey, 'px-api-env-key', 'the original is unchanged')
   const plain = loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER_ID } }).config
   t.equal((redactConfig(plain) as Config).pixie.apiKey, undefined, 'an unset key stays unset')
-})
-
-t.test('intervals become clock-aligned cron expressions', async (t) => {
-  const table: [number, string | undefined][] = [
-    [1_000, '* * * * * *'],
-    [5_000, '*/5 * * * * *'],
-    [15_000, '*/15 * * * * *'],
-    [30_000, '*/30 * * * * *'],
-    [60_000, '0 * * * * *'],
-    [300_000, '0 */5 * * * *'],
-    [1_800_000, '0 */30 * * * *'],
-    [3_600_000, '0 0 * * * *'],
-    [21_600_000, '0 0 */6 * * *'],
-    [86_400_000, '0 0 0 * * *'],
-    [7_000, undefined],
-    [45_000, undefined],
-    [90_000, undefined],
-    [420_000, undefined],
-    [18_000_000, undefined],
-    [172_800_000, undefined],
-    [1_500, undefined],
-    [500, undefined],
-  ]
-  for (const [ms, cron] of table) t.equal(intervalToCron(ms), cron, `${ms}ms → ${String(cron)}`)
 })
 
 t.test('the web config file comes from the flag, the environment or the file, and must be readable', async (t) => {
