@@ -138,6 +138,13 @@ export async function startExporter(simAddress, configText, nodeOptions) {
   }
 }
 
+/** collectors.http lines of the series set before issue 15: every family, the former 11 buckets, _sum and _count. */
+export const LEGACY = [
+  'metrics: [pixie_http_requests_per_second, pixie_http_errors_per_second, pixie_http_error_ratio, pixie_http_latency_seconds, pixie_http_requests_total, pixie_http_request_duration_seconds]',
+  'buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]',
+  'histogramSumAndCount: true',
+]
+
 /** The exporter's YAML for a benchmark: `interval`, a 10s window, room for every pod, plus `extra` lines under collectors.http. */
 export function exporterConfig({ interval = '5s', extra = [] } = {}) {
   return ['collectors:', '  http:', `    interval: ${interval}`, '    window: 10s', '    timeout: 120s', '    maxRows: 1000000', ...extra.map((l) => `    ${l}`), ''].join('\n')

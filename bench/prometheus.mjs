@@ -6,7 +6,7 @@
 // enabled, Prometheus with --enable-feature=native-histograms, which
 // negotiates the protobuf exposition). Asserts nothing.
 //
-//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--configs classic,native,native-only]
+//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--configs classic,native,native-only] [--legacy]
 //
 // native: classicBuckets separate (the default: the classic series stay
 // beside the native histogram); native-only: classicBuckets none.
@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exporterConfig, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
+import { LEGACY, exporterConfig, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
 
 const args = parseArgs(process.argv.slice(2), { pods: '10k', scrapes: '8', 'scrape-interval': '15s', configs: 'classic,native' })
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus'
@@ -30,6 +30,8 @@ const CONFIGS = {
 const extra = []
 if (typeof args.metrics === 'string') extra.push(`metrics: [${args.metrics}]`)
 if (typeof args.buckets === 'string') extra.push(`buckets: [${args.buckets}]`)
+// --legacy: the series set before issue 15 (every family, 11 buckets, _sum and _count), for comparison.
+if (args.legacy === true) extra.push(...LEGACY)
 const scrapes = Number(args.scrapes)
 const interval = args['scrape-interval']
 const intervalSeconds = Number(/^(\d+)s$/.exec(interval)?.[1] ?? NaN)

@@ -2,7 +2,7 @@
 // simulator over real gRPC, measured from outside. Prints figures; asserts
 // nothing (test/bench/smoke.ts only checks that it runs and prints a row).
 //
-//   npm run bench [-- --pods 1k,10k,50k] [--polls 6] [--interval 5s] [--metrics a,b] [--buckets 0.025,0.1]
+//   npm run bench [-- --pods 1k,10k,50k] [--polls 6] [--interval 5s] [--legacy] [--native] [--metrics a,b] [--buckets 0.025,0.1]
 //
 // For each pod count: series per pod, the exposition's size (plain, gzip,
 // protobuf), poll duration (the exporter's own
@@ -17,6 +17,7 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import {
+  LEGACY,
   exporterConfig, get, httpRuns, httpSeries, machine, median, mib, parseArgs, podCounts, processMemory, sampleValue, sleep, startExporter, startSimulator,
 } from './lib.mjs'
 
@@ -24,6 +25,8 @@ const args = parseArgs(process.argv.slice(2), { pods: '1k,10k,50k', interval: '5
 const extra = []
 if (typeof args.metrics === 'string') extra.push(`metrics: [${args.metrics}]`)
 if (typeof args.buckets === 'string') extra.push(`buckets: [${args.buckets}]`)
+// --legacy: the series set before issue 15 (every family, 11 buckets, _sum and _count), for comparison.
+if (args.legacy === true) extra.push(...LEGACY)
 if (args.native === true) extra.push('nativeHistogram:', '  enabled: true')
 
 console.log(`bench: the exporter (dist/cli.js) against the simulator over gRPC, polling every ${args.interval} over a 10s window${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
