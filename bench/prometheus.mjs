@@ -41,8 +41,8 @@ const timeout = `${Math.min(10, intervalSeconds)}s`
 console.log(`bench:prometheus: ${PROMETHEUS} scraping the exporter every ${interval} (timeout ${timeout}), the exporter polling the simulator every 5s${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
 console.log(`machine: ${machine()}`)
 console.log('')
-console.log('| pods | configuration | samples per scrape (per pod) | scrape_duration_seconds median (min–max) over N scrapes | first scrape | Prometheus RSS peak |')
-console.log('|---|---|---|---|---|---|')
+console.log('| pods | configuration | samples per scrape (per pod) | scrape_duration_seconds median (min–max) over N scrapes | failed scrapes / scrapes without the pods | first scrape | Prometheus RSS peak |')
+console.log('|---|---|---|---|---|---|---|')
 for (const pods of podCounts(args.pods)) {
   for (const name of String(args.configs).split(',')) {
     const config = CONFIGS[name]
@@ -114,12 +114,17 @@ async function measure(pods, name, config) {
       if (later.length >= scrapes) {
         const peak = processMemory(prom.pid).peak
         const perScrape = median(samples)
+        // A failed scrape (timeout, error) has up 0; one that found the data stale has few samples.
+        const upValues = ((await query(url, `up{job="pixie-exporter"}[30m]`))[0]?.values ?? []).slice(start + 1)
+        const failed = upValues.filter(([, v]) => Number(v) === 0).length
+        const withoutPods = samples.filter((n) => n < pods).length
         return [
           '',
           pods.toLocaleString('en-US'),
           name,
           `${perScrape.toLocaleString('en-US')} (${(perScrape / pods).toFixed(1)})`,
           `${median(later).toFixed(3)} s (${Math.min(...later).toFixed(3)}–${Math.max(...later).toFixed(3)}) over ${later.length}`,
+          `${failed} / ${withoutPods}`,
           `${first.toFixed(2)} s`,
           `${mib(peak)} MiB`,
           '',

@@ -51,6 +51,6 @@ t.test('npm run bench:prometheus prints scrape_duration_seconds for classic and 
   for (const config of ['classic', 'native']) {
     const line = out.split('\n').find((l) => l.startsWith('| 40 |') && l.includes(`| ${config} |`))
     t.ok(line !== undefined, `a row for ${config}\n${out}`)
-    t.match(line ?? '', /\| [\d.]+ s \([\d.]+–[\d.]+\) over \d+ \|/, `${config}: median (min–max) of scrape_duration_seconds`)
+    t.match(line ?? '', /\| [\d.]+ s \([\d.]+–[\d.]+\) over \d+ \| \d+ \/ \d+ \|/, `${config}: median (min–max) of scrape_duration_seconds, failed scrapes`)
   }
 })
