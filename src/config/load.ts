@@ -393,6 +393,7 @@ function buildHttpCollector(
     errors.push('collectors.http.nativeHistogram: enabled, but collectors.http.metrics leaves out pixie_http_request_duration_seconds')
   }
   const maxRows = file.value('collectors.http.maxRows')
+  const histogramSumAndCount = file.value('collectors.http.histogramSumAndCount')
   return {
     ...(schedule !== undefined && { schedule }),
     ...(window?.value !== undefined && { windowMs: window.value }),
@@ -406,6 +407,7 @@ function buildHttpCollector(
     ...(expireAfter?.value !== undefined && { expireAfterMs: expireAfter.value }),
     ...(buckets !== undefined && { bucketsSeconds: buckets }),
     ...(metrics !== undefined && { metrics }),
+    ...(typeof histogramSumAndCount === 'boolean' && { histogramSumAndCount }),
     ...(nativeHistogram !== undefined && { nativeHistogram }),
   }
 }

@@ -147,7 +147,8 @@ export interface ConfigFile {
       readonly maxCatchUp: string
       readonly expireAfter: string
       readonly buckets: readonly number[]
-      readonly metrics?: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+      readonly metrics: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+      readonly histogramSumAndCount: boolean
       readonly nativeHistogram?: { readonly enabled: boolean; readonly schema: number; readonly classicBuckets: (typeof CLASSIC_IN_PROTOBUF)[number] }
     }
     readonly custom: readonly CustomCollectorFile[]
@@ -202,8 +203,37 @@ export const HTTP_METRIC_FAMILIES = [
 /** Where the classic buckets of the native histogram go in protobuf scrapes. */
 export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
 
-/** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
-export const DEFAULT_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+/*
+ * The default series budget of the built-in HTTP collector (issue 15): about
+ * 10 series per pod, so that one Prometheus scrapes 10,000 pods in about
+ * 0.15 s (~1.4 µs per sample). Per pod answering only 2xx and 5xx:
+ *   requests_per_second + errors_per_second     2  (gauge templates, /error-rate, detection time)
+ *   requests_total{2xx,5xx}                     2  (+1 per other class the pod answered)
+ *   request_duration_seconds_bucket (5 + +Inf)  6  (latency templates)
+ * = 10. The optional parts (error_ratio, the quantile gauges, the histogram's
+ * _sum and _count) are switched on in the configuration. docs/metrics.md has
+ * the count for every choice and the reasoning behind the buckets.
+ */
+
+/** The families served when `collectors.http.metrics` is not set: what every shipped template, panel and rule needs. */
+export const DEFAULT_HTTP_METRIC_FAMILIES = [
+  'pixie_http_requests_per_second',
+  'pixie_http_errors_per_second',
+  'pixie_http_requests_total',
+  'pixie_http_request_duration_seconds',
+] as const satisfies readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+
+/**
+ * Default latency histogram buckets, seconds, chosen for canary decisions
+ * (docs/metrics.md): 0.025 is the latency-vs-stable floor, 0.25 / 0.5 / 1 are
+ * the absolute gates (0.5 the default; a bound above it keeps a p99 beyond
+ * the gate from being reported as the gate itself), 0.1 splits the span where
+ * most services' p90/p99 lie. Above 0.1 s they are the former defaults' bounds.
+ */
+export const DEFAULT_BUCKETS_SECONDS = [0.025, 0.1, 0.25, 0.5, 1] as const
+
+/** Whether the latency histogram has `_sum` and `_count` series by default (`collectors.http.histogramSumAndCount`). */
+export const DEFAULT_HISTOGRAM_SUM_AND_COUNT = false
 
 const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
 
@@ -438,11 +468,13 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         },
         metrics: {
           type: 'array',
+          default: [...DEFAULT_HTTP_METRIC_FAMILIES],
           minItems: 1,
           uniqueItems: true,
           [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
           items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
         },
+        histogramSumAndCount: { type: 'boolean', default: DEFAULT_HISTOGRAM_SUM_AND_COUNT, [MESSAGE_KEYWORD]: 'must be true or false' },
         nativeHistogram: {
           type: 'object',
           additionalProperties: false,

@@ -50,8 +50,18 @@ export interface HttpCollectorConfig {
   readonly expireAfterMs: number
   /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
   readonly bucketsSeconds: readonly number[]
-  /** The metric families served (`collectors.http.metrics`); absent: all of them. */
+  /**
+   * The metric families served (`collectors.http.metrics`). The loaded
+   * configuration always has it (default: DEFAULT_HTTP_METRIC_FAMILIES in
+   * schema.ts); absent (a collector built directly): all of them.
+   */
   readonly metrics?: readonly string[]
+  /**
+   * Whether the latency histogram has `_sum` and `_count` series
+   * (`collectors.http.histogramSumAndCount`; the loaded configuration always
+   * has it, default false); absent: true.
+   */
+  readonly histogramSumAndCount?: boolean
   /** The latency histogram also as a native histogram (protobuf scrapes); absent: classic only. */
   readonly nativeHistogram?: NativeHistogramConfig
 }

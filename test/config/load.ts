@@ -35,7 +35,10 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
         lagMs: 5_000,
         maxCatchUpMs: 300_000,
         expireAfterMs: 300_000,
-        bucketsSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        // The lean default series set (docs/metrics.md): 5 buckets, no _sum/_count, four families.
+        bucketsSeconds: [0.025, 0.1, 0.25, 0.5, 1],
+        metrics: ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+        histogramSumAndCount: false,
       },
       custom: [],
       library: [],
@@ -80,6 +83,8 @@ t.test('a full file sets every key', async (t) => {
       maxCatchUpMs: 600_000,
       expireAfterMs: 900_000,
       bucketsSeconds: [0.01, 0.1, 1],
+      metrics: ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+      histogramSumAndCount: false,
     },
     'http collector section',
   )
