@@ -5,9 +5,9 @@ import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { buildApp } from './app.js'
 import { readBuildInfo } from './build-info.js'
-import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
-import { LIBRARY } from './collectors/library/index.js'
+import { BUILT_IN_COLLECTORS, COLLECTORS, libraryCollector } from './collectors/index.js'
+import type { CollectorDeps, LibraryModule } from './collectors/module.js'
 import { PxlCollector } from './collectors/pxl.js'
 import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
@@ -84,20 +84,17 @@ export interface Exporter {
 }
 
 /**
- * The specs of the PxL collectors the config enables: library collectors in
- * the order listed, then custom collectors in file order.
+ * The enabled library collectors, in the order listed, with their modules.
  *
- * @throws TypeError when a library collector is not available (the config
- *   only accepts names of LIBRARY, so this means the two disagree).
+ * @throws TypeError when a library collector is not in the collector list
+ *   (the config only accepts names from it, so this means the two disagree).
  */
-export function pxlCollectorSpecs(config: Config): PxlCollectorSpec[] {
-  const factories = LIBRARY as Readonly<Record<string, ((options: Config['collectors']['library'][number]) => PxlCollectorSpec) | undefined>>
-  const library = config.collectors.library.map((options) => {
-    const factory = factories[options.name]
-    if (factory === undefined) throw new TypeError(`library collector ${options.name} is not available`)
-    return factory(options)
+export function enabledLibraryCollectors(config: Config): { module: LibraryModule; options: Config['collectors']['library'][number] }[] {
+  return config.collectors.library.map((options) => {
+    const module = libraryCollector(options.name)
+    if (module === undefined) throw new TypeError(`library collector ${options.name} is not available`)
+    return { module, options }
   })
-  return [...library, ...config.collectors.custom]
 }
 
 /** Outcome of reloads, shared by the registries of successive runtimes. */
@@ -193,28 +190,29 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           logger,
         }))
   const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
-  const slot = (name: string, definition: unknown, make: (registry: Registry) => Collector): Slot => {
+  const slot = (name: string, definition: unknown, make: (deps: CollectorDeps) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
     const kept = old.get(name)
     if (kept !== undefined && kept.key === key) return kept
     const registry = new Registry()
-    const collector = make(registry)
+    const collector = make({ pixie, registry, logger: logger.child({ collector: name }), now, monotonic, seriesDropped: metrics.seriesDropped })
     const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
-  // The explicit list of collectors: the built-in HTTP collector, then the
-  // enabled library collectors and the custom ones, all run by the PxL engine.
-  // Each runs in its own job, so one that fails (e.g. a script that does not
-  // compile) is down on its own and never disturbs the others.
+  // From the collector list: the built-in collectors, then the enabled
+  // library collectors in the order listed, then the custom ones (run by the
+  // PxL engine). Each runs in its own job, so one that fails (e.g. a script
+  // that does not compile) is down on its own and never disturbs the others.
+  // A library collector's key is its spec, so a reload keeps it when the spec is unchanged.
   const slots: Slot[] = [
-    slot('http', config.collectors.http, (registry) =>
-      new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, monotonic, config: config.collectors.http }),
+    ...BUILT_IN_COLLECTORS.map((module) => {
+      const moduleOptions = module.options(config)
+      return slot(module.name, moduleOptions, (deps) => module.build(moduleOptions, deps))
+    }),
+    ...enabledLibraryCollectors(config).map(({ module, options: libraryOptions }) =>
+      slot(module.name, module.spec(libraryOptions), (deps) => module.build(libraryOptions, deps)),
     ),
-    ...pxlCollectorSpecs(config).map((spec) =>
-      slot(spec.name, spec, (registry) =>
-        new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, monotonic, seriesDropped: metrics.seriesDropped }),
-      ),
-    ),
+    ...config.collectors.custom.map((spec: PxlCollectorSpec) => slot(spec.name, spec, (deps) => new PxlCollector({ spec, ...deps }))),
   ]
   // Fails here (and the reload with it) if two collectors export one name.
   Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
@@ -233,12 +231,16 @@ function served(slot: Slot): Slot {
   return slot
 }
 
-const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
-  version: packageVersion(),
-  pixieAddress: config.pixie.address,
-  clusterId: config.pixie.clusterId,
-  simulated,
-})
+const landingOf = (config: Config, simulated: boolean): LandingInfo => {
+  const enabled = new Set([...BUILT_IN_COLLECTORS.map((m) => m.name), ...config.collectors.library.map((l) => l.name)])
+  return {
+    version: packageVersion(),
+    pixieAddress: config.pixie.address,
+    clusterId: config.pixie.clusterId,
+    simulated,
+    available: COLLECTORS.map((m) => ({ name: m.name, summary: m.summary, enabled: enabled.has(m.name), optIn: m.kind === 'library' })),
+  }
+}
 
 /** Wires config → Pixie client → collectors → jobs → HTTP app. Never listens. */
 export async function createExporter(options: ExporterOptions): Promise<Exporter> {

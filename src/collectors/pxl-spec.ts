@@ -123,9 +123,9 @@ export const DEFAULT_MAX_SERIES = 50_000
 
 /**
  * What the configuration resolves for an enabled library collector
- * (`collectors.library` and `collectors.libraryOptions.<name>`); a
- * {@link LibraryCollectorFactory} turns it into a full spec with its own
- * script, table, labels and metrics.
+ * (`collectors.library` and `collectors.libraryOptions.<name>`); its module
+ * (src/collectors/module.ts, `LibraryModule.spec`) turns it into a full spec
+ * with its own script, table, labels and metrics.
  */
 export interface LibraryCollectorOptions {
   readonly name: string
@@ -140,6 +140,3 @@ export interface LibraryCollectorOptions {
   readonly maxSeries: number
   readonly routes: RouterOptions
 }
-
-/** Builds a library collector's spec from its resolved options. */
-export type LibraryCollectorFactory = (options: LibraryCollectorOptions) => PxlCollectorSpec

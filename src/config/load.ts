@@ -16,19 +16,9 @@ import { ConfigError } from '../errors.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
 import { parseDuration, formatDuration } from './duration.js'
-import {
-  CONFIG_FILE_SCHEMA,
-  DEFAULT_HTTP_INTERVAL,
-  CLASSIC_IN_PROTOBUF,
-  ENV_PREFIX,
-  ENV_VARS,
-  FLAGS,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  MESSAGE_KEYWORD,
-  TLS_MODES,
-  type ConfigFile,
-} from './schema.js'
+import { CLASSIC_IN_PROTOBUF, DEFAULT_HTTP_INTERVAL } from '../collectors/http-options.js'
+import { MESSAGE_KEYWORD } from '../collectors/options-schema.js'
+import { CONFIG_FILE_SCHEMA, ENV_PREFIX, ENV_VARS, FLAGS, LOG_FORMATS, LOG_LEVELS, TLS_MODES, type ConfigFile } from './schema.js'
 import type { CollectorSchedule, Config, TlsMode } from './types.js'
 
 /** Inputs of {@link loadConfig}; everything the process provides is injected. */

@@ -8,32 +8,14 @@
  * environment or flags (durations, `host:port`, UUID) and cross-key rules
  * live in load.ts so they run once for every source.
  */
-import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../metrics/native-histogram.js'
 import type { SchemaObject } from 'ajv'
-import { LIBRARY_NAMES } from '../collectors/library/index.js'
-import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
+import { BUILT_IN_COLLECTORS, LIBRARY_COLLECTORS } from '../collectors/index.js'
+import { CLASSIC_IN_PROTOBUF, HTTP_METRIC_FAMILIES } from '../collectors/http-options.js'
+import { MESSAGE_KEYWORD, duration, pxlSettingsSchema, section, text } from '../collectors/options-schema.js'
 import type { Config, TlsMode } from './types.js'
 
-/** Names of the built-in library collectors (`collectors.library`): the keys of LIBRARY. */
-export const LIBRARY_COLLECTORS: readonly string[] = LIBRARY_NAMES
-
-/** Library collectors that take `routes` settings (they have a label with the `route` transform). */
-export const ROUTE_LIBRARY_COLLECTORS: readonly string[] = ['http_endpoint']
-
-/**
- * Defaults of the settings shared by custom and library collectors. Applied
- * in collectors.ts rather than by the schema, because a library collector
- * without a `libraryOptions` entry has no mapping to fill in.
- */
-export const PXL_DEFAULTS = {
-  interval: '30s',
-  window: '30s',
-  lag: '5s',
-  maxCatchUp: '5m',
-  expireAfter: '5m',
-  maxSeries: 50_000,
-  maxRoutes: 1000,
-} as const
+/** Names of the library collectors (`collectors.library`), from the collector list. */
+const LIBRARY_NAMES: readonly string[] = LIBRARY_COLLECTORS.map((m) => m.name)
 
 /** Accepted values of `collectors.custom[].labels[].transform`. */
 export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as const
@@ -49,19 +31,6 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] a
 
 /** Accepted values of `log.format`: the two formats of the Prometheus exporter-toolkit's `--log.format`. */
 export const LOG_FORMATS = ['logfmt', 'json'] as const satisfies readonly Config['log']['format'][]
-
-/**
- * `collectors.http.interval` when neither it nor `collectors.http.schedule`
- * is set. Not a schema default because the two keys exclude each other.
- */
-export const DEFAULT_HTTP_INTERVAL = '5s'
-
-/**
- * Schema keyword holding the message for any failure of the subschema it sits
- * in, so the readable message is written next to the rule it explains.
- * Annotation only: it never fails validation by itself.
- */
-export const MESSAGE_KEYWORD = 'x-message'
 
 /** Environment variables read by loadConfig. Every other `PIXIE_EXPORTER_*` variable is an error. */
 export const ENV_VARS = {
@@ -172,84 +141,6 @@ export interface CustomCollectorFile extends PxlSettingsFile {
   }[]
 }
 
-/** The families of the built-in HTTP collector, in exposition order (`collectors.http.metrics`). */
-export const HTTP_METRIC_FAMILIES = [
-  'pixie_http_requests_per_second',
-  'pixie_http_errors_per_second',
-  'pixie_http_error_ratio',
-  'pixie_http_latency_seconds',
-  'pixie_http_requests_total',
-  'pixie_http_request_duration_seconds',
-] as const
-
-/** Where the classic buckets of the native histogram go in protobuf scrapes. */
-export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
-
-/** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
-export const DEFAULT_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
-
-const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
-
-function section(properties: Record<string, SchemaObject>): SchemaObject {
-  // `default: {}` makes Ajv create a missing section and then fill in the
-  // defaults of its keys, so an empty file yields every default.
-  return { type: 'object', default: {}, additionalProperties: false, properties }
-}
-
-function text(message: string, extra: SchemaObject = {}): SchemaObject {
-  return { type: 'string', minLength: 1, [MESSAGE_KEYWORD]: message, ...extra }
-}
-
-function duration(extra: SchemaObject = {}): SchemaObject {
-  return text(DURATION_MESSAGE, extra)
-}
-
-function namespaceList(): SchemaObject {
-  return {
-    type: 'array',
-    default: [],
-    [MESSAGE_KEYWORD]: 'must be a list of namespace names',
-    items: {
-      type: 'string',
-      pattern: NAMESPACE_PATTERN.source,
-      [MESSAGE_KEYWORD]: 'must be a Kubernetes namespace name (lower-case letters, digits and "-", at most 63 characters)',
-    },
-  }
-}
-
-/** Keys shared by custom and library collectors. */
-function pxlSettingsSchema(): Record<string, SchemaObject> {
-  return {
-    interval: duration(),
-    schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-    timeout: duration(),
-    window: duration(),
-    lag: duration(),
-    maxCatchUp: duration(),
-    staleAfter: duration(),
-    expireAfter: duration(),
-    staticLabels: {
-      type: 'object',
-      [MESSAGE_KEYWORD]: 'must be a mapping of label names to values',
-      additionalProperties: { type: 'string', [MESSAGE_KEYWORD]: 'must be a string' },
-    },
-    maxSeries: { type: 'integer', minimum: 1, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
-    routes: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        patterns: {
-          type: 'array',
-          default: [],
-          [MESSAGE_KEYWORD]: 'must be a list of path patterns',
-          items: text('must be a path pattern such as /orders/*/item/*'),
-        },
-        maxRoutes: { type: 'integer', minimum: 0, [MESSAGE_KEYWORD]: 'must be an integer of at least 0' },
-      },
-    },
-  }
-}
-
 function customCollectorSchema(): SchemaObject {
   return {
     type: 'object',
@@ -310,66 +201,8 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       encryption: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
     }),
     collectors: section({
-      http: section({
-        interval: duration(),
-        schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-        window: duration({ default: '10s' }),
-        errorStatusMin: {
-          type: 'integer',
-          minimum: 100,
-          maximum: 599,
-          default: 500,
-          [MESSAGE_KEYWORD]: 'must be an integer from 100 to 599',
-        },
-        namespaces: section({ include: namespaceList(), exclude: namespaceList() }),
-        staleAfter: duration(),
-        timeout: duration(),
-        // Written into the script as `#px:set max_output_rows_per_table=<n>`: an integer Pixie reads (int64) and JavaScript prints exactly.
-        maxRows: {
-          type: 'integer',
-          minimum: 1,
-          maximum: Number.MAX_SAFE_INTEGER,
-          default: 100_000,
-          [MESSAGE_KEYWORD]: `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
-        },
-        lag: duration({ default: '5s' }),
-        maxCatchUp: duration({ default: '5m' }),
-        expireAfter: duration({ default: '5m' }),
-        buckets: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 40,
-          default: [...DEFAULT_BUCKETS_SECONDS],
-          [MESSAGE_KEYWORD]: 'must be a list of 1 to 40 bucket bounds in seconds',
-          items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
-        },
-        metrics: {
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
-          items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
-        },
-        nativeHistogram: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            enabled: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
-            schema: {
-              type: 'integer',
-              minimum: MIN_NATIVE_SCHEMA,
-              maximum: MAX_NATIVE_SCHEMA,
-              default: DEFAULT_NATIVE_SCHEMA,
-              [MESSAGE_KEYWORD]: `must be an integer from ${MIN_NATIVE_SCHEMA} to ${MAX_NATIVE_SCHEMA}`,
-            },
-            classicBuckets: {
-              enum: [...CLASSIC_IN_PROTOBUF],
-              default: 'separate',
-              [MESSAGE_KEYWORD]: `must be one of ${CLASSIC_IN_PROTOBUF.join(', ')}`,
-            },
-          },
-        },
-      }),
+      // The built-in collectors' own sections, from the collector list.
+      ...Object.fromEntries(BUILT_IN_COLLECTORS.map((m) => [m.name, m.optionsSchema])),
       custom: {
         type: 'array',
         default: [],
@@ -380,14 +213,15 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         type: 'array',
         default: [],
         [MESSAGE_KEYWORD]: 'must be a list of library collector names',
-        items: { enum: [...LIBRARY_COLLECTORS], [MESSAGE_KEYWORD]: `must be one of ${LIBRARY_COLLECTORS.join(', ')}` },
+        items: { enum: [...LIBRARY_NAMES], [MESSAGE_KEYWORD]: `must be one of ${LIBRARY_NAMES.join(', ')}` },
       },
       libraryOptions: {
         type: 'object',
         default: {},
         [MESSAGE_KEYWORD]: 'must be a mapping of library collector names to their settings',
-        // Names are checked in load.ts, which can say which ones exist and are enabled.
-        additionalProperties: { type: 'object', additionalProperties: false, properties: pxlSettingsSchema() },
+        // Each library collector's own options, from the collector list. Other
+        // names are reported by collectors.ts, which can say which ones exist and are enabled.
+        properties: Object.fromEntries(LIBRARY_COLLECTORS.map((m) => [m.name, m.optionsSchema])),
       },
     }),
     web: section({

@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Logger } from 'pino'
-import type { Collector } from '../collectors/collector.js'
+import type { Collector, CollectorQueries } from '../collectors/collector.js'
 import { PixieCancelledError, PixieDeadlineError, PixieResultTooLargeError } from '../errors.js'
 import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
 import { nominalIntervalMs } from './schedule.js'
@@ -74,6 +74,11 @@ export class CollectorJob {
 
   get name(): string {
     return this.#deps.collector.name
+  }
+
+  /** The collector's typed queries over its published data (e.g. per-pod rates for `/error-rate`). */
+  get queries(): CollectorQueries | undefined {
+    return this.#deps.collector.queries
   }
 
   /** Starts the schedule and runs once right away (the promise of that first run is returned). */

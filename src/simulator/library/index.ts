@@ -12,6 +12,7 @@ import { MYSQL } from '../../collectors/library/mysql.js'
 import { NETWORK } from '../../collectors/library/network.js'
 import { LIBRARY_DEFAULTS, parseLibraryScript } from '../../collectors/library/options.js'
 import { RESOURCES } from '../../collectors/library/resources.js'
+import { simulateRedis } from './redis.js'
 import type { Wire } from '../../pixie/proto.js'
 import { offsetMs } from '../http-pod-stats.js'
 import type { Scenario } from '../scenario.js'
@@ -39,6 +40,7 @@ const SIMULATE: Readonly<Record<string, (q: LibraryQuery) => SimulatedTable>> = 
   [NETWORK]: simulateNetwork,
   [DNS]: simulateDns,
   [MYSQL]: simulateMysql,
+  redis: simulateRedis,
 }
 
 /** The answer to a script: a table (with the script's name for the logs), or a compile error. */
