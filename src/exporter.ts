@@ -11,6 +11,7 @@ import type { CollectorDeps, LibraryModule } from './collectors/module.js'
 import { PxlCollector } from './collectors/pxl.js'
 import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
+import { prepareExposition } from './metrics/exposition.js'
 import { CONFIG_LAST_RELOAD_SUCCESSFUL, CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP } from './metrics/names.js'
 import { createSelfMetrics, type SelfMetrics } from './metrics/self-metrics.js'
 import { monotonicNow, type MonotonicClock } from './clock.js'
@@ -196,7 +197,8 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
     if (kept !== undefined && kept.key === key) return kept
     const registry = new Registry()
     const collector = make({ pixie, registry, logger: logger.child({ collector: name }), now, monotonic, seriesDropped: metrics.seriesDropped })
-    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic })
+    // After each publication, render and compress the collector's metrics on the poll's time, not the next scrape's.
+    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: () => prepareExposition(registry) })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
   // From the collector list: the built-in collectors, then the enabled

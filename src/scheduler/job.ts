@@ -25,6 +25,8 @@ export interface CollectorJobDeps {
   readonly random?: () => number
   /** First retry delay after a failure, ms; doubles per consecutive failure. Default 1000. */
   readonly retryBaseMs?: number
+  /** Called after each successful run (a new publication), e.g. to prepare the exposition. */
+  readonly onSuccess?: () => void
 }
 
 /** What the landing page and `/-/ready` show about a collector. */
@@ -141,6 +143,7 @@ export class CollectorJob {
         logger.warn({ collector: collector.name, skippedSeconds: summary.skippedSeconds }, 'gap since the last success exceeded maxCatchUp; older traffic was not counted')
       }
       metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
+      this.#deps.onSuccess?.()
       this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
       logger.debug({ collector: collector.name, rows: summary.rows, durationMs: monotonic() - started }, 'collector run succeeded')
       if (this.#outage !== undefined) {

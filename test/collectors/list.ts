@@ -12,8 +12,10 @@ import { loadConfig } from '../../src/config/load.js'
 import { CONFIG_FILE_SCHEMA } from '../../src/config/schema.js'
 import { ConfigError } from '../../src/errors.js'
 import { createExporter } from '../../src/exporter.js'
+import { SnapshotMetric } from '../../src/metrics/snapshot-metric.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from '../../src/pixie/types.js'
 import { CLUSTER_ID, memoryReadFile } from '../fixtures/config/helpers.js'
+import { ScriptedPixie, answer } from '../fixtures/http-fixtures.js'
 import { sinkLogger } from '../fixtures/logger.js'
 
 const COLLECTORS_DOC = readFileSync(new URL('../../docs/collectors.md', import.meta.url), 'utf8')
@@ -102,6 +104,23 @@ t.test('the landing page lists every module of the list, and whether it runs', a
     const state = enabled ? 'running' : `off \\(add ${module.name} to <code>collectors.library</code>\\)`
     t.match(page, new RegExp(`<tr><td>${module.name}</td><td>${state}</td><td>[^<]+</td></tr>`), `${module.name}: ${enabled ? 'running' : 'off'}`)
   }
+})
+
+t.test('after a successful run the exporter prepares the exposition; the collector itself never compresses', async (t) => {
+  const row = { namespace: 'demo', pod: 'demo/app-1', service: 'demo/app', requests: 300, errors: 3, p50: 2e7, p90: 5e7, p99: 9e7 }
+  const { config } = load('')
+  const exporter = await createExporter({ config, logger: sinkLogger().logger, pixie: new ScriptedPixie([answer([row])]), now: () => 1_700_000_000_000 })
+  t.teardown(() => exporter.close())
+  const job = exporter.jobs.find((j) => j.name === 'http')
+  t.equal(await job?.runNow(), 'success', 'the HTTP collector ran')
+  const metric = exporter.registry.getSingleMetric('pixie_http_requests_total') as unknown as SnapshotMetric
+  t.type(metric, SnapshotMetric, 'a snapshot metric')
+  let compressions = 0
+  await metric.gzip(metric.render(), async (data) => {
+    compressions++
+    return data
+  })
+  t.equal(compressions, 0, 'the first scrape after the run finds the metric rendered and compressed')
 })
 
 /** A Pixie that is never reached: these tests never run a job. */
