@@ -90,12 +90,23 @@ export interface Exporter {
  * @throws TypeError when a library collector is not in the collector list
  *   (the config only accepts names from it, so this means the two disagree).
  */
-export function enabledLibraryCollectors(config: Config): { module: LibraryModule; options: Config['collectors']['library'][number] }[] {
+function enabledLibraryCollectors(config: Config): { module: LibraryModule; options: Config['collectors']['library'][number] }[] {
   return config.collectors.library.map((options) => {
     const module = libraryCollector(options.name)
     if (module === undefined) throw new TypeError(`library collector ${options.name} is not available`)
     return { module, options }
   })
+}
+
+/**
+ * After each publication, renders and compresses the collector's metrics on
+ * the poll's time, not the next scrape's. Built out here, not inline in
+ * buildRuntime: a closure created there would keep buildRuntime's scope (and
+ * with it the previous runtime, and its previous one...) alive for as long as
+ * the job lives.
+ */
+function preparing(registry: Registry): () => void {
+  return () => prepareExposition(registry)
 }
 
 /** Outcome of reloads, shared by the registries of successive runtimes. */
@@ -197,8 +208,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
     if (kept !== undefined && kept.key === key) return kept
     const registry = new Registry()
     const collector = make({ pixie, registry, logger: logger.child({ collector: name }), now, monotonic, seriesDropped: metrics.seriesDropped })
-    // After each publication, render and compress the collector's metrics on the poll's time, not the next scrape's.
-    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: () => prepareExposition(registry) })
+    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry) })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
   // From the collector list: the built-in collectors, then the enabled
