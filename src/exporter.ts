@@ -243,13 +243,14 @@ function served(slot: Slot): Slot {
   return slot
 }
 
+// The operator says "simulated" (the demo command, or pixie.simulated in the config file).
 const landingOf = (config: Config, simulated: boolean): LandingInfo => {
   const enabled = new Set([...BUILT_IN_COLLECTORS.map((m) => m.name), ...config.collectors.library.map((l) => l.name)])
   return {
     version: packageVersion(),
     pixieAddress: config.pixie.address,
     clusterId: config.pixie.clusterId,
-    simulated,
+    simulated: simulated || config.pixie.simulated,
     available: COLLECTORS.map((m) => ({ name: m.name, summary: m.summary, enabled: enabled.has(m.name), optIn: m.kind === 'library' })),
   }
 }
@@ -333,8 +334,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       return jobs()
     },
     get landing() {
-      // The simulator marks its answers: say "simulated" however we were started.
-      return current.pixie.servedBySimulator === true && !landing.simulated ? { ...landing, simulated: true } : landing
+      return landing
     },
     logger,
     now,

@@ -19,7 +19,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -40,8 +41,7 @@ export const NETWORK_COLUMNS = [
 /** The PxL of the collector. */
 export function networkScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(NETWORK, r),
+  return libraryScript(NETWORK, r, [
     '# Per pod ID: bytes received and sent in the range (max - min of the cumulative counters).',
     sourceLine('df', 'network_stats'),
     "df = df.groupby(['pod_id']).agg(",
@@ -51,7 +51,7 @@ export function networkScript(options: LibraryOptions): string {
     "    tx_min=('tx_bytes', px.min),",
     ')',
     'df.namespace = px.pod_id_to_namespace(df.pod_id)',
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     'df.pod = px.pod_id_to_pod_name(df.pod_id)',
     "df = df[df.pod != '']",
     'df.rx_delta = df.rx_max - df.rx_min',
@@ -61,9 +61,7 @@ export function networkScript(options: LibraryOptions): string {
     "    tx_bytes=('tx_delta', px.sum),",
     ')',
     projectLine('df', NETWORK_COLUMNS),
-    `px.display(df, '${NETWORK_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df')
 }
 
 /** Builds the `network` collector. @throws TypeError on invalid options. */
@@ -72,6 +70,7 @@ export function networkCollector(options: LibraryOptions): PxlCollectorSpec {
     name: NETWORK,
     script: networkScript(options),
     table: NETWORK_TABLE,
+    execFuncs: libraryExecFuncs(NETWORK, NETWORK_TABLE, resolveLibraryOptions(options)),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

@@ -14,8 +14,9 @@ import {
   commonSpecFields,
   namespaceFilter,
   projectLine,
+  libraryExecFuncs,
+  libraryScript,
   resolveLibraryOptions,
-  scriptHeader,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -38,13 +39,12 @@ export const REDIS_COLUMNS = [
 /** The PxL of the collector. */
 export function redisScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(REDIS, r),
+  return libraryScript(REDIS, r, [
     '# Redis requests traced in the range, per pod, trace role and command.',
     sourceLine('df', 'redis_events'),
     'df = df[df.trace_role == 1 or df.trace_role == 2]',
     "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     "df.pod = df.ctx['pod']",
     "df = df[df.pod != '']",
     "df.role = px.select(df.trace_role == 2, 'server', 'client')",
@@ -53,9 +53,7 @@ export function redisScript(options: LibraryOptions): string {
     "    latency_sum_ns=('latency', px.sum),",
     ')',
     projectLine('df', REDIS_COLUMNS),
-    `px.display(df, '${REDIS_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df')
 }
 
 /** Builds the `redis` collector's spec. @throws TypeError on invalid options. */
@@ -64,6 +62,7 @@ export function redisCollector(options: LibraryOptions): PxlCollectorSpec {
     name: REDIS,
     script: redisScript(options),
     table: REDIS_TABLE,
+    execFuncs: libraryExecFuncs(REDIS, REDIS_TABLE, resolveLibraryOptions(options)),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

@@ -12,7 +12,7 @@ import { loadConfig } from '../../../src/config/load.js'
 import { createExporter } from '../../../src/exporter.js'
 import { createSelfMetrics } from '../../../src/metrics/self-metrics.js'
 import { CLUSTER_ID, memoryReadFile } from '../../fixtures/config/helpers.js'
-import { nsAt, rowsOf, startLibrarySimulator, T0 } from '../../fixtures/library-scenario.js'
+import { nsAt, rowsOf, specRequest, startLibrarySimulator, T0 } from '../../fixtures/library-scenario.js'
 import { sinkLogger } from '../../fixtures/logger.js'
 import { promtool } from '../../fixtures/tools.js'
 
@@ -32,8 +32,8 @@ const requests = (pod: keyof typeof RPS, command: number, seconds: number) => Ma
 t.test('the script groups redis_events by pod, trace role and command, and exports counters only', async (t) => {
   const spec = redis.spec(OPTIONS)
   t.equal(spec.name, 'redis', 'named redis')
-  t.match(spec.script, /^df = px\.DataFrame\(table='redis_events', start_time=px\.plugin\.start_time, end_time=px\.plugin\.end_time\)$/m, 'reads redis_events over the plugin range')
-  t.match(spec.script, /^df = df\.groupby\(\['namespace', 'pod', 'role', 'req_cmd'\]\)\.agg\($/m, 'grouped by namespace, pod, role and command')
+  t.match(spec.script, /^ *df = px\.DataFrame\(table='redis_events', start_time=px\.plugin\.start_time, end_time=px\.plugin\.end_time\)$/m, 'reads redis_events over the plugin range')
+  t.match(spec.script, /^ *df = df\.groupby\(\['namespace', 'pod', 'role', 'req_cmd'\]\)\.agg\($/m, 'grouped by namespace, pod, role and command')
   t.same(spec.labels.map((l) => [l.column, l.label, l.transform]), [
     ['namespace', 'namespace', undefined],
     ['pod', 'pod', 'strip-namespace'],
@@ -45,16 +45,17 @@ t.test('the script groups redis_events by pod, trace role and command, and expor
     ['pixie_redis_request_duration_seconds_total', 'counter', 1e-9],
   ], 'requests and latency sum, counters, ns scaled to seconds')
   t.notMatch(spec.script, /resp/, 'no guess at errors from the reply text')
-  t.match(spec.script, new RegExp(`^df = df\\[\\[${REDIS_COLUMNS.map((c) => `'${c.name}'`).join(', ')}\\]\\]$`, 'm'), 'projects the columns of the table, in order')
-  const filtered = redisScript({ ...OPTIONS, namespaces: { include: ['shop'], exclude: ['kube-system'] }, maxRows: 500 })
-  t.match(filtered, /^df = df\[df\.namespace == 'shop'\]$/m, 'namespaces.include filter')
-  t.match(filtered, /^#px:set max_output_rows_per_table=500$/m, 'maxRows pragma')
+  t.match(spec.script, new RegExp(`^ *df = df\\[\\[${REDIS_COLUMNS.map((c) => `'${c.name}'`).join(', ')}\\]\\]$`, 'm'), 'projects the columns of the table, in order')
+  const filtered = redis.spec({ ...OPTIONS, namespaces: { include: ['shop'], exclude: ['kube-system'] }, maxRows: 500 })
+  t.equal(filtered.execFuncs?.[0]?.funcName, 'redis', 'the request calls the function redis')
+  t.equal(filtered.execFuncs?.[0]?.outputTablePrefix, 'redis_pod_stats', 'returning the table the spec reads')
+  t.match(redisScript({ ...OPTIONS, maxRows: 500 }), /^#px:set max_output_rows_per_table=500$/m, 'maxRows pragma')
 })
 
 t.test('the simulator answers the script over gRPC with one row per pod, role and command', async (t) => {
   const { pixie } = await startLibrarySimulator(t)
   const spec = redis.spec(OPTIONS)
-  const result = await pixie.executeScript({ script: spec.script, timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } })
+  const result = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } })
   const table = result.tables.get(spec.table)
   if (table === undefined) return t.fail(`no table ${spec.table}`)
   t.same(table.columns.map((c) => [c.name, c.type]), REDIS_COLUMNS.map((c) => [c.name, c.type]), 'the columns the spec maps, with their types')
