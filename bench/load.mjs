@@ -12,6 +12,7 @@ import { buildApp } from '../dist/app.js'
 import { HttpCollector } from '../dist/collectors/http.js'
 import { createSelfMetrics } from '../dist/metrics/self-metrics.js'
 import { PixieClient } from '../dist/pixie/client.js'
+import { prepareExposition } from '../dist/metrics/exposition.js'
 import { CollectorJob } from '../dist/scheduler/job.js'
 
 const pods = Number(process.argv[2] ?? 10000)
@@ -32,7 +33,8 @@ const config = {
   lagMs: 5000, maxCatchUpMs: 300000, expireAfterMs: 300000, bucketsSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 }
 const collector = new HttpCollector({ pixie, registry, logger, now: Date.now, config })
-const job = new CollectorJob({ collector, metrics, logger, now: Date.now })
+// As the exporter: render and compress the exposition after each successful run.
+const job = new CollectorJob({ collector, metrics, logger, now: Date.now, onSuccess: () => prepareExposition(registry) })
 const app = await buildApp({ registry, jobs: [job], logger, now: Date.now, landing: { version: 'bench', pixieAddress: address, clusterId: '-', simulated: true } })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 job.start() // polls every 15 s during the load, as in production

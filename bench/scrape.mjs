@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { HttpCollector } from '../dist/collectors/http.js'
-import { Exposition } from '../dist/metrics/exposition.js'
+import { Exposition, prepareExposition } from '../dist/metrics/exposition.js'
 import { createSelfMetrics } from '../dist/metrics/self-metrics.js'
 import { HTTP_POD_COUNTS_TABLE, HTTP_POD_STATS_COLUMNS, HTTP_POD_STATS_TABLE, httpPodCountsColumns } from '../dist/pixie/scripts/http-pod-stats.js'
 
@@ -48,6 +48,7 @@ async function measure(pods) {
   const fixed = Date.now()
   const collector = new HttpCollector({ pixie, registry, logger: pino({ level: "warn" }), now: () => fixed, config })
   await collector.run({ signal: new AbortController().signal, timeoutMs: 60000 })
+  prepareExposition(registry) // as the exporter does after each successful run
   const exposition = new Exposition(registry)
   const time = async (fn) => {
     const xs = []

@@ -11,7 +11,7 @@ import { basicAuthHook, type PasswordVerifier } from './server/basic-auth.js'
 import { HEALTH_PROBE_PATHS, httpsOptions, type WebSecurity } from './server/web-config.js'
 import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
-import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
+import { errorRateFromJobs, errorRateRoute } from './server/error-rate-route.js'
 
 /** What a reload did: the answer of `POST /-/reload` (declared here, where it is served; src/exporter.ts produces it). */
 export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
@@ -149,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(503).type('text/plain; charset=utf-8').send(`Not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`)
   })
 
-  await app.register(errorRateRoute, errorRateFromRegistry(deps))
+  await app.register(errorRateRoute, errorRateFromJobs(deps))
 
   const reload = deps.reload
   if (reload !== undefined) {

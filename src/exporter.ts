@@ -5,12 +5,13 @@ import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { buildApp, type ReloadOutcome } from './app.js'
 import { readBuildInfo } from './build-info.js'
-import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
-import { LIBRARY } from './collectors/library/index.js'
+import { BUILT_IN_COLLECTORS, COLLECTORS, libraryCollector } from './collectors/index.js'
+import type { CollectorDeps, LibraryModule } from './collectors/module.js'
 import { PxlCollector } from './collectors/pxl.js'
 import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
+import { prepareExposition } from './metrics/exposition.js'
 import { CONFIG_LAST_RELOAD_SUCCESSFUL, CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP } from './metrics/names.js'
 import { createSelfMetrics, type SelfMetrics } from './metrics/self-metrics.js'
 import { monotonicNow, type MonotonicClock } from './clock.js'
@@ -81,20 +82,28 @@ export interface Exporter {
 }
 
 /**
- * The specs of the PxL collectors the config enables: library collectors in
- * the order listed, then custom collectors in file order.
+ * The enabled library collectors, in the order listed, with their modules.
  *
- * @throws TypeError when a library collector is not available (the config
- *   only accepts names of LIBRARY, so this means the two disagree).
+ * @throws TypeError when a library collector is not in the collector list
+ *   (the config only accepts names from it, so this means the two disagree).
  */
-export function pxlCollectorSpecs(config: Config): PxlCollectorSpec[] {
-  const factories = LIBRARY as Readonly<Record<string, ((options: Config['collectors']['library'][number]) => PxlCollectorSpec) | undefined>>
-  const library = config.collectors.library.map((options) => {
-    const factory = factories[options.name]
-    if (factory === undefined) throw new TypeError(`library collector ${options.name} is not available`)
-    return factory(options)
+function enabledLibraryCollectors(config: Config): { module: LibraryModule; options: Config['collectors']['library'][number] }[] {
+  return config.collectors.library.map((options) => {
+    const module = libraryCollector(options.name)
+    if (module === undefined) throw new TypeError(`library collector ${options.name} is not available`)
+    return { module, options }
   })
-  return [...library, ...config.collectors.custom]
+}
+
+/**
+ * After each publication, renders and compresses the collector's metrics on
+ * the poll's time, not the next scrape's. Built out here, not inline in
+ * buildRuntime: a closure created there would keep buildRuntime's scope (and
+ * with it the previous runtime, and its previous one...) alive for as long as
+ * the job lives.
+ */
+function preparing(registry: Registry): () => void {
+  return () => prepareExposition(registry)
 }
 
 /** Outcome of reloads, shared by the registries of successive runtimes. */
@@ -190,28 +199,29 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           logger,
         }))
   const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
-  const slot = (name: string, definition: unknown, make: (registry: Registry) => Collector): Slot => {
+  const slot = (name: string, definition: unknown, make: (deps: CollectorDeps) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
     const kept = old.get(name)
     if (kept !== undefined && kept.key === key) return kept
     const registry = new Registry()
-    const collector = make(registry)
-    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic })
+    const collector = make({ pixie, registry, logger: logger.child({ collector: name }), now, monotonic, seriesDropped: metrics.seriesDropped })
+    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry) })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
-  // The explicit list of collectors: the built-in HTTP collector, then the
-  // enabled library collectors and the custom ones, all run by the PxL engine.
-  // Each runs in its own job, so one that fails (e.g. a script that does not
-  // compile) is down on its own and never disturbs the others.
+  // From the collector list: the built-in collectors, then the enabled
+  // library collectors in the order listed, then the custom ones (run by the
+  // PxL engine). Each runs in its own job, so one that fails (e.g. a script
+  // that does not compile) is down on its own and never disturbs the others.
+  // A library collector's key is its spec, so a reload keeps it when the spec is unchanged.
   const slots: Slot[] = [
-    slot('http', config.collectors.http, (registry) =>
-      new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, monotonic, config: config.collectors.http }),
+    ...BUILT_IN_COLLECTORS.map((module) => {
+      const moduleOptions = module.options(config)
+      return slot(module.name, moduleOptions, (deps) => module.build(moduleOptions, deps))
+    }),
+    ...enabledLibraryCollectors(config).map(({ module, options: libraryOptions }) =>
+      slot(module.name, module.spec(libraryOptions), (deps) => module.build(libraryOptions, deps)),
     ),
-    ...pxlCollectorSpecs(config).map((spec) =>
-      slot(spec.name, spec, (registry) =>
-        new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, monotonic, seriesDropped: metrics.seriesDropped }),
-      ),
-    ),
+    ...config.collectors.custom.map((spec: PxlCollectorSpec) => slot(spec.name, spec, (deps) => new PxlCollector({ spec, ...deps }))),
   ]
   // Fails here (and the reload with it) if two collectors export one name.
   Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
@@ -231,12 +241,16 @@ function served(slot: Slot): Slot {
 }
 
 // The operator says "simulated" (the demo command, or pixie.simulated in the config file).
-const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
-  version: packageVersion(),
-  pixieAddress: config.pixie.address,
-  clusterId: config.pixie.clusterId,
-  simulated: simulated || config.pixie.simulated,
-})
+const landingOf = (config: Config, simulated: boolean): LandingInfo => {
+  const enabled = new Set([...BUILT_IN_COLLECTORS.map((m) => m.name), ...config.collectors.library.map((l) => l.name)])
+  return {
+    version: packageVersion(),
+    pixieAddress: config.pixie.address,
+    clusterId: config.pixie.clusterId,
+    simulated: simulated || config.pixie.simulated,
+    available: COLLECTORS.map((m) => ({ name: m.name, summary: m.summary, enabled: enabled.has(m.name), optIn: m.kind === 'library' })),
+  }
+}
 
 /** Wires config → Pixie client → collectors → jobs → HTTP app. Never listens. */
 export async function createExporter(options: ExporterOptions): Promise<Exporter> {

@@ -16,6 +16,29 @@ export interface RunSummary {
   readonly skippedSeconds?: number
 }
 
+/** One pod's HTTP request and error rates over the collector's window. */
+export interface PodRates {
+  readonly namespace: string
+  /** Plain pod name (without the namespace). */
+  readonly pod: string
+  readonly requestsPerSecond: number
+  /** Responses per second with an error status (>= the collector's errorStatusMin). */
+  readonly errorsPerSecond: number
+}
+
+/**
+ * Typed read access to what a collector last published, for routes that
+ * answer from the cache (never a Pixie query per request). Each query answers
+ * from the collector's current snapshot and is empty once the data is stale.
+ */
+export interface CollectorQueries {
+  /**
+   * Per-pod HTTP rates (`GET /error-rate/:namespace/:pod`). A pod may come in
+   * several rows (one per Service selecting it); every row counts.
+   */
+  readonly podRates?: () => readonly PodRates[]
+}
+
 /**
  * A collector runs one PxL script per run and publishes the result as metrics.
  *
@@ -38,5 +61,7 @@ export interface Collector {
    * was given; staleness is measured on it. Absent: `lastSuccessAt` is used.
    */
   readonly lastSuccessMonotonic?: number | undefined
+  /** What routes may ask of this collector's published data; absent: nothing. */
+  readonly queries?: CollectorQueries
   run(context: RunContext): Promise<RunSummary>
 }

@@ -1,5 +1,3 @@
-import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
 import type { Registry } from 'prom-client'
 import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
@@ -24,14 +22,13 @@ import {
   HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
-import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
+import { HTTP_METRIC_FAMILIES } from './http-options.js'
+import { podLabel, serviceLabel } from './pixie-labels.js'
 import { familyFromValues } from '../metrics/protobuf.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
 import { formatDuration } from '../duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
-import type { Collector, RunContext, RunSummary } from './collector.js'
-
-const gzipAsync = promisify(gzip)
+import type { Collector, CollectorQueries, RunContext, RunSummary } from './collector.js'
 
 /** Dependencies of the built-in HTTP collector. */
 export interface HttpCollectorDeps {
@@ -71,31 +68,6 @@ const QUANTILES = [
   ['0.99', 'p99'],
 ] as const
 
-/**
- * Turns Pixie's `ctx['service']` into the plain label value: `ns/svc` → `svc`,
- * `["ns/a","ns/b"]` → `a,b`, `""` → `""`.
- */
-export function serviceLabel(raw: string): string {
-  let names: unknown = [raw]
-  if (raw.startsWith('[')) {
-    try {
-      names = JSON.parse(raw)
-    } catch {
-      names = [raw]
-    }
-  }
-  if (!Array.isArray(names)) names = [raw]
-  return (names as unknown[])
-    .filter((n): n is string => typeof n === 'string' && n !== '')
-    .map((n) => n.slice(n.indexOf('/') + 1))
-    .join(',')
-}
-
-/** `ns/pod` → `pod` (Pixie's `ctx['pod']` carries the namespace). */
-export function podLabel(raw: string): string {
-  return raw.slice(raw.indexOf('/') + 1)
-}
-
 function quantileSeconds(ns: number | undefined): number | undefined {
   // px.pluck_float64 yields 0.0 when the quantiles JSON is unusable; a real
   // request never takes 0 ns, so 0 and non-finite values mean "unknown".
@@ -123,8 +95,6 @@ export class HttpCollector implements Collector {
   readonly #planner: CountRangePlanner
   readonly #counters: HttpCounterStore
   readonly #bucketsNs: readonly bigint[]
-  /** This collector's metrics, prepared (rendered, compressed) after each publication. */
-  readonly #metrics: SnapshotMetric[] = []
 
   constructor(deps: HttpCollectorDeps) {
     this.#deps = deps
@@ -160,6 +130,9 @@ export class HttpCollector implements Collector {
     return this.#fresh() ? this.#pods : []
   }
 
+  /** Per-pod rates for `/error-rate`, from the published snapshot (never the registry). */
+  readonly queries: CollectorQueries = { podRates: () => this.pods }
+
   /** Changes whenever the exported samples would change. */
   #version(): string {
     return `${this.#publications}:${this.#fresh()}`
@@ -177,12 +150,8 @@ export class HttpCollector implements Collector {
     // is swapped in one assignment, so a scrape sees one whole run.
     // `collectors.http.metrics` picks the families; a family left out is never registered.
     const enabled = new Set<string>(config.metrics ?? HTTP_METRIC_FAMILIES)
-    const track = (m: SnapshotMetric) => {
-      this.#metrics.push(m)
-      return m
-    }
     const perPod = (name: string, help: string, value: (p: PodHttpStats) => number) =>
-      track(new SnapshotMetric(
+      new SnapshotMetric(
         {
           name,
           help: `${help} ${refreshed}`,
@@ -191,7 +160,7 @@ export class HttpCollector implements Collector {
           version: () => this.#version(),
         },
         registry,
-      ))
+      )
     if (enabled.has(HTTP_REQUESTS_PER_SECOND)) perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
     if (enabled.has(HTTP_ERRORS_PER_SECOND)) perPod(
       HTTP_ERRORS_PER_SECOND,
@@ -201,7 +170,7 @@ export class HttpCollector implements Collector {
     if (enabled.has(HTTP_ERROR_RATIO)) perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
     // Typed as a summary with quantiles only: the `quantile` label is only
     // legal on summaries (promtool), and the values are point-in-time like gauges.
-    if (enabled.has(HTTP_LATENCY_SECONDS)) track(new SnapshotMetric(
+    if (enabled.has(HTTP_LATENCY_SECONDS)) new SnapshotMetric(
       {
         name: HTTP_LATENCY_SECONDS,
         help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
@@ -216,9 +185,9 @@ export class HttpCollector implements Collector {
           ),
       },
       registry,
-    ))
+    )
     const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
-    if (enabled.has(HTTP_REQUESTS_TOTAL)) track(new SnapshotMetric(
+    if (enabled.has(HTTP_REQUESTS_TOTAL)) new SnapshotMetric(
       {
         name: HTTP_REQUESTS_TOTAL,
         help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
@@ -227,11 +196,11 @@ export class HttpCollector implements Collector {
         samples: () => (this.#fresh() ? this.#counters.requestSamples() : []),
       },
       registry,
-    ))
+    )
     const native = config.nativeHistogram
     const durationHelp = `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`
     const sumAndCount = config.histogramSumAndCount ?? true
-    if (enabled.has(HTTP_REQUEST_DURATION)) track(new SnapshotMetric(
+    if (enabled.has(HTTP_REQUEST_DURATION)) new SnapshotMetric(
       {
         name: HTTP_REQUEST_DURATION,
         help: durationHelp,
@@ -260,7 +229,7 @@ export class HttpCollector implements Collector {
         }),
       },
       registry,
-    ))
+    )
   }
 
   async run(context: RunContext): Promise<RunSummary> {
@@ -321,8 +290,6 @@ export class HttpCollector implements Collector {
     this.#lastSuccessAt = publishedAt
     this.#lastSuccessMonotonic = publishedMonotonic
     this.#publications++
-    // Render and compress now, on the poll's time, not on the next scrape's.
-    for (const metric of this.#metrics) metric.prepare(gzipAsync)
     return { rows, skippedSeconds: plan.skippedMs / 1000 }
   }
 }

@@ -127,9 +127,9 @@ export function metricNameProblem(name: string, type: MetricMapping['type']): st
 
 /**
  * What the configuration resolves for an enabled library collector
- * (`collectors.library` and `collectors.libraryOptions.<name>`); a
- * {@link LibraryCollectorFactory} turns it into a full spec with its own
- * script, table, labels and metrics.
+ * (`collectors.library` and `collectors.libraryOptions.<name>`); its module
+ * (src/collectors/module.ts, `LibraryModule.spec`) turns it into a full spec
+ * with its own script, table, labels and metrics.
  */
 export interface LibraryCollectorOptions {
   readonly name: string
@@ -144,6 +144,3 @@ export interface LibraryCollectorOptions {
   readonly maxSeries: number
   readonly routes: RouterOptions
 }
-
-/** Builds a library collector's spec from its resolved options. */
-export type LibraryCollectorFactory = (options: LibraryCollectorOptions) => PxlCollectorSpec

@@ -24,7 +24,7 @@ import { tableOf } from '../pixie/table.js'
 import type { ColumnValues, PixieApi, PixieTable } from '../pixie/types.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 import { CountRangePlanner, type RangePlan } from './count-range.js'
-import { podLabel, serviceLabel } from './http.js'
+import { podLabel, serviceLabel } from './pixie-labels.js'
 import {
   COLLECTOR_NAME_PATTERN,
   labelNameProblem,

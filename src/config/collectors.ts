@@ -9,21 +9,21 @@
  * required keys, `pxl` vs `pxlFile`, `interval` vs `schedule`, names and
  * their clashes, label and metric rules.
  */
+import { BUILT_IN_COLLECTORS, LIBRARY_COLLECTORS, libraryCollector } from '../collectors/index.js'
+import { PXL_DEFAULTS } from '../collectors/options-schema.js'
 import {
   labelNameProblem,
   metricNameProblem,
   type LabelMapping,
+  type LibraryCollectorOptions,
   type MetricMapping,
-  type PxlCollectorSpec,
 } from '../collectors/pxl-spec.js'
-import { LIBRARY } from '../collectors/library/index.js'
 import { patternProblem, type RouterOptions } from '../collectors/routes.js'
 import * as metricNames from '../metrics/names.js'
 import { defaultStaleAfterMs, longestGapMs } from '../scheduler/schedule.js'
 import { formatDuration } from '../duration.js'
-import { LIBRARY_COLLECTORS, PXL_DEFAULTS, ROUTE_LIBRARY_COLLECTORS } from './schema.js'
 import type { CollectorSchedule } from '../scheduler/schedule.js'
-import type { CustomCollectorConfig, LibraryCollectorConfig } from './types.js'
+import type { CustomCollectorConfig } from './types.js'
 
 /** A raw value and the field it came from. */
 export interface FieldSource {
@@ -61,7 +61,6 @@ export interface PxlCollectorsInput {
   readonly pixieTimeoutMs: number | undefined
 }
 
-const BUILT_IN_COLLECTORS = ['http']
 
 /**
  * Metric names the exporter itself exports (src/metrics/names.ts), with the
@@ -86,7 +85,7 @@ export function buildPxlCollectors(
   input: PxlCollectorsInput,
   parse: FieldParsers,
   errors: string[],
-): { custom: CustomCollectorConfig[]; library: LibraryCollectorConfig[] } {
+): { custom: CustomCollectorConfig[]; library: LibraryCollectorOptions[] } {
   const library = buildLibrary(input, parse, errors)
   const custom: CustomCollectorConfig[] = []
   const names = new Map<string, string>()
@@ -94,9 +93,8 @@ export function buildPxlCollectors(
   const builtIns = builtInMetricNames()
   // The library's metric names come from its specs, so a custom metric cannot take one.
   for (const options of library) {
-    const factory = (LIBRARY as Readonly<Record<string, (o: LibraryCollectorConfig) => PxlCollectorSpec>>)[options.name]
     try {
-      for (const metric of factory?.(options).metrics ?? []) metrics.set(metric.name, `library collector ${options.name}`)
+      for (const metric of libraryCollector(options.name)?.spec(options).metrics ?? []) metrics.set(metric.name, `library collector ${options.name}`)
     } catch (err) {
       if (!(err instanceof TypeError)) throw err
       errors.push(`collectors.libraryOptions.${options.name}: ${err.message}`)
@@ -110,8 +108,8 @@ export function buildPxlCollectors(
     const built = buildCustom(at, item, input, parse, errors)
     const name = textAt(item, 'name')
     if (name !== undefined && !input.rejected(`${at}.name`)) {
-      if (BUILT_IN_COLLECTORS.includes(name)) errors.push(`${at}.name: "${name}" is the name of a built-in collector`)
-      else if (LIBRARY_COLLECTORS.includes(name)) errors.push(`${at}.name: "${name}" is the name of a library collector`)
+      if (BUILT_IN_COLLECTORS.some((m) => m.name === name)) errors.push(`${at}.name: "${name}" is the name of a built-in collector`)
+      else if (libraryCollector(name) !== undefined) errors.push(`${at}.name: "${name}" is the name of a library collector`)
       else if (names.has(name)) errors.push(`${at}.name: "${name}" is already used by ${names.get(name) ?? ''}`)
       else names.set(name, at)
     }
@@ -337,7 +335,7 @@ function buildMetrics(at: string, item: Item, input: PxlCollectorsInput, errors:
   return errors.length > before ? undefined : metrics
 }
 
-function buildLibrary(input: PxlCollectorsInput, parse: FieldParsers, errors: string[]): LibraryCollectorConfig[] {
+function buildLibrary(input: PxlCollectorsInput, parse: FieldParsers, errors: string[]): LibraryCollectorOptions[] {
   const enabled: string[] = []
   const list = Array.isArray(input.library) ? input.library : []
   list.forEach((name: unknown, i) => {
@@ -348,20 +346,21 @@ function buildLibrary(input: PxlCollectorsInput, parse: FieldParsers, errors: st
   const options = isItem(input.libraryOptions) && !input.rejected('collectors.libraryOptions') ? input.libraryOptions : {}
   for (const name of Object.keys(options)) {
     const at = `collectors.libraryOptions.${name}`
-    if (!LIBRARY_COLLECTORS.includes(name)) {
-      errors.push(`${at}: unknown library collector (known: ${LIBRARY_COLLECTORS.join(', ')})`)
+    if (libraryCollector(name) === undefined) {
+      errors.push(`${at}: unknown library collector (known: ${LIBRARY_COLLECTORS.map((m) => m.name).join(', ')})`)
     } else if (!enabled.includes(name)) {
       errors.push(`${at}: ${name} is not enabled (add it to collectors.library)`)
     }
   }
-  const result: LibraryCollectorConfig[] = []
+  const result: LibraryCollectorOptions[] = []
   for (const name of enabled) {
     const at = `collectors.libraryOptions.${name}`
     const raw = options[name]
     if (input.rejected(at)) continue
     const item: Item = isItem(raw) ? raw : {}
-    if (isItem(item.routes) && !ROUTE_LIBRARY_COLLECTORS.includes(name)) {
-      errors.push(`${at}.routes: ${name} has no route label (routes apply to ${ROUTE_LIBRARY_COLLECTORS.join(', ')})`)
+    if (isItem(item.routes) && libraryCollector(name)?.takesRoutes !== true) {
+      const routed = LIBRARY_COLLECTORS.filter((m) => m.takesRoutes).map((m) => m.name)
+      errors.push(`${at}.routes: ${name} has no route label (routes apply to ${routed.join(', ')})`)
       continue
     }
     const common = buildCommon(at, item, input, parse, errors)

@@ -9,34 +9,15 @@
  * (`host:port`, UUID; see {@link LAYERED_SETTINGS}) live in values.ts so
  * they run once for every source, and cross-key rules in load.ts.
  */
-import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../metrics/native-histogram.js'
-import type { ErrorObject, KeywordDefinition, SchemaObject } from 'ajv'
-import { parseDuration } from '../duration.js'
-import { LIBRARY_NAMES } from '../collectors/library/index.js'
-import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
+import type { SchemaObject } from 'ajv'
+import { BUILT_IN_COLLECTORS, LIBRARY_COLLECTORS } from '../collectors/index.js'
+import { CLASSIC_IN_PROTOBUF, HTTP_METRIC_FAMILIES } from '../collectors/http-options.js'
+import { MESSAGE_KEYWORD, TIMEOUT_RANGE, duration, pxlSettingsSchema, section, text } from '../collectors/options-schema.js'
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js'
 import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
 
-/** Names of the built-in library collectors (`collectors.library`): the keys of LIBRARY. */
-export const LIBRARY_COLLECTORS: readonly string[] = LIBRARY_NAMES
-
-/** Library collectors that take `routes` settings (they have a label with the `route` transform). */
-export const ROUTE_LIBRARY_COLLECTORS: readonly string[] = ['http_endpoint']
-
-/**
- * Defaults of the settings shared by custom and library collectors. Applied
- * in collectors.ts rather than by the schema, because a library collector
- * without a `libraryOptions` entry has no mapping to fill in.
- */
-export const PXL_DEFAULTS = {
-  interval: '30s',
-  window: '30s',
-  lag: '5s',
-  maxCatchUp: '5m',
-  expireAfter: '5m',
-  maxSeries: 50_000,
-  maxRoutes: 1000,
-} as const
+/** Names of the library collectors (`collectors.library`), from the collector list. */
+const LIBRARY_NAMES: readonly string[] = LIBRARY_COLLECTORS.map((m) => m.name)
 
 /** Accepted values of `collectors.custom[].labels[].transform`. */
 export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as const
@@ -44,18 +25,26 @@ export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as 
 /** Accepted values of `collectors.custom[].metrics[].type`. */
 export const METRIC_TYPES = ['gauge', 'counter'] as const
 
-/**
- * `collectors.http.interval` when neither it nor `collectors.http.schedule`
- * is set. Not a schema default because the two keys exclude each other.
- */
-export const DEFAULT_HTTP_INTERVAL = '5s'
-
-/**
- * Schema keyword holding the message for any failure of the subschema it sits
- * in, so the readable message is written next to the rule it explains.
- * Annotation only: it never fails validation by itself.
- */
-export const MESSAGE_KEYWORD = 'x-message'
+// The collectors' option schemas and defaults live with the collectors
+// (src/collectors/options-schema.ts, http-options.ts); the configuration
+// re-exports what its readers use.
+export {
+  COLLECTOR_DURATION_RANGES,
+  DURATION_KEYWORD,
+  MESSAGE_KEYWORD,
+  PXL_DEFAULTS,
+  durationKeyword,
+  durationRangeMessage,
+  type DurationRange,
+} from '../collectors/options-schema.js'
+export {
+  CLASSIC_IN_PROTOBUF,
+  DEFAULT_BUCKETS_SECONDS,
+  DEFAULT_HISTOGRAM_SUM_AND_COUNT,
+  DEFAULT_HTTP_INTERVAL,
+  DEFAULT_HTTP_METRIC_FAMILIES,
+  HTTP_METRIC_FAMILIES,
+} from '../collectors/http-options.js'
 
 /** Environment variables read by loadConfig. Every other `PIXIE_EXPORTER_*` variable is an error. */
 export const ENV_VARS = {
@@ -190,188 +179,6 @@ export interface CustomCollectorFile extends PxlSettingsFile {
   }[]
 }
 
-/** The families of the built-in HTTP collector, in exposition order (`collectors.http.metrics`). */
-export const HTTP_METRIC_FAMILIES = [
-  'pixie_http_requests_per_second',
-  'pixie_http_errors_per_second',
-  'pixie_http_error_ratio',
-  'pixie_http_latency_seconds',
-  'pixie_http_requests_total',
-  'pixie_http_request_duration_seconds',
-] as const
-
-/** Where the classic buckets of the native histogram go in protobuf scrapes. */
-export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
-
-/*
- * The default series budget of the built-in HTTP collector (issue 15): about
- * 10 series per pod, so that one Prometheus scrapes 10,000 pods in about
- * 0.15 s (~1.4 µs per sample). Per pod answering only 2xx and 5xx:
- *   requests_per_second + errors_per_second     2  (gauge templates, /error-rate, detection time)
- *   requests_total{2xx,5xx}                     2  (+1 per other class the pod answered)
- *   request_duration_seconds_bucket (5 + +Inf)  6  (latency templates)
- * = 10. The optional parts (error_ratio, the quantile gauges, the histogram's
- * _sum and _count) are switched on in the configuration. docs/metrics.md has
- * the count for every choice and the reasoning behind the buckets.
- */
-
-/** The families served when `collectors.http.metrics` is not set: what every shipped template, panel and rule needs. */
-export const DEFAULT_HTTP_METRIC_FAMILIES = [
-  'pixie_http_requests_per_second',
-  'pixie_http_errors_per_second',
-  'pixie_http_requests_total',
-  'pixie_http_request_duration_seconds',
-] as const satisfies readonly (typeof HTTP_METRIC_FAMILIES)[number][]
-
-/**
- * Default latency histogram buckets, seconds, chosen for canary decisions
- * (docs/metrics.md): 0.025 is the latency-vs-stable floor, 0.25 / 0.5 / 1 are
- * the absolute gates (0.5 the default; a bound above it keeps a p99 beyond
- * the gate from being reported as the gate itself), 0.1 splits the span where
- * most services' p90/p99 lie. Above 0.1 s they are the former defaults' bounds.
- */
-export const DEFAULT_BUCKETS_SECONDS = [0.025, 0.1, 0.25, 0.5, 1] as const
-
-/** Whether the latency histogram has `_sum` and `_count` series by default (`collectors.http.histogramSumAndCount`). */
-export const DEFAULT_HISTOGRAM_SUM_AND_COUNT = false
-
-const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
-
-function section(properties: Record<string, SchemaObject>): SchemaObject {
-  // `default: {}` makes Ajv create a missing section and then fill in the
-  // defaults of its keys, so an empty file yields every default.
-  return { type: 'object', default: {}, additionalProperties: false, properties }
-}
-
-function text(message: string, extra: SchemaObject = {}): SchemaObject {
-  return { type: 'string', minLength: 1, [MESSAGE_KEYWORD]: message, ...extra }
-}
-
-/**
- * Schema keyword of a duration field (src/duration.ts grammar) and its
- * range: the one place each range is declared. Checked by Ajv through
- * {@link durationKeyword}; its failures carry their own message (see
- * {@link durationRangeMessage}).
- */
-export const DURATION_KEYWORD = 'x-duration'
-
-/** The range of a duration field, as durations; every bound optional. */
-export interface DurationRange {
-  /** Smallest value allowed (inclusive). */
-  readonly min?: string
-  /** The value must be greater than 0 (instead of `min`). */
-  readonly positive?: true
-  /** Largest value allowed (inclusive). */
-  readonly max?: string
-}
-
-/** Timeouts (`pixie.timeout`, `collectors.*.timeout`): more than 0, at most 10m. */
-const TIMEOUT_RANGE: DurationRange = { positive: true, max: '10m' }
-
-/** The ranges of the duration settings shared by the HTTP, custom and library collectors. */
-export const COLLECTOR_DURATION_RANGES = {
-  interval: { min: '1s' },
-  timeout: TIMEOUT_RANGE,
-  window: { min: '1s', max: '1h' },
-  lag: { min: '0s', max: '5m' },
-  maxCatchUp: { min: '1s', max: '1d' },
-  staleAfter: { positive: true },
-  expireAfter: { min: '1s' },
-} as const satisfies Readonly<Record<string, DurationRange>>
-
-/** The message of a value outside `range`, e.g. `must be from 1s to 1h`; undefined for no range. */
-export function durationRangeMessage(range: DurationRange): string | undefined {
-  const low = range.positive === true ? 'greater than 0' : range.min
-  if (low !== undefined && range.max !== undefined) {
-    return range.positive === true ? `must be ${low} and at most ${range.max}` : `must be from ${low} to ${range.max}`
-  }
-  if (range.positive === true) return `must be ${low}`
-  if (low !== undefined) return `must be at least ${low}`
-  if (range.max !== undefined) return `must be at most ${range.max}`
-  return undefined
-}
-
-/**
- * The Ajv definition of {@link DURATION_KEYWORD}: the value must be a
- * duration in the project grammar and inside the declared range. An error's
- * `message` is the reason to print.
- */
-export const durationKeyword: KeywordDefinition = {
-  keyword: DURATION_KEYWORD,
-  type: 'string',
-  schemaType: 'object',
-  errors: true,
-  validate: validateDuration,
-}
-
-function validateDuration(range: DurationRange, data: string): boolean {
-  const fail = (message: string): false => {
-    validateDuration.errors = [{ keyword: DURATION_KEYWORD, message, params: { range } }]
-    return false
-  }
-  let ms: number
-  try {
-    ms = parseDuration(data)
-  } catch {
-    return fail(DURATION_MESSAGE)
-  }
-  const min = range.min === undefined ? (range.positive === true ? 1 : 0) : parseDuration(range.min)
-  const max = range.max === undefined ? Number.MAX_SAFE_INTEGER : parseDuration(range.max)
-  if (ms < min || ms > max) return fail(durationRangeMessage(range) ?? DURATION_MESSAGE)
-  return true
-}
-validateDuration.errors = [] as Partial<ErrorObject>[]
-
-function duration(range: DurationRange = {}, extra: SchemaObject = {}): SchemaObject {
-  return text(DURATION_MESSAGE, { [DURATION_KEYWORD]: range, ...extra })
-}
-
-function namespaceList(): SchemaObject {
-  return {
-    type: 'array',
-    default: [],
-    [MESSAGE_KEYWORD]: 'must be a list of namespace names',
-    items: {
-      type: 'string',
-      pattern: NAMESPACE_PATTERN.source,
-      [MESSAGE_KEYWORD]: 'must be a Kubernetes namespace name (lower-case letters, digits and "-", at most 63 characters)',
-    },
-  }
-}
-
-/** Keys shared by custom and library collectors. */
-function pxlSettingsSchema(): Record<string, SchemaObject> {
-  return {
-    interval: duration(COLLECTOR_DURATION_RANGES.interval),
-    schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-    timeout: duration(COLLECTOR_DURATION_RANGES.timeout),
-    window: duration(COLLECTOR_DURATION_RANGES.window),
-    lag: duration(COLLECTOR_DURATION_RANGES.lag),
-    maxCatchUp: duration(COLLECTOR_DURATION_RANGES.maxCatchUp),
-    staleAfter: duration(COLLECTOR_DURATION_RANGES.staleAfter),
-    expireAfter: duration(COLLECTOR_DURATION_RANGES.expireAfter),
-    staticLabels: {
-      type: 'object',
-      [MESSAGE_KEYWORD]: 'must be a mapping of label names to values',
-      additionalProperties: { type: 'string', [MESSAGE_KEYWORD]: 'must be a string' },
-    },
-    maxSeries: { type: 'integer', minimum: 1, [MESSAGE_KEYWORD]: 'must be an integer of at least 1' },
-    routes: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        patterns: {
-          type: 'array',
-          default: [],
-          [MESSAGE_KEYWORD]: 'must be a list of path patterns',
-          items: text('must be a path pattern such as /orders/*/item/*'),
-        },
-        maxRoutes: { type: 'integer', minimum: 0, [MESSAGE_KEYWORD]: 'must be an integer of at least 0' },
-      },
-    },
-  }
-}
-
 function customCollectorSchema(): SchemaObject {
   return {
     type: 'object',
@@ -433,68 +240,8 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       simulated: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
     }),
     collectors: section({
-      http: section({
-        interval: duration(COLLECTOR_DURATION_RANGES.interval),
-        schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-        window: duration(COLLECTOR_DURATION_RANGES.window, { default: '10s' }),
-        errorStatusMin: {
-          type: 'integer',
-          minimum: 100,
-          maximum: 599,
-          default: 500,
-          [MESSAGE_KEYWORD]: 'must be an integer from 100 to 599',
-        },
-        namespaces: section({ include: namespaceList(), exclude: namespaceList() }),
-        staleAfter: duration(COLLECTOR_DURATION_RANGES.staleAfter),
-        timeout: duration(COLLECTOR_DURATION_RANGES.timeout),
-        // Written into the script as `#px:set max_output_rows_per_table=<n>`: an integer Pixie reads (int64) and JavaScript prints exactly.
-        maxRows: {
-          type: 'integer',
-          minimum: 1,
-          maximum: Number.MAX_SAFE_INTEGER,
-          default: 100_000,
-          [MESSAGE_KEYWORD]: `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
-        },
-        lag: duration(COLLECTOR_DURATION_RANGES.lag, { default: '5s' }),
-        maxCatchUp: duration(COLLECTOR_DURATION_RANGES.maxCatchUp, { default: '5m' }),
-        expireAfter: duration(COLLECTOR_DURATION_RANGES.expireAfter, { default: '5m' }),
-        buckets: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 40,
-          default: [...DEFAULT_BUCKETS_SECONDS],
-          [MESSAGE_KEYWORD]: 'must be a list of 1 to 40 bucket bounds in seconds',
-          items: { type: 'number', exclusiveMinimum: 0, [MESSAGE_KEYWORD]: 'must be a number of seconds greater than 0' },
-        },
-        metrics: {
-          type: 'array',
-          default: [...DEFAULT_HTTP_METRIC_FAMILIES],
-          minItems: 1,
-          uniqueItems: true,
-          [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
-          items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
-        },
-        histogramSumAndCount: { type: 'boolean', default: DEFAULT_HISTOGRAM_SUM_AND_COUNT, [MESSAGE_KEYWORD]: 'must be true or false' },
-        nativeHistogram: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            enabled: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
-            schema: {
-              type: 'integer',
-              minimum: MIN_NATIVE_SCHEMA,
-              maximum: MAX_NATIVE_SCHEMA,
-              default: DEFAULT_NATIVE_SCHEMA,
-              [MESSAGE_KEYWORD]: `must be an integer from ${MIN_NATIVE_SCHEMA} to ${MAX_NATIVE_SCHEMA}`,
-            },
-            classicBuckets: {
-              enum: [...CLASSIC_IN_PROTOBUF],
-              default: 'separate',
-              [MESSAGE_KEYWORD]: `must be one of ${CLASSIC_IN_PROTOBUF.join(', ')}`,
-            },
-          },
-        },
-      }),
+      // The built-in collectors' own sections, from the collector list.
+      ...Object.fromEntries(BUILT_IN_COLLECTORS.map((m) => [m.name, m.optionsSchema])),
       custom: {
         type: 'array',
         default: [],
@@ -505,14 +252,15 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         type: 'array',
         default: [],
         [MESSAGE_KEYWORD]: 'must be a list of library collector names',
-        items: { enum: [...LIBRARY_COLLECTORS], [MESSAGE_KEYWORD]: `must be one of ${LIBRARY_COLLECTORS.join(', ')}` },
+        items: { enum: [...LIBRARY_NAMES], [MESSAGE_KEYWORD]: `must be one of ${LIBRARY_NAMES.join(', ')}` },
       },
       libraryOptions: {
         type: 'object',
         default: {},
         [MESSAGE_KEYWORD]: 'must be a mapping of library collector names to their settings',
-        // Names are checked in load.ts, which can say which ones exist and are enabled.
-        additionalProperties: { type: 'object', additionalProperties: false, properties: pxlSettingsSchema() },
+        // Each library collector's own options, from the collector list. Other
+        // names are reported by collectors.ts, which can say which ones exist and are enabled.
+        properties: Object.fromEntries(LIBRARY_COLLECTORS.map((m) => [m.name, m.optionsSchema])),
       },
     }),
     web: section({

@@ -83,9 +83,6 @@ export interface CustomCollectorConfig extends PxlCollectorSpec {
   readonly pxlFile: string | undefined
 }
 
-/** An enabled library collector (`collectors.library` with `collectors.libraryOptions.<name>`), defaults applied. */
-export type LibraryCollectorConfig = LibraryCollectorOptions
-
 export interface WebConfig {
   /** `host:port`; default `0.0.0.0:10049`. */
   readonly listenAddress: string
@@ -101,8 +98,8 @@ export interface Config {
     readonly http: HttpCollectorConfig
     /** Custom PxL collectors, in file order. Default none. */
     readonly custom: readonly CustomCollectorConfig[]
-    /** Enabled library collectors, in the order listed. Default none. */
-    readonly library: readonly LibraryCollectorConfig[]
+    /** Enabled library collectors (`collectors.library` with `collectors.libraryOptions.<name>`), defaults applied, in the order listed. Default none. */
+    readonly library: readonly LibraryCollectorOptions[]
   }
   readonly web: WebConfig
   readonly log: {

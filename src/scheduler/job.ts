@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron'
 import type { Logger } from 'pino'
-import type { Collector } from '../collectors/collector.js'
+import type { Collector, CollectorQueries } from '../collectors/collector.js'
 import { PixieCancelledError, PixieDeadlineError, PixieResultTooLargeError } from '../errors.js'
 import type { RunOutcome, SelfMetrics } from '../metrics/self-metrics.js'
 import { nominalIntervalMs } from './schedule.js'
@@ -25,6 +25,8 @@ export interface CollectorJobDeps {
   readonly random?: () => number
   /** First retry delay after a failure, ms; doubles per consecutive failure. Default 1000. */
   readonly retryBaseMs?: number
+  /** Called after each successful run (a new publication), e.g. to prepare the exposition. */
+  readonly onSuccess?: () => void
 }
 
 /** What the landing page and `/-/ready` show about a collector. */
@@ -74,6 +76,11 @@ export class CollectorJob {
 
   get name(): string {
     return this.#deps.collector.name
+  }
+
+  /** The collector's typed queries over its published data (e.g. per-pod rates for `/error-rate`). */
+  get queries(): CollectorQueries | undefined {
+    return this.#deps.collector.queries
   }
 
   /** Starts the schedule and runs once right away (the promise of that first run is returned). */
@@ -136,6 +143,7 @@ export class CollectorJob {
         logger.warn({ collector: collector.name, skippedSeconds: summary.skippedSeconds }, 'gap since the last success exceeded maxCatchUp; older traffic was not counted')
       }
       metrics.lastSuccess.set(labels, (collector.lastSuccessAt ?? now()) / 1000)
+      this.#deps.onSuccess?.()
       this.#status = { ...this.#status, lastRows: summary.rows, lastError: undefined }
       logger.debug({ collector: collector.name, rows: summary.rows, durationMs: monotonic() - started }, 'collector run succeeded')
       if (this.#outage !== undefined) {

@@ -5,13 +5,8 @@
  * per request, and never with a 2xx that could pass an analysis by accident.
  */
 import type { FastifyPluginAsync } from 'fastify'
-import type { Registry } from 'prom-client'
-import type { PodHttpStats } from '../collectors/http.js'
-import { HTTP_ERRORS_PER_SECOND, HTTP_REQUESTS_PER_SECOND } from '../metrics/names.js'
+import type { PodRates } from '../collectors/collector.js'
 import type { CollectorJob } from '../scheduler/job.js'
-
-/** The figures of one pod the endpoint needs. */
-export type PodRates = Pick<PodHttpStats, 'namespace' | 'pod' | 'requestsPerSecond' | 'errorsPerSecond'>
 
 /** Whether the cached data may be served, with the reason when not. */
 export type Freshness = { readonly ready: true } | { readonly ready: false; readonly reason: string }
@@ -99,36 +94,16 @@ export const errorRateRoute: FastifyPluginAsync<ErrorRateRouteOptions> = async (
 }
 
 /**
- * Options for {@link errorRateRoute} read from the app's own cache: the HTTP
- * collector's per-pod rate gauges in `registry` (the same snapshot `/metrics`
- * serves, empty once stale) and the `http` job's readiness.
+ * Options for {@link errorRateRoute} read from the app's own cache: the first
+ * job whose collector answers the `podRates` query (the HTTP collector's
+ * published snapshot, empty once stale) and that job's readiness. No
+ * collector is named here and nothing is read back from the registry.
  */
-export function errorRateFromRegistry(source: {
-  readonly registry: Registry
-  readonly jobs: readonly Pick<CollectorJob, 'name' | 'readiness'>[]
-}): ErrorRateRouteOptions {
-  // Read registry and jobs on every request: a configuration reload replaces them.
+export function errorRateFromJobs(source: { readonly jobs: readonly Pick<CollectorJob, 'queries' | 'readiness'>[] }): ErrorRateRouteOptions {
+  // Read the jobs on every request: a configuration reload replaces them.
+  const serving = () => source.jobs.find((j) => j.queries?.podRates !== undefined)
   return {
-    freshness: () => source.jobs.find((j) => j.name === 'http')?.readiness() ?? { ready: false, reason: 'the http collector is not configured' },
-    async pods() {
-      const { registry } = source
-      const read = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
-      const [rps, eps] = await Promise.all([read(HTTP_REQUESTS_PER_SECOND), read(HTTP_ERRORS_PER_SECOND)])
-      // One entry per pod, summing every series of that pod: a pod selected by
-      // two Services has a series under each, and the ratio must be the one
-      // sum(errors)/sum(requests) over the published series gives.
-      const byPod = new Map<string, { namespace: string; pod: string; requestsPerSecond: number; errorsPerSecond: number }>()
-      const entry = (l: Partial<Record<string, string | number>>) => {
-        const namespace = String(l.namespace ?? '')
-        const pod = String(l.pod ?? '')
-        const key = `${namespace}/${pod}`
-        let e = byPod.get(key)
-        if (e === undefined) byPod.set(key, (e = { namespace, pod, requestsPerSecond: 0, errorsPerSecond: 0 }))
-        return e
-      }
-      for (const s of rps) entry(s.labels).requestsPerSecond += s.value
-      for (const s of eps) entry(s.labels).errorsPerSecond += s.value
-      return [...byPod.values()]
-    },
+    freshness: () => serving()?.readiness() ?? { ready: false, reason: 'no configured collector serves per-pod HTTP rates' },
+    pods: () => serving()?.queries?.podRates?.() ?? [],
   }
 }

@@ -8,6 +8,35 @@ export interface LandingInfo {
   readonly clusterId: string
   /** True when the exporter talks to the built-in simulator: the page says so plainly. */
   readonly simulated: boolean
+  /** Every collector the exporter has (the collector list), and whether this configuration runs it. */
+  readonly available?: readonly AvailableCollector[]
+}
+
+/** One module of the collector list, as the landing page shows it. */
+export interface AvailableCollector {
+  readonly name: string
+  /** What it exports (one sentence). */
+  readonly summary: string
+  /** Whether the current configuration runs it. */
+  readonly enabled: boolean
+  /** True for library collectors, enabled by listing them in `collectors.library`. */
+  readonly optIn: boolean
+}
+
+function availableSection(available: readonly AvailableCollector[] | undefined): string {
+  if (available === undefined || available.length === 0) return ''
+  const rows = available
+    .map((c) => {
+      const state = c.enabled ? 'running' : c.optIn ? `off (add ${escapeHtml(c.name)} to <code>collectors.library</code>)` : 'off'
+      return `<tr><td>${escapeHtml(c.name)}</td><td>${state}</td><td>${escapeHtml(c.summary)}</td></tr>`
+    })
+    .join('\n')
+  return `<h2>Available collectors</h2>
+<table>
+<tr><th>Collector</th><th>State</th><th>Exports</th></tr>
+${rows}
+</table>
+`
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -61,7 +90,7 @@ Check in Prometheus: <code>count({__name__=~"pixie_http_.+", exported_pod!=""})<
 <tr><th>Collector</th><th>Schedule</th><th>Last result</th><th>Last run</th><th>Last success</th><th>Rows</th><th>Duration</th><th>Last error</th></tr>
 ${rows}
 </table>
-</body>
+${availableSection(info.available)}</body>
 </html>
 `
 }

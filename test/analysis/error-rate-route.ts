@@ -6,6 +6,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import { buildApp } from '../../src/app.js'
+import type { Collector } from '../../src/collectors/collector.js'
 import { HttpCollector } from '../../src/collectors/http.js'
 import { PixieUnavailableError } from '../../src/errors.js'
 import { createSelfMetrics } from '../../src/metrics/self-metrics.js'
@@ -132,4 +133,64 @@ t.test('aggregate() and invalidParams() edge cases', async (t) => {
   t.equal(invalidParams('demo', 'app.v1-x'), undefined, 'dots are allowed in pod names')
   t.match(invalidParams('a'.repeat(64), 'x'), /namespace/, 'namespace longer than 63')
   t.match(invalidParams('demo', 'a'.repeat(254)), /pod/, 'pod name longer than 253')
+})
+
+t.test('the app finds its source by the podRates query, not by a collector name, and never reads the registry', async (t) => {
+  let now = 1_700_000_000_000
+  const log = sinkLogger()
+  // The rate gauges are not even registered: the answer comes from the collector's snapshot.
+  const collector = new HttpCollector({
+    pixie: new ScriptedPixie([answer(ROWS)]),
+    registry: new Registry(),
+    logger: log.logger,
+    now: () => now,
+    config: { ...httpConfig(), metrics: ['pixie_http_requests_total'] },
+  })
+  // The same collector under another name.
+  const renamed: Collector = {
+    name: 'pods',
+    schedule: collector.schedule,
+    timeoutMs: collector.timeoutMs,
+    staleAfterMs: collector.staleAfterMs,
+    get lastSuccessAt() {
+      return collector.lastSuccessAt
+    },
+    get lastSuccessMonotonic() {
+      return collector.lastSuccessMonotonic
+    },
+    queries: collector.queries,
+    run: (context) => collector.run(context),
+  }
+  const registry = new Registry()
+  const job = new CollectorJob({ collector: renamed, metrics: createSelfMetrics(registry, { version: '0.0.0' }), logger: log.logger, now: () => now })
+  const app = await buildApp({
+    registry,
+    jobs: [job],
+    logger: log.logger,
+    now: () => now,
+    landing: { version: '0.0.0', pixieAddress: 'x:443', clusterId: '10000000-0000-0000-0000-000000000001', simulated: false },
+  })
+  t.teardown(() => app.close())
+  t.equal(job.name, 'pods', 'the job is not named http')
+  await job.runNow()
+  t.notMatch(await registry.metrics(), /pixie_http_requests_per_second/, 'no rate gauge in any registry')
+  const res = await app.inject('/error-rate/demo/app-7f6d5c9b4b')
+  t.equal(res.statusCode, 200, '200 from the podRates query')
+  t.same(res.json(), { error_rate: 30 / 600, requests_per_second: 20, pods: 2 }, 'the same figures as from the gauges')
+  now += 31_000
+  t.equal((await app.inject('/error-rate/demo/app-7f6d5c9b4b')).statusCode, 503, "stale once the job's data is stale")
+})
+
+t.test('without a collector answering podRates, 503 says so', async (t) => {
+  const app = await buildApp({
+    registry: new Registry(),
+    jobs: [],
+    logger: sinkLogger().logger,
+    now: Date.now,
+    landing: { version: '0.0.0', pixieAddress: 'x:443', clusterId: '10000000-0000-0000-0000-000000000001', simulated: false },
+  })
+  t.teardown(() => app.close())
+  const res = await app.inject('/error-rate/demo/app')
+  t.equal(res.statusCode, 503, '503')
+  t.same(res.json(), { error: 'no current data: no configured collector serves per-pod HTTP rates' }, 'the reason')
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Registry } from 'prom-client'
-import { HttpCollector, podLabel, serviceLabel } from '../../src/collectors/http.js'
+import { HttpCollector } from '../../src/collectors/http.js'
+import { podLabel, serviceLabel } from '../../src/collectors/pixie-labels.js'
 import { CollectorResultError, PixieUnavailableError } from '../../src/errors.js'
 import { httpParamsOfCall } from '../fixtures/http-call.js'
 import { sinkLogger } from '../fixtures/logger.js'

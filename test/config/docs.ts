@@ -10,7 +10,8 @@ const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url)
 
 function leafPaths(schema: SchemaObject, prefix = ''): string[] {
   const properties = schema.properties as Record<string, SchemaObject> | undefined
-  if (properties === undefined) return [prefix]
+  // The options of each library collector are documented once, as the row of collectors.libraryOptions.
+  if (properties === undefined || prefix === 'collectors.libraryOptions') return [prefix]
   return Object.entries(properties).flatMap(([key, child]) => leafPaths(child, prefix === '' ? key : `${prefix}.${key}`))
 }
 

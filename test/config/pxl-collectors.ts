@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { loadConfig } from '../../src/config/load.js'
 import { builtInMetricNames } from '../../src/config/collectors.js'
-import { LIBRARY_COLLECTORS } from '../../src/config/schema.js'
+import { LIBRARY_NAMES } from '../fixtures/library-modules.js'
 import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
 
 const ORDERS_PXL = `import px
@@ -259,7 +259,7 @@ const rows: readonly { why: string; yaml: string; want: readonly string[]; files
   {
     why: 'an unknown library collector',
     yaml: '  library: [http_service, oracle]\n',
-    want: [`collectors.library[1]: must be one of ${LIBRARY_COLLECTORS.join(', ')}`],
+    want: [`collectors.library[1]: must be one of ${LIBRARY_NAMES.join(', ')}`],
   },
   {
     why: 'a library collector listed twice',
@@ -270,7 +270,7 @@ const rows: readonly { why: string; yaml: string; want: readonly string[]; files
     why: 'options of an unknown or disabled library collector',
     yaml: '  library: [dns]\n  libraryOptions:\n    oracle: {}\n    network: {interval: 1m}\n',
     want: [
-      `collectors.libraryOptions.oracle: unknown library collector (known: ${LIBRARY_COLLECTORS.join(', ')})`,
+      `collectors.libraryOptions.oracle: unknown library collector (known: ${LIBRARY_NAMES.join(', ')})`,
       'collectors.libraryOptions.network: network is not enabled (add it to collectors.library)',
     ],
   },

@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
-import { LIBRARY, LIBRARY_NAMES, type LibraryName } from '../../src/collectors/library/index.js'
+import type { PxlCollectorSpec } from '../../src/collectors/pxl-spec.js'
 import type { LibraryOptions } from '../../src/collectors/library/options.js'
 import { PixieCompileError, PixieProtocolError } from '../../src/errors.js'
 import { NO_PLUGIN_CONFIG_MESSAGE } from '../../src/simulator/answerers/library.js'
 import { unsupportedQueryMessage } from '../../src/simulator/server.js'
 import { expectedPodCounts } from '../../src/simulator/traffic.js'
 import type { PixieTable } from '../../src/pixie/types.js'
+import { LIBRARY_NAMES, librarySpec } from '../fixtures/library-modules.js'
 import { libraryScenario, nsAt, rowsOf, specRequest, startLibrarySimulator } from '../fixtures/library-scenario.js'
 
 const OPTIONS: LibraryOptions = { schedule: { kind: 'interval', intervalMs: 15_000, cron: '*/15 * * * * *' }, timeoutMs: 5_000 }
@@ -13,9 +14,9 @@ const MIB = 1024 * 1024
 const scenario = libraryScenario()
 const latencySum = (pod: string, fromMs: number, toMs: number) => expectedPodCounts(scenario, pod, fromMs, toMs, []).latencySumNs
 
-async function query(t: Test, name: LibraryName, fromMs: number, toMs: number, options: LibraryOptions = OPTIONS) {
+async function query(t: Test, name: string, fromMs: number, toMs: number, options: LibraryOptions = OPTIONS) {
   const { pixie } = await startLibrarySimulator(t, scenario)
-  const spec = LIBRARY[name](options)
+  const spec = librarySpec(name, options)
   const result = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000, pluginTime: { startNs: nsAt(fromMs), endNs: nsAt(toMs) } })
   const table = result.tables.get(spec.table)
   if (table === undefined) throw new Error(`no table ${spec.table}`)
@@ -25,7 +26,7 @@ async function query(t: Test, name: LibraryName, fromMs: number, toMs: number, o
 /** Rows sorted by their JSON text, so tests do not depend on row order. */
 const sorted = (rows: unknown[][]) => [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
 
-function checkMappedColumns(t: Test, spec: ReturnType<(typeof LIBRARY)[LibraryName]>, table: PixieTable): void {
+function checkMappedColumns(t: Test, spec: PxlCollectorSpec, table: PixieTable): void {
   const type = (column: string) => table.columns.find((c) => c.name === column)?.type
   for (const l of spec.labels) t.equal(type(l.column), 'STRING', `label column ${l.column} is a STRING column of ${spec.table}`)
   for (const m of spec.metrics) t.ok(['INT64', 'FLOAT64'].includes(type(m.column) ?? ''), `metric column ${m.column} is numeric in ${spec.table}`)
@@ -188,7 +189,7 @@ t.test('mysql: queries per pod (client side), 2 % ERR, 3 ms each', async (t) => 
 
 t.test('a library script without a plugin config gets the compile error Pixie sends', async (t) => {
   const { pixie } = await startLibrarySimulator(t, scenario)
-  const spec = LIBRARY.network(OPTIONS)
+  const spec = librarySpec('network', OPTIONS)
   const error = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000 }).catch((err: unknown) => err)
   t.type(error, PixieCompileError, 'rejected as a compile error')
   const detail = (error as PixieCompileError).compilerErrors[0]
@@ -271,7 +272,7 @@ t.test('customTables: rows are checked against the columns', async (t) => {
 
 t.test('faults apply to library scripts too: a malformed batch is detected by the client', async (t) => {
   const { pixie } = await startLibrarySimulator(t, libraryScenario({ faults: [{ kind: 'malformed' }] }))
-  const spec = LIBRARY.resources(OPTIONS)
+  const spec = librarySpec('resources', OPTIONS)
   const error = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } }).catch((err: unknown) => err)
   t.type(error, PixieProtocolError, 'the wrong column type is a protocol error')
 })

@@ -6,6 +6,7 @@
  * not 0. `px.pluck_int64` returns 0 for a missing or unparsable header, so
  * such records count as successes.
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import type { LibraryOptions } from './options.js'
 import { protocolCollector, protocolScript, type ProtocolDefinition } from './protocol.js'
@@ -34,3 +35,10 @@ export function dnsScript(options: LibraryOptions): string {
 export function dnsCollector(options: LibraryOptions): PxlCollectorSpec {
   return protocolCollector(DEFINITION, options)
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const dns: LibraryModule = libraryModule({
+  name: DNS,
+  summary: 'DNS requests per namespace, pod and role: requests, errors and latency sum (counters).',
+  spec: dnsCollector,
+})

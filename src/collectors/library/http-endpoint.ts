@@ -11,6 +11,7 @@
  * route, so there are no quantile gauges here; the mean latency is
  * `rate(duration_seconds_total) / rate(requests_total)`.
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import { DEFAULT_MAX_ROUTES, patternProblem } from '../routes.js'
 import {
@@ -40,17 +41,7 @@ export const HTTP_ENDPOINT_COLUMNS = [
   { name: 'latency_sum_ns', type: 'INT64' },
 ] as const satisfies readonly LibraryColumn[]
 
-/** Options of `http_endpoint`: the common ones plus route templating. */
-export interface HttpEndpointOptions extends LibraryOptions {
-  /**
-   * Route templating, applied by the exporter (src/collectors/routes.ts):
-   * `patterns` such as `/orders/*` tried first, `maxRoutes` distinct routes
-   * per collector at most. Passed through unchanged to the engine's config.
-   */
-  readonly routes?: { readonly patterns?: readonly string[]; readonly maxRoutes?: number }
-}
-
-function routerOptions(options: HttpEndpointOptions): { patterns: readonly string[]; maxRoutes: number } {
+function routerOptions(options: LibraryOptions): { patterns: readonly string[]; maxRoutes: number } {
   const patterns = [...(options.routes?.patterns ?? [])]
   for (const pattern of patterns) {
     const problem = patternProblem(pattern)
@@ -83,7 +74,7 @@ export function httpEndpointScript(options: LibraryOptions): string {
 }
 
 /** Builds the `http_endpoint` collector. @throws TypeError on invalid options. */
-export function httpEndpointCollector(options: HttpEndpointOptions): PxlCollectorSpec {
+export function httpEndpointCollector(options: LibraryOptions): PxlCollectorSpec {
   return {
     name: HTTP_ENDPOINT,
     script: httpEndpointScript(options),
@@ -115,3 +106,11 @@ export function httpEndpointCollector(options: HttpEndpointOptions): PxlCollecto
     ],
   }
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const httpEndpoint: LibraryModule = libraryModule({
+  name: HTTP_ENDPOINT,
+  summary: 'Inbound HTTP requests per namespace, service, method and route: requests, errors and latency sum (counters).',
+  takesRoutes: true,
+  spec: httpEndpointCollector,
+})

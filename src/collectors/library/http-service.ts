@@ -8,6 +8,7 @@
  * by two services counts under the label `a,b` (transform `service-list`), not
  * under each of them: a request is counted once.
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import {
   commonSpecFields,
@@ -102,3 +103,10 @@ export function httpServiceCollector(options: LibraryOptions): PxlCollectorSpec 
     ],
   }
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const httpService: LibraryModule = libraryModule({
+  name: HTTP_SERVICE,
+  summary: 'Inbound HTTP requests per namespace and service: requests, errors and latency sum (counters); p50/p90/p99 latency (gauges).',
+  spec: httpServiceCollector,
+})

@@ -4,6 +4,7 @@
  * `kErr` value of Stirling's `RespStatus` enum (kUnknown 0, kNone 1, kOK 2,
  * kErr 3): the server answered with an ERR packet.
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import type { LibraryOptions } from './options.js'
 import { protocolCollector, protocolScript, type ProtocolDefinition } from './protocol.js'
@@ -34,3 +35,10 @@ export function mysqlScript(options: LibraryOptions): string {
 export function mysqlCollector(options: LibraryOptions): PxlCollectorSpec {
   return protocolCollector(DEFINITION, options)
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const mysql: LibraryModule = libraryModule({
+  name: MYSQL,
+  summary: 'MySQL requests per namespace, pod and role: requests, errors and latency sum (counters).',
+  spec: mysqlCollector,
+})

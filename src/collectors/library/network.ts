@@ -12,6 +12,7 @@
  * namespace come from its `pod_id` through `px.pod_id_to_pod_name` /
  * `px.pod_id_to_namespace`.
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import {
   commonSpecFields,
@@ -91,3 +92,10 @@ export function networkCollector(options: LibraryOptions): PxlCollectorSpec {
     ],
   }
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const network: LibraryModule = libraryModule({
+  name: NETWORK,
+  summary: 'Bytes received and sent (counters) per namespace and pod.',
+  spec: networkCollector,
+})

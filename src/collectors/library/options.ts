@@ -44,6 +44,12 @@ export interface LibraryOptions {
   readonly staticLabels?: Readonly<Record<string, string>>
   /** HTTP collectors only: a response with a status >= this is an error. Default 500. */
   readonly errorStatusMin?: number
+  /**
+   * Collectors with a `route` label only (`http_endpoint`): route templating,
+   * applied by the exporter (src/collectors/routes.ts): `patterns` such as
+   * `/orders/*` tried first, `maxRoutes` distinct routes per collector at most.
+   */
+  readonly routes?: { readonly patterns?: readonly string[]; readonly maxRoutes?: number }
 }
 
 /** Defaults of the optional {@link LibraryOptions}. */

@@ -17,6 +17,7 @@
  * `rss_bytes` in the range: an upper bound of the pod's resident memory in the
  * range (processes' peaks need not coincide).
  */
+import { libraryModule, type LibraryModule } from '../module.js'
 import type { PxlCollectorSpec } from '../pxl-spec.js'
 import {
   commonSpecFields,
@@ -98,3 +99,10 @@ export function resourcesCollector(options: LibraryOptions): PxlCollectorSpec {
     ],
   }
 }
+
+/** This collector as a module of the collector list (src/collectors/index.ts). */
+export const resources: LibraryModule = libraryModule({
+  name: RESOURCES,
+  summary: 'CPU seconds (counter) and resident memory (gauge) per namespace and pod.',
+  spec: resourcesCollector,
+})

@@ -10,6 +10,7 @@ import { HTTP_POD_STATS_ANSWERER } from './http-pod-stats.js'
 import { HTTP_SERVICE_ANSWERER } from './http-service.js'
 import { MYSQL_ANSWERER } from './mysql.js'
 import { NETWORK_ANSWERER } from './network.js'
+import { REDIS_ANSWERER } from './redis.js'
 import { RESOURCES_ANSWERER } from './resources.js'
 
 export * from './answerer.js'
@@ -23,6 +24,7 @@ export const ANSWERERS: readonly Answerer[] = [
   NETWORK_ANSWERER,
   DNS_ANSWERER,
   MYSQL_ANSWERER,
+  REDIS_ANSWERER,
 ]
 
 /** The answerer of `queryName`, if any. */

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { Registry } from 'prom-client'
-import { LIBRARY, type LibraryName } from '../../../src/collectors/library/index.js'
-import type { HttpEndpointOptions } from '../../../src/collectors/library/http-endpoint.js'
+import type { LibraryOptions } from '../../../src/collectors/library/options.js'
+import { librarySpec } from '../../fixtures/library-modules.js'
 import { PxlCollector } from '../../../src/collectors/pxl.js'
 import type { PxlCollectorSpec } from '../../../src/collectors/pxl-spec.js'
 import { createSelfMetrics } from '../../../src/metrics/self-metrics.js'
@@ -10,7 +10,7 @@ import { libraryScenario, startLibrarySimulator, T0 } from '../../fixtures/libra
 import { promtool } from '../../fixtures/tools.js'
 
 // Ranges of 50 s ending 5 s before now: runs at T0+55 s and T0+105 s count [0, 50 s) and [50 s, 100 s).
-const OPTIONS: HttpEndpointOptions = {
+const OPTIONS: LibraryOptions = {
   schedule: { kind: 'interval', intervalMs: 50_000, cron: '*/50 * * * * *' },
   timeoutMs: 5_000,
   windowMs: 50_000,
@@ -46,7 +46,7 @@ const near = (t: Test, got: number | undefined, want: number, what: string) =>
   t.ok(got !== undefined && Math.abs(got - want) <= Math.abs(want) * 1e-9 + 1e-12, `${what}: want ${want}, got ${String(got)}`)
 
 const latencySeconds = (pod: string) => expectedPodCounts(scenario, pod, 0, 100_000, []).latencySumNs / 1e9
-const spec = (name: LibraryName, options: HttpEndpointOptions = OPTIONS) => LIBRARY[name](options)
+const spec = (name: string, options: LibraryOptions = OPTIONS) => librarySpec(name, options)
 
 t.test('http_service through the engine: counters over two contiguous ranges, latency gauges of the last one', async (t) => {
   const { value, series, text } = await twoRuns(t, spec('http_service'))

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { LIBRARY, LIBRARY_NAMES } from '../../../src/collectors/library/index.js'
 import { LIBRARY_DEFAULTS, type LibraryOptions } from '../../../src/collectors/library/options.js'
+import { LIBRARY_NAMES, librarySpec } from '../../fixtures/library-modules.js'
 import { checkPxlSpec } from '../../../src/collectors/pxl.js'
 import * as names from '../../../src/metrics/names.js'
 import { PIXIE_CTX_KEYS, PIXIE_FUNCTIONS, PIXIE_TABLES } from '../../fixtures/library-pixie-schema.js'
@@ -8,7 +8,7 @@ import { PIXIE_CTX_KEYS, PIXIE_FUNCTIONS, PIXIE_TABLES } from '../../fixtures/li
 const OPTIONS: LibraryOptions = { schedule: { kind: 'interval', intervalMs: 15_000, cron: '*/15 * * * * *' }, timeoutMs: 7_000 }
 
 for (const name of LIBRARY_NAMES) {
-  const spec = LIBRARY[name](OPTIONS)
+  const spec = librarySpec(name, OPTIONS)
 
   t.test(`library/${name}: a valid spec whose script reads its range from the plugin config`, async (t) => {
     t.equal(spec.name, name, 'the spec has the library name')
@@ -61,21 +61,21 @@ for (const name of LIBRARY_NAMES) {
 }
 
 t.test('metric names are unique across the library and never reuse a built-in name', async (t) => {
-  const all = LIBRARY_NAMES.flatMap((n) => LIBRARY[n](OPTIONS).metrics.map((m) => m.name))
+  const all = LIBRARY_NAMES.flatMap((n) => librarySpec(n, OPTIONS).metrics.map((m) => m.name))
   t.equal(new Set(all).size, all.length, 'no two library metrics share a name')
   const builtIn: unknown[] = Object.values(names).filter((v) => typeof v === 'string')
   for (const name of all) t.notOk(builtIn.includes(name), `${name} is not a built-in metric name`)
 })
 
 t.test('options: defaults and pass-through', async (t) => {
-  const spec = LIBRARY.dns(OPTIONS)
+  const spec = librarySpec('dns', OPTIONS)
   t.equal(spec.timeoutMs, 7_000, 'timeout from the options')
   t.equal(spec.windowMs, LIBRARY_DEFAULTS.windowMs, 'default window')
   t.equal(spec.lagMs, LIBRARY_DEFAULTS.lagMs, 'default lag')
   t.equal(spec.staleAfterMs, 45_000, 'default staleAfter: three intervals')
   t.equal(spec.maxSeries, 50_000, 'default maxSeries')
   t.match(spec.script, /^#px:set max_output_rows_per_table=100000$/m, 'default row limit')
-  const custom = LIBRARY.http_service({ ...OPTIONS, maxRows: 500, errorStatusMin: 400, staticLabels: { cluster: 'prod' }, namespaces: { include: ['shop', 'ops'], exclude: ['kube-system'] } })
+  const custom = librarySpec('http_service', { ...OPTIONS, maxRows: 500, errorStatusMin: 400, staticLabels: { cluster: 'prod' }, namespaces: { include: ['shop', 'ops'], exclude: ['kube-system'] } })
   t.match(custom.script, /^#px:set max_output_rows_per_table=500$/m, 'maxRows reaches the script')
   const args = Object.fromEntries((custom.execFuncs?.[0]?.argValues ?? []).map((a) => [a.name, a.value]))
   t.match(custom.script, /^ {4}df\.failure = df\.resp_status >= error_status_min$/m, 'the script compares with the error_status_min parameter')
@@ -83,15 +83,15 @@ t.test('options: defaults and pass-through', async (t) => {
   t.match(custom.script, /^ {4}df = df\[px\.regex_match\(include_namespaces, df\.namespace\)\]$/m, 'include filter')
   t.match(custom.script, /^ {4}df = df\[not px\.regex_match\(exclude_namespaces, df\.namespace\)\]$/m, 'exclude filter')
   t.same(custom.staticLabels, { cluster: 'prod' }, 'static labels')
-  const endpoint = LIBRARY.http_endpoint({ ...OPTIONS, routes: { patterns: ['/orders/*'], maxRoutes: 20 } })
+  const endpoint = librarySpec('http_endpoint', { ...OPTIONS, routes: { patterns: ['/orders/*'], maxRoutes: 20 } })
   t.same(endpoint.routes, { patterns: ['/orders/*'], maxRoutes: 20 }, 'routes reach the spec')
-  t.same(LIBRARY.http_endpoint(OPTIONS).routes, { patterns: [], maxRoutes: 1000 }, 'default routes')
+  t.same(librarySpec('http_endpoint', OPTIONS).routes, { patterns: [], maxRoutes: 1000 }, 'default routes')
 })
 
 t.test('options that could change the script are refused', async (t) => {
-  t.throws(() => LIBRARY.network({ ...OPTIONS, namespaces: { include: ["shop' or 1 == 1 or '"] } }), new TypeError(`not a Kubernetes namespace name: "shop' or 1 == 1 or '"`), 'a namespace that is not a DNS-1123 label')
-  t.throws(() => LIBRARY.resources({ ...OPTIONS, maxRows: 0 }), new TypeError('maxRows must be a positive integer'), 'maxRows 0')
-  t.throws(() => LIBRARY.http_service({ ...OPTIONS, errorStatusMin: 99 }), new TypeError('errorStatusMin must be an integer from 100 to 599'), 'errorStatusMin below 100')
-  t.throws(() => LIBRARY.mysql({ ...OPTIONS, maxSeries: 1.5 }), new TypeError('maxSeries must be a positive integer'), 'fractional maxSeries')
-  t.throws(() => LIBRARY.http_endpoint({ ...OPTIONS, routes: { patterns: ['orders/*'] } }), new TypeError('route pattern "orders/*" must start with "/"'), 'a bad route pattern')
+  t.throws(() => librarySpec('network', { ...OPTIONS, namespaces: { include: ["shop' or 1 == 1 or '"] } }), new TypeError(`not a Kubernetes namespace name: "shop' or 1 == 1 or '"`), 'a namespace that is not a DNS-1123 label')
+  t.throws(() => librarySpec('resources', { ...OPTIONS, maxRows: 0 }), new TypeError('maxRows must be a positive integer'), 'maxRows 0')
+  t.throws(() => librarySpec('http_service', { ...OPTIONS, errorStatusMin: 99 }), new TypeError('errorStatusMin must be an integer from 100 to 599'), 'errorStatusMin below 100')
+  t.throws(() => librarySpec('mysql', { ...OPTIONS, maxSeries: 1.5 }), new TypeError('maxSeries must be a positive integer'), 'fractional maxSeries')
+  t.throws(() => librarySpec('http_endpoint', { ...OPTIONS, routes: { patterns: ['orders/*'] } }), new TypeError('route pattern "orders/*" must start with "/"'), 'a bad route pattern')
 })

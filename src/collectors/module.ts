@@ -1,0 +1,105 @@
+/**
+ * The collector module contract. Every built-in collector is one module: an
+ * object stating its name, a one-line summary, its options schema (a JSON
+ * Schema fragment for Ajv, with defaults and ranges), those defaults, and a
+ * `build` function turning resolved options and dependencies into a
+ * {@link Collector}. The explicit list of modules (./index.ts, `COLLECTORS`)
+ * drives the configuration schema, the names the configuration accepts, the
+ * docs checks and the landing page: adding a module to the list is all the
+ * wiring a collector needs.
+ *
+ * Two kinds:
+ * - `built-in`: always runs, configured at `collectors.<name>` (the HTTP
+ *   collector, `collectors.http`);
+ * - `library`: a PxL spec run by the generic engine (./pxl.ts), opt-in by
+ *   name in `collectors.library`, configured at
+ *   `collectors.libraryOptions.<name>`.
+ */
+import type { SchemaObject } from 'ajv'
+import type { Counter, Registry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { Config } from '../config/types.js'
+import type { PixieApi } from '../pixie/types.js'
+import type { Collector } from './collector.js'
+import { PxlCollector } from './pxl.js'
+import type { LibraryOptions } from './library/options.js'
+import type { PxlCollectorSpec } from './pxl-spec.js'
+import { PXL_DEFAULTS, pxlSettingsSchema } from './options-schema.js'
+
+/** What every collector gets to run: passed in, never global. */
+export interface CollectorDeps {
+  readonly pixie: PixieApi
+  /** The collector's own registry (its metrics only). */
+  readonly registry: Registry
+  /** Already scoped to the collector (`{ collector: <name> }`). */
+  readonly logger: Logger
+  /** Wall clock, ms since the epoch. */
+  readonly now: () => number
+  /** Monotonic clock, ms: staleness, expiry, range lengths. */
+  readonly monotonic: () => number
+  /** `pixie_exporter_series_dropped_total` (from createSelfMetrics). */
+  readonly seriesDropped: Counter<'collector'>
+}
+
+/** What all modules state. */
+interface ModuleBase {
+  /** The collector's name: its config key, the `collector` label of the self-metrics; `[a-z][a-z0-9_]*`. */
+  readonly name: string
+  /** One sentence for the landing page and the docs table: what it exports, per what. */
+  readonly summary: string
+  /** Its options as a JSON Schema fragment (Ajv), with defaults and ranges. */
+  readonly optionsSchema: SchemaObject
+  /** The defaults of its options, as written in the file. */
+  readonly defaults: Readonly<Record<string, unknown>>
+}
+
+/** A collector that always runs, configured at `collectors.<name>`. */
+export interface BuiltInModule<Options> extends ModuleBase {
+  readonly kind: 'built-in'
+  /** Its resolved options in a loaded configuration. */
+  options(config: Config): Options
+  build(options: Options, deps: CollectorDeps): Collector
+}
+
+/** A library collector: opt-in by name, a PxL spec run by the generic engine. */
+export interface LibraryModule extends ModuleBase {
+  readonly kind: 'library'
+  /** Whether it has a label with the `route` transform (then it takes `routes` settings). */
+  readonly takesRoutes: boolean
+  /** Its spec: script, table, labels and metrics. @throws TypeError on invalid options. */
+  spec(options: LibraryOptions): PxlCollectorSpec
+  build(options: LibraryOptions, deps: CollectorDeps): Collector
+}
+
+/**
+ * One entry of the collector list. A built-in module is only ever called
+ * with what its own `options(config)` returned, so its option type is opaque here.
+ */
+export type CollectorModule = BuiltInModule<unknown> | LibraryModule
+
+/** What a library collector file states; {@link libraryModule} adds the rest. */
+export interface LibraryModuleDefinition {
+  readonly name: string
+  readonly summary: string
+  /** Default false. */
+  readonly takesRoutes?: boolean
+  readonly spec: (options: LibraryOptions) => PxlCollectorSpec
+}
+
+/**
+ * A library module: the shared PxL settings schema and defaults, built by the
+ * generic PxL engine.
+ */
+export function libraryModule(definition: LibraryModuleDefinition): LibraryModule {
+  const { name, summary, spec } = definition
+  return Object.freeze({
+    kind: 'library',
+    name,
+    summary,
+    takesRoutes: definition.takesRoutes ?? false,
+    optionsSchema: { type: 'object', additionalProperties: false, properties: pxlSettingsSchema() },
+    defaults: PXL_DEFAULTS,
+    spec,
+    build: (options: LibraryOptions, deps: CollectorDeps) => new PxlCollector({ spec: spec(options), ...deps }),
+  })
+}
