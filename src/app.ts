@@ -37,6 +37,11 @@ export interface AppDeps {
   readonly secrets?: Secrets
   /** Where basic-auth passwords are checked; default a bcrypt worker thread. */
   readonly passwordVerifier?: PasswordVerifier
+  /**
+   * Called when a protobuf scrape found a metric without a prepared protobuf
+   * form (it is answered in text): collectors then prepare it on every run.
+   */
+  readonly protobufWanted?: () => void
 }
 
 /**
@@ -93,14 +98,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const secrets = deps.secrets
     // Prometheus with native histograms enabled prefers the protobuf format.
     if (prefersProtobuf(req.headers.accept)) {
-      const body = await exposition.renderProtobuf()
+      // Undefined when the current run has no protobuf form prepared yet
+      // (a worker renders it from the run after the first protobuf request):
+      // answered in text, which Prometheus also accepts.
+      const parts = await exposition.renderProtobufParts()
+      if (parts === undefined) deps.protobufWanted?.()
       // A binary body cannot be scrubbed in place (lengths are encoded): one
       // that holds a secret is answered in the text format below instead,
       // which Prometheus also accepts.
-      if (secrets === undefined || secrets.empty || !secrets.foundIn(body)) {
+      else if (secrets === undefined || secrets.empty || !parts.chunks.some((c) => secrets.foundIn(c))) {
         reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
-        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
-        return reply.send(body)
+        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await parts.gzip())
+        return reply.send(parts.chunks.length === 1 ? parts.chunks[0] : Buffer.concat(parts.chunks))
       }
     }
     const rendered = await exposition.render()

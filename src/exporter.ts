@@ -6,6 +6,7 @@ import { Gauge, Registry } from 'prom-client'
 import { buildApp } from './app.js'
 import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
+import { WorkerHttpRunner } from './collectors/http-runner.js'
 import type { Collector } from './collectors/collector.js'
 import { LIBRARY } from './collectors/library/index.js'
 import { PxlCollector } from './collectors/pxl.js'
@@ -54,6 +55,13 @@ export interface ExporterOptions {
   readonly enableLifecycle?: boolean
   /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
   readonly secrets?: Secrets
+  /**
+   * Where the HTTP collector polls and renders: `worker` (a worker thread with
+   * its own Pixie connection built from config.pixie) or `in-process`.
+   * Default: `worker`, or `in-process` when `pixie` is given (a test's API
+   * implementation cannot cross into a thread).
+   */
+  readonly httpPipeline?: 'worker' | 'in-process'
 }
 
 /** What a reload did. */
@@ -207,9 +215,25 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
   // Each runs in its own job, so one that fails (e.g. a script that does not
   // compile) is down on its own and never disturbs the others.
   const slots: Slot[] = [
-    slot('http', config.collectors.http, (registry) =>
-      new HttpCollector({ pixie, registry, logger: logger.child({ collector: 'http' }), now, monotonic, config: config.collectors.http }),
-    ),
+    slot('http', config.collectors.http, (registry) => {
+      const httpLogger = logger.child({ collector: 'http' })
+      const inWorker = (options.httpPipeline ?? (options.pixie === undefined ? 'worker' : 'in-process')) === 'worker'
+      const runner = inWorker
+        ? new WorkerHttpRunner({
+            config: config.collectors.http,
+            logger: httpLogger,
+            pixie: {
+              address: config.pixie.address,
+              clusterId: config.pixie.clusterId,
+              apiKey: config.pixie.apiKey,
+              tls: config.pixie.tls,
+              ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
+              encryption: config.pixie.encryption,
+            },
+          })
+        : undefined
+      return new HttpCollector({ pixie, registry, logger: httpLogger, now, monotonic, config: config.collectors.http, ...(runner !== undefined && { runner }) })
+    }),
     ...pxlCollectorSpecs(config).map((spec) =>
       slot(spec.name, spec, (registry) =>
         new PxlCollector({ spec, pixie, registry, logger: logger.child({ collector: spec.name }), now, monotonic, seriesDropped: metrics.seriesDropped }),
@@ -292,7 +316,11 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     const names = new Set(next.slots.map((s) => s.name))
     for (const slot of retired) if (!names.has(slot.name)) shared.metrics.removeCollector(slot.name)
     if (started) for (const slot of next.slots) if (!previous.slots.includes(slot)) void slot.job.start()
-    await Promise.all(retired.map((slot) => slot.job.stop()))
+    await Promise.all(retired.map(async (slot) => {
+      await slot.job.stop()
+      // Its published data stays served (as `previous`) until the new slot succeeds or it is stale.
+      await slot.collector.close?.()
+    }))
     if (previous.pixie !== next.pixie) previous.pixie.close()
     logger.info(
       { kept: next.slots.filter((s) => previous.slots.includes(s)).map((s) => s.name), replaced: next.slots.filter((s) => s.previous !== undefined).map((s) => s.name) },
@@ -327,6 +355,9 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     ...(options.security !== undefined && { security: options.security }),
     ...(options.secrets !== undefined && { secrets: options.secrets }),
     ...(options.loadConfig !== undefined && { reload: reloadOnce, lifecycle: options.enableLifecycle === true }),
+    protobufWanted() {
+      for (const slot of current.slots) if (slot.collector instanceof HttpCollector) slot.collector.wantProtobuf()
+    },
   })
   return {
     app,
@@ -345,6 +376,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       // The app stops the served jobs; new jobs still waiting for their first success too.
       await Promise.all(current.slots.map((s) => s.job.stop()))
       await app.close()
+      await Promise.all(current.slots.flatMap((s) => [s.collector, ...(s.previous === undefined ? [] : [s.previous.collector])]).map((c) => c.close?.()))
       current.pixie.close()
     },
   }

@@ -39,4 +39,6 @@ export interface Collector {
    */
   readonly lastSuccessMonotonic?: number | undefined
   run(context: RunContext): Promise<RunSummary>
+  /** Releases what the collector holds beyond its published data (e.g. a worker thread); called when its slot is retired or the exporter closes. */
+  close?(): Promise<void>
 }

@@ -6,12 +6,12 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { Registry } from 'prom-client'
-import type { PodHttpStats } from '../collectors/http.js'
+import type { PodRates as CollectorPodRates } from '../collectors/http.js'
 import { HTTP_ERRORS_PER_SECOND, HTTP_REQUESTS_PER_SECOND } from '../metrics/names.js'
 import type { CollectorJob } from '../scheduler/job.js'
 
 /** The figures of one pod the endpoint needs. */
-export type PodRates = Pick<PodHttpStats, 'namespace' | 'pod' | 'requestsPerSecond' | 'errorsPerSecond'>
+export type PodRates = CollectorPodRates
 
 /** Whether the cached data may be served, with the reason when not. */
 export type Freshness = { readonly ready: true } | { readonly ready: false; readonly reason: string }
@@ -105,12 +105,16 @@ export const errorRateRoute: FastifyPluginAsync<ErrorRateRouteOptions> = async (
  */
 export function errorRateFromRegistry(source: {
   readonly registry: Registry
-  readonly jobs: readonly Pick<CollectorJob, 'name' | 'readiness'>[]
+  readonly jobs: readonly (Pick<CollectorJob, 'name' | 'readiness'> & { readonly collector?: object })[]
 }): ErrorRateRouteOptions {
   // Read registry and jobs on every request: a configuration reload replaces them.
   return {
     freshness: () => source.jobs.find((j) => j.name === 'http')?.readiness() ?? { ready: false, reason: 'the http collector is not configured' },
     async pods() {
+      // The HTTP collector keeps its last run's per-pod rates in a compact
+      // form (its exposition is rendered off this thread): ask it first.
+      const collector = source.jobs.find((j) => j.name === 'http')?.collector
+      if (collector !== undefined && 'pods' in collector) return (collector as { readonly pods: readonly PodRates[] }).pods
       const { registry } = source
       const read = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
       const [rps, eps] = await Promise.all([read(HTTP_REQUESTS_PER_SECOND), read(HTTP_ERRORS_PER_SECOND)])
