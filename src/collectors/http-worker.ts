@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { pino } from 'pino'
+import { routeProcessWarnings } from '../log.js'
 import { PixieClient } from '../pixie/client.js'
 import { HttpPipeline, type PublishedRun } from './http-pipeline.js'
 import { errorData, type FromWorker, type HttpWorkerData, type ToWorker } from './http-runner.js'
@@ -17,6 +18,7 @@ const data = workerData as HttpWorkerData
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
 
 const logger = pino({ level: data.logLevel, base: null }, { write: (line: string) => post({ type: 'log', line }) })
+routeProcessWarnings(logger)
 const pixie = new PixieClient({
   ...data.pixie,
   ca: data.pixie.ca === undefined ? undefined : Buffer.from(data.pixie.ca),
