@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { Readable } from 'node:stream'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -109,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       else if (secrets === undefined || secrets.empty || !parts.chunks.some((c) => secrets.foundIn(c))) {
         reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
         if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await parts.gzip())
-        return reply.send(parts.chunks.length === 1 ? parts.chunks[0] : Buffer.concat(parts.chunks))
+        return sendChunks(reply, parts.chunks)
       }
     }
     const rendered = await exposition.render()
@@ -124,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (acceptsGzip(req.headers['accept-encoding'])) {
       return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
     }
-    return reply.send(rendered.chunks.length === 1 ? rendered.chunks[0] : Buffer.concat(rendered.chunks))
+    return sendChunks(reply, rendered.chunks)
   })
 
   // Every other answer is text built here (pages, JSON, reasons, errors):
@@ -185,6 +186,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   return app
+}
+
+/**
+ * Sends the cached buffers of an exposition as they are, one after the
+ * other: joining them would copy the whole body (tens of MiB with many pods)
+ * on the serving thread for every scrape.
+ */
+function sendChunks(reply: FastifyReply, chunks: readonly Buffer[]): FastifyReply {
+  if (chunks.length === 1) return reply.send(chunks[0])
+  const length = chunks.reduce((n, c) => n + c.length, 0)
+  return reply.header('content-length', length).send(Readable.from(chunks, { objectMode: false }))
 }
 
 /**

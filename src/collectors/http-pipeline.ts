@@ -35,7 +35,7 @@ import { CountRangePlanner } from './count-range.js'
 import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
 import { formatDuration } from '../config/duration.js'
-import { LabelTextCache, encodeFamilyProtobuf, formatFamilyText, type FamilyMeta, type RenderedFamily, type Sample } from '../metrics/snapshot-metric.js'
+import { LabelTextCache, encodeFamilyProtobuf, renderFamilyText, type FamilyMeta, type RenderedFamily, type Sample } from '../metrics/snapshot-metric.js'
 import type { RunContext } from './collector.js'
 
 const gzipAsync = promisify(gzip)
@@ -264,7 +264,7 @@ export class HttpPipeline {
     const rendered = this.families.map((family) => {
       const samples = () => this.#samples(family, stats)
       const cache = family.source === 'stats' ? statsLabels : this.#counterLabels
-      const text = Buffer.from(formatFamilyText(family, samples(), cache), 'utf8')
+      const text = renderFamilyText(family, samples(), cache)
       let proto: Buffer | undefined
       if (protobuf) {
         // The text exposition stays classic (byte for byte the same); protobuf

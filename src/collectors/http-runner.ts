@@ -23,6 +23,16 @@ export interface HttpRunner {
   run(context: RunContext, protobuf: boolean): Promise<PublishedRun>
   /** Releases the runner (terminates a worker); a later run starts it again. */
   close(): Promise<void>
+  /** V8 heap figures of the thread the pipeline runs on, when that is a worker (benchmarks). */
+  heapStatistics?(): Promise<WorkerHeap | undefined>
+}
+
+/** A worker's V8 heap, bytes. */
+export interface WorkerHeap {
+  readonly usedBytes: number
+  readonly totalBytes: number
+  /** Memory outside the heap held by the worker's objects (e.g. buffers not yet handed over). */
+  readonly externalBytes: number
 }
 
 /** Runs the pipeline on this thread. */
@@ -228,6 +238,15 @@ export class WorkerHttpRunner implements HttpRunner {
       context.signal.addEventListener('abort', onAbort, { once: true })
       worker.postMessage({ type: 'run', id, timeoutMs: context.timeoutMs, protobuf } satisfies ToWorker)
     })
+  }
+
+  async heapStatistics(): Promise<WorkerHeap | undefined> {
+    const worker = this.#worker
+    // Worker#getHeapStatistics: Node.js 22.16 and later.
+    const get = (worker as (Worker & { getHeapStatistics?: () => Promise<{ used_heap_size: number; total_heap_size: number; external_memory?: number }> }) | undefined)?.getHeapStatistics
+    if (worker === undefined || get === undefined) return undefined
+    const h = await get.call(worker)
+    return { usedBytes: h.used_heap_size, totalBytes: h.total_heap_size, externalBytes: h.external_memory ?? 0 }
   }
 
   async close(): Promise<void> {

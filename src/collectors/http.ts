@@ -6,7 +6,7 @@ import type { PixieApi } from '../pixie/types.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 import { HttpPipeline, unpackRates, type PublishedRun } from './http-pipeline.js'
-import { InProcessHttpRunner, type HttpRunner } from './http-runner.js'
+import { InProcessHttpRunner, type HttpRunner, type WorkerHeap } from './http-runner.js'
 
 export { podLabel, serviceLabel, type PodHttpStats } from './http-pipeline.js'
 
@@ -100,6 +100,11 @@ export class HttpCollector implements Collector {
     if (run === undefined || !this.#fresh()) return []
     if (this.#rates?.run !== run) this.#rates = { run, pods: unpackRates(run.rates) }
     return this.#rates.pods
+  }
+
+  /** The heap of the worker thread that polls and renders, if one runs (benchmarks). */
+  workerHeap(): Promise<WorkerHeap | undefined> {
+    return this.#runner.heapStatistics?.() ?? Promise.resolve(undefined)
   }
 
   /** Asks for the protobuf forms from the next run on (a protobuf scrape found none). */

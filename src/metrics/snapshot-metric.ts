@@ -112,15 +112,44 @@ export class LabelTextCache {
   }
 }
 
+function headerText(meta: FamilyMeta): string {
+  return `# HELP ${meta.name} ${escapeHelp(meta.help)}\n# TYPE ${meta.name} ${meta.type}`
+}
+
+function sampleLine(meta: FamilyMeta, s: Sample, cache: LabelTextCache): string {
+  let labels = cache.of(s.labels)
+  if (s.extra !== undefined) labels += `${labels === '' ? '' : ','}${cache.extra(s.extra[0], s.extra[1])}`
+  return `${s.metricName ?? meta.name}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`
+}
+
 /** The text exposition of one family, byte for byte what prom-client renders for the same samples (no trailing newline). */
 export function formatFamilyText(meta: FamilyMeta, samples: Iterable<Sample>, cache: LabelTextCache = new LabelTextCache()): string {
-  let out = `# HELP ${meta.name} ${escapeHelp(meta.help)}\n# TYPE ${meta.name} ${meta.type}`
-  for (const s of samples) {
-    let labels = cache.of(s.labels)
-    if (s.extra !== undefined) labels += `${labels === '' ? '' : ','}${cache.extra(s.extra[0], s.extra[1])}`
-    out += `\n${s.metricName ?? meta.name}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`
-  }
+  let out = headerText(meta)
+  for (const s of samples) out += `\n${sampleLine(meta, s, cache)}`
   return out
+}
+
+/** Text is encoded in pieces of about this many characters. */
+const PIECE_CHARS = 1 << 18
+
+/**
+ * {@link formatFamilyText} as UTF-8, encoded piece by piece: a family of
+ * hundreds of thousands of samples never exists as one string (nor as the
+ * chain of concatenations that builds it), only as the final buffer and
+ * pieces of a quarter million characters.
+ */
+export function renderFamilyText(meta: FamilyMeta, samples: Iterable<Sample>, cache: LabelTextCache = new LabelTextCache()): Buffer {
+  const pieces: Buffer[] = []
+  let piece = headerText(meta)
+  for (const s of samples) {
+    piece += `\n${sampleLine(meta, s, cache)}`
+    if (piece.length >= PIECE_CHARS) {
+      pieces.push(Buffer.from(piece, 'utf8'))
+      piece = ''
+    }
+  }
+  pieces.push(Buffer.from(piece, 'utf8'))
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
 }
 
 /** The protobuf MetricFamily messages of one family (empty buffer without samples). */

@@ -198,3 +198,14 @@ t.test('50 reloads that each replace the collector leave one worker thread; clos
   }, 30_000, 100)
   t.ok(closed <= before + 2, `after close: ${closed} threads, ${before} before the exporter`)
 })
+
+t.test('text rendered piece by piece is the same bytes as the whole string', async (t) => {
+  const { formatFamilyText, renderFamilyText, LabelTextCache } = await import('../../src/metrics/snapshot-metric.js')
+  const labels = Array.from({ length: 3000 }, (_, i) => ({ namespace: `ns-${i % 7}`, pod: `pöd-${i}-"x"\\`, service: 'svc\nnext' }))
+  const samples = labels.flatMap((l, i) => ['0.005', '0.05', '+Inf'].map((le, j) => ({ labels: l, extra: ['le', le] as const, value: i * 3 + j + 0.25, metricName: 'x_bucket' })))
+  const meta = { name: 'x', help: 'Help with \\ and\nnewline.', type: 'histogram' as const }
+  const whole = Buffer.from(formatFamilyText(meta, samples, new LabelTextCache()), 'utf8')
+  const pieces = renderFamilyText(meta, samples, new LabelTextCache())
+  t.ok(whole.length > 1 << 19, `more than two pieces (${whole.length} bytes)`)
+  t.ok(pieces.equals(whole), 'identical bytes')
+})
