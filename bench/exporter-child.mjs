@@ -13,7 +13,9 @@ import { createExporter } from '../dist/exporter.js'
 const port = Number(process.argv[2])
 const argv = process.argv.slice(process.argv.indexOf('--') + 1)
 const { config } = await loadConfigAsync({ argv, env: process.env })
-const exporter = await createExporter({ config, logger: pino({ level: 'warn' }, pino.destination(2)) })
+// PIPELINE=in-process polls and renders on the serving thread (for comparison).
+const httpPipeline = process.env.PIPELINE === 'in-process' ? 'in-process' : 'worker'
+const exporter = await createExporter({ config, logger: pino({ level: 'warn' }, pino.destination(2)), httpPipeline })
 await exporter.app.listen({ host: '127.0.0.1', port })
 const delay = monitorEventLoopDelay({ resolution: 1 })
 delay.enable()
@@ -35,7 +37,7 @@ setInterval(async () => {
   const stallMs = delay.max / 1e6
   delay.reset()
   const m = process.memoryUsage()
-  const worker = await job.collector.workerHeap?.()
+  const worker = await job.collector?.workerHeap?.()
   process.stdout.write(
     `${JSON.stringify({
       poll: polls,

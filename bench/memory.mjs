@@ -8,6 +8,7 @@
 // stream at MAX_ROWS rows, so its memory is bounded by MAX_ROWS, not PODS.
 // Environment: INTERVAL (default 5s, as deploy/base), METRICS (a
 // comma-separated collectors.http.metrics list, e.g. the lean set),
+// PIPELINE=in-process (poll and render on the serving thread, to compare),
 // EXPORTER_NODE_OPTIONS (NODE_OPTIONS of the exporter only, e.g. the heap cap
 // the Deployment sets: --max-old-space-size=160).
 //
@@ -37,6 +38,20 @@ const metrics = process.env.METRICS?.split(',').filter((m) => m !== '')
 
 const children = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')))
+// The machine's noise floor: an idle Node.js process measuring its own
+// event-loop delay the same way, at the same time (other processes on the
+// machine delay every thread, the exporter's included).
+const probe = spawn(
+  process.execPath,
+  ['-e', "const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 }); h.enable(); process.stdin.on('data', () => { process.stdout.write(String(h.max / 1e6) + '\\n'); h.reset() })"],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+)
+children.push(probe)
+const probeLines = createInterface({ input: probe.stdout })[Symbol.asyncIterator]()
+const probeMax = async () => {
+  probe.stdin.write('\n')
+  return Number((await probeLines.next()).value)
+}
 const sim = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods), ignoreRowLimit ? 'ignore-row-limit' : ''], { stdio: ['ignore', 'pipe', 'inherit'] })
 children.push(sim)
 const [line] = await once(sim.stdout, 'data')
@@ -111,10 +126,11 @@ const scraper = (async () => {
 })()
 
 console.log(
-  `memory: NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}`,
+  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}`,
 )
-console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms')
+console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms | idle probe stall ms')
 const stalls = []
+const floors = []
 const rssAfter = []
 const lines = createInterface({ input: exporter.stdout })
 let done = 0
@@ -123,6 +139,8 @@ for await (const text of lines) {
   const p = JSON.parse(text)
   done++
   stalls.push(p.stallMs)
+  const floor = await probeMax()
+  floors.push(floor)
   rssAfter.push(p.rssMiB)
   firstAfterPoll = true
   await new Promise((r) => setTimeout(r, 50))
@@ -130,7 +148,7 @@ for await (const text of lines) {
   const { plain, zipped } = pending.shift()
   const f = (s) => (s === undefined ? '-' : s.ms.toFixed(1))
   console.log(
-    `  ${String(p.poll).padStart(4)} | ${p.outcome} | ${(p.durationMs / 1000).toFixed(2)} | ${p.stallMs.toFixed(1)} | ${p.rssMiB} | ${p.mainHeapUsedMiB} | ${p.externalMiB} (${p.arrayBuffersMiB}) | ${p.workerHeapUsedMiB ?? '-'} | ${p.workerExternalMiB ?? '-'} | ${plain === undefined ? '-' : (plain.bytes / 1048576).toFixed(1)} / ${zipped === undefined ? '-' : (zipped.bytes / 1048576).toFixed(2)} | ${f(plain)} / ${f(zipped)}`,
+    `  ${String(p.poll).padStart(4)} | ${p.outcome} | ${(p.durationMs / 1000).toFixed(2)} | ${p.stallMs.toFixed(1)} | ${p.rssMiB} | ${p.mainHeapUsedMiB} | ${p.externalMiB} (${p.arrayBuffersMiB}) | ${p.workerHeapUsedMiB ?? '-'} | ${p.workerExternalMiB ?? '-'} | ${plain === undefined ? '-' : (plain.bytes / 1048576).toFixed(1)} / ${zipped === undefined ? '-' : (zipped.bytes / 1048576).toFixed(2)} | ${f(plain)} / ${f(zipped)} | ${floor.toFixed(1)}`,
   )
   if (done >= polls) break
 }
@@ -140,9 +158,12 @@ await scraper
 const p50 = (xs) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)])
 const sorted = [...stalls].sort((a, b) => a - b)
 console.log(`stall per poll (ms): min ${sorted[0]?.toFixed(1)}, median ${p50(stalls).toFixed(1)}, max ${sorted.at(-1)?.toFixed(1)} over ${stalls.length} polls`)
+const floorSorted = [...floors].sort((a, b) => a - b)
+console.log(`idle probe process, same periods (the machine's noise floor, ms): median ${p50(floors).toFixed(1)}, max ${floorSorted.at(-1)?.toFixed(1)}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 console.log(`GET /metrics p50 while polling: plain ${p50(scrapes.plain).toFixed(1)} ms (${scrapes.plain.length} scrapes), gzip ${p50(scrapes.gzip).toFixed(1)} ms (${scrapes.gzip.length} scrapes)`)
 console.log(`RSS after the last poll ${rssAfter.at(-1)} MiB; peak RSS (VmHWM) ${peakRss().toFixed(0)} MiB after ${done} polls`)
 exporter.kill('SIGTERM')
 sim.kill('SIGTERM')
+probe.kill('SIGTERM')
 await once(exporter, 'exit')
 process.exit(0)
