@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
+import type { BufferReleaser } from './metrics/buffer-release.js'
 import { Exposition } from './metrics/exposition.js'
 import { PROTOBUF_CONTENT_TYPE, prefersProtobuf } from './metrics/protobuf.js'
 import type { Secrets } from './secrets.js'
@@ -43,6 +44,8 @@ export interface AppDeps {
    * form (it is answered in text): collectors then prepare it on every run.
    */
   readonly protobufWanted?: () => void
+  /** Told when a /metrics response starts and ends, so that replaced exposition buffers are freed only once nothing sends them. */
+  readonly bufferReleaser?: BufferReleaser
 }
 
 /**
@@ -90,6 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // deps.registry may be a getter (a reload swaps registries): one Exposition per registry.
   const expositions = new WeakMap<Registry, Exposition>()
   app.get('/metrics', async (req, reply) => {
+    const release = deps.bufferReleaser?.acquire()
+    // 'close' comes once the response is sent, or when the client went away.
+    if (release !== undefined) reply.raw.once('close', release)
     const registry = deps.registry
     let exposition = expositions.get(registry)
     if (exposition === undefined) {

@@ -7,6 +7,7 @@ import { buildApp } from './app.js'
 import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
 import { WorkerHttpRunner } from './collectors/http-runner.js'
+import { BufferReleaser } from './metrics/buffer-release.js'
 import type { Collector } from './collectors/collector.js'
 import { LIBRARY } from './collectors/library/index.js'
 import { PxlCollector } from './collectors/pxl.js'
@@ -151,6 +152,8 @@ interface Shared {
   /** Self-metrics, build info, process metrics and reload gauges: registered once. */
   readonly registry: Registry
   readonly metrics: SelfMetrics
+  /** Frees replaced exposition buffers of worker runs once no /metrics response sends them. */
+  readonly releaser: BufferReleaser
 }
 
 function createShared(options: ExporterOptions, now: () => number, monotonic: MonotonicClock, reloads: ReloadState): Shared {
@@ -173,7 +176,7 @@ function createShared(options: ExporterOptions, now: () => number, monotonic: Mo
       this.set(reloads.lastSuccessSeconds)
     },
   })
-  return { options, now, monotonic, registry, metrics }
+  return { options, now, monotonic, registry, metrics, releaser: new BufferReleaser() }
 }
 
 /**
@@ -232,7 +235,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
             },
           })
         : undefined
-      return new HttpCollector({ pixie, registry, logger: httpLogger, now, monotonic, config: config.collectors.http, ...(runner !== undefined && { runner }) })
+      return new HttpCollector({ pixie, registry, logger: httpLogger, now, monotonic, config: config.collectors.http, ...(runner !== undefined && { runner, releaser: shared.releaser }) })
     }),
     ...pxlCollectorSpecs(config).map((spec) =>
       slot(spec.name, spec, (registry) =>
@@ -355,6 +358,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     ...(options.security !== undefined && { security: options.security }),
     ...(options.secrets !== undefined && { secrets: options.secrets }),
     ...(options.loadConfig !== undefined && { reload: reloadOnce, lifecycle: options.enableLifecycle === true }),
+    bufferReleaser: shared.releaser,
     protobufWanted() {
       for (const slot of current.slots) if (slot.collector instanceof HttpCollector) slot.collector.wantProtobuf()
     },

@@ -6,6 +6,7 @@ import type { PixieApi } from '../pixie/types.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 import { HttpPipeline, unpackRates, type PublishedRun } from './http-pipeline.js'
+import type { BufferReleaser } from '../metrics/buffer-release.js'
 import { InProcessHttpRunner, type HttpRunner, type WorkerHeap } from './http-runner.js'
 
 export { podLabel, serviceLabel, type PodHttpStats } from './http-pipeline.js'
@@ -30,6 +31,11 @@ export interface HttpCollectorDeps {
    * polls and renders in a worker thread with its own Pixie connection.
    */
   readonly runner?: HttpRunner
+  /**
+   * Frees a replaced run's buffers once no response sends them any more.
+   * Only for a runner whose buffers own their memory (WorkerHttpRunner).
+   */
+  readonly releaser?: BufferReleaser
 }
 
 /** The figures of one pod `/error-rate` needs (a pod's rows summed). */
@@ -119,10 +125,12 @@ export class HttpCollector implements Collector {
   async run(context: RunContext): Promise<RunSummary> {
     const run = await this.#runner.run(context, this.#protobuf)
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
+    const replaced = this.#published
     this.#published = run
     this.#rates = undefined
     this.#lastSuccessAt = this.#deps.now()
     this.#lastSuccessMonotonic = this.#monotonic()
+    if (replaced !== undefined) this.#deps.releaser?.release(replaced.families.flatMap((f) => [f.text, f.textGzip, ...(f.protobuf === undefined ? [] : [f.protobuf]), ...(f.protobufGzip === undefined ? [] : [f.protobufGzip])]))
     return { rows: run.rows, skippedSeconds: run.skippedSeconds }
   }
 
