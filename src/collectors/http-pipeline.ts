@@ -32,7 +32,6 @@ import {
   HTTP_REQUEST_DURATION,
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
-import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
 import { formatDuration } from '../config/duration.js'
 import { LabelTextCache, encodeFamilyProtobuf, renderFamilyText, type FamilyMeta, type RenderedFamily, type Sample } from '../metrics/snapshot-metric.js'
@@ -114,7 +113,7 @@ export function httpFamilies(config: HttpCollectorConfig): HttpFamily[] {
     },
   ]
   // `collectors.http.metrics` picks the families; a family left out is never registered.
-  const enabled = new Set<string>(config.metrics ?? HTTP_METRIC_FAMILIES)
+  const enabled = new Set<string>(config.metrics ?? all.map((f) => f.name))
   return all.filter((f) => enabled.has(f.name))
 }
 
