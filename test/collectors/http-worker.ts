@@ -231,3 +231,10 @@ t.test('replaced buffers are freed only once every response that started before 
   t.equal(b.length, 0, 'with no response in flight: freed at once')
   t.equal(releaser.freedBytes, (1 << 16) + (1 << 10), 'bytes freed counted')
 })
+
+t.test('the pipeline serves the families the config schema lists, in its order', async (t) => {
+  const { httpFamilies } = await import('../../src/collectors/http-pipeline.js')
+  const { HTTP_METRIC_FAMILIES } = await import('../../src/config/schema.js')
+  t.same(httpFamilies(httpConfig()).map((f) => f.name), [...HTTP_METRIC_FAMILIES], 'every family by default, in the documented order')
+  t.same(httpFamilies(httpConfig({ metrics: ['pixie_http_request_duration_seconds', 'pixie_http_error_ratio'] })).map((f) => f.name), ['pixie_http_error_ratio', 'pixie_http_request_duration_seconds'], 'a subset keeps the exposition order')
+})
