@@ -204,6 +204,8 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           logger,
         }))
   const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
+  /** Workers of new collectors, started once the runtime is known to be valid. */
+  const workers: WorkerHttpRunner[] = []
   const slot = (name: string, definition: unknown, make: (registry: Registry) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
     const kept = old.get(name)
@@ -235,6 +237,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
             },
           })
         : undefined
+      if (runner !== undefined) workers.push(runner)
       return new HttpCollector({ pixie, registry, logger: httpLogger, now, monotonic, config: config.collectors.http, ...(runner !== undefined && { runner, releaser: shared.releaser }) })
     }),
     ...pxlCollectorSpecs(config).map((spec) =>
@@ -245,6 +248,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
   ]
   // Fails here (and the reload with it) if two collectors export one name.
   Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
+  for (const worker of workers) worker.warmUp()
   return { config, pixie, pixieKey, slots }
 }
 

@@ -181,6 +181,8 @@ export class WorkerHttpRunner implements HttpRunner {
     const data: HttpWorkerData = { config, pixie, logLevel: logger.level }
     const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, { workerData: data, name: 'pixie-exporter http collector' })
     this.#started++
+    // The server and the schedule keep the process alive, not an idle worker.
+    worker.unref()
     worker.on('message', (message: FromWorker) => this.#onMessage(worker, message))
     const died = (err: Error) => {
       if (this.#worker !== worker) return
@@ -208,6 +210,11 @@ export class WorkerHttpRunner implements HttpRunner {
     this.#pending = undefined
     if (message.type === 'done') pending.resolve(reviveRun(message.run))
     else pending.reject(reviveError(message.error))
+  }
+
+  /** Starts the worker now (it loads its modules while the exporter gets ready), so that the first run does not wait for it. */
+  warmUp(): void {
+    this.#worker ??= this.#start()
   }
 
   run(context: RunContext, protobuf: boolean): Promise<PublishedRun> {

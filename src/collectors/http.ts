@@ -78,9 +78,9 @@ export class HttpCollector implements Collector {
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
     const pipeline = new HttpPipeline({ config: deps.config, log: deps.logger, now: deps.now, monotonic: this.#monotonic })
     this.#runner = deps.runner ?? new InProcessHttpRunner(pipeline, deps.pixie)
-    // In process the protobuf forms are cheap to keep ready; a worker renders
-    // them with native histograms configured, or once a scrape asked for them.
-    this.#protobuf = deps.runner === undefined || deps.config.nativeHistogram !== undefined
+    // The protobuf forms cost far more than the text (protobufjs): they are
+    // rendered with native histograms configured, or once a scrape asked for them.
+    this.#protobuf = deps.config.nativeHistogram !== undefined
     // Samples are the last published run's buffers, served only while fresh.
     pipeline.families.forEach((family, i) => {
       new SnapshotMetric({ name: family.name, help: family.help, type: family.type, rendered: () => (this.#fresh() ? this.#published?.families[i] : undefined) }, deps.registry)
@@ -113,7 +113,7 @@ export class HttpCollector implements Collector {
     return this.#runner.heapStatistics?.() ?? Promise.resolve(undefined)
   }
 
-  /** Asks for the protobuf forms from the next run on (a protobuf scrape found none). */
+  /** Asks for the protobuf forms from the next run on (a protobuf scrape found none); until then protobuf scrapes get text. */
   wantProtobuf(): void {
     this.#protobuf = true
   }

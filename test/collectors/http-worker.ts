@@ -5,15 +5,12 @@
  */
 import t, { type Test } from 'tap'
 import * as grpc from '@grpc/grpc-js'
-import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { Registry } from 'prom-client'
 import { HttpCollector } from '../../src/collectors/http.js'
 import { WorkerHttpRunner } from '../../src/collectors/http-runner.js'
-import { loadConfig } from '../../src/config/load.js'
 import type { HttpCollectorConfig } from '../../src/config/types.js'
 import { PixieUnavailableError } from '../../src/errors.js'
-import { createExporter } from '../../src/exporter.js'
 import { Exposition } from '../../src/metrics/exposition.js'
 import { PixieClient } from '../../src/pixie/client.js'
 import type { PixieTable } from '../../src/pixie/types.js'
@@ -22,7 +19,6 @@ import { startFakeVizier, type FakeScript, type FakeVizier } from '../fixtures/f
 import { answer, httpConfig, type PodRow } from '../fixtures/http-fixtures.js'
 import { sinkLogger } from '../fixtures/logger.js'
 import { tableResponses } from '../fixtures/wire-tables.js'
-import { waitFor } from '../fixtures/tools.js'
 
 const CLUSTER = '10000000-0000-0000-0000-000000000001'
 
@@ -92,6 +88,7 @@ t.test('the worker serves exactly what in-process rendering serves for the same 
   t.teardown(() => pixie.close())
   const registry = new Registry()
   const inProcess = new HttpCollector({ pixie, registry, logger, now: Date.now, monotonic: () => performance.now(), config })
+  inProcess.wantProtobuf()
 
   for (let i = 0; i < tables.length; i++) {
     const [a, b] = await Promise.all([run(inWorker.collector), run(inProcess)])
@@ -152,51 +149,6 @@ t.test('an uncaught error in the worker fails the run with PXE_ERR_COLLECTOR_WOR
   t.equal(runner.workersStarted, 2, 'a new worker served the next run')
   t.not(runner.threadId, first, 'on a new thread')
   t.match((await new Exposition(registry).render()).text(), /pixie_http_requests_per_second\{namespace="ns-0",pod="web-6d8c6b9c8f-00000",service="web,web-v2"\} 3\.4/, 'with the new answer (104 requests / 30 s)')
-})
-
-/** Threads of this process (Linux). */
-function threads(): number {
-  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN)
-}
-
-t.test('50 reloads that each replace the collector leave one worker thread; close leaves none', async (t) => {
-  const tables = answer(pods(1), 4)
-  // Every call gets the same answer.
-  const fake = await startFakeVizier({ executeScript: () => ok(tables) })
-  t.teardown(() => fake.close())
-  const configWith = (window: string) =>
-    loadConfig({
-      argv: ['--pixie.tls', 'plaintext', '--pixie.address', fake.address],
-      env: { PX_CLUSTER_ID: CLUSTER, PIXIE_EXPORTER_CONFIG: '/nonexistent' },
-      readFile: () => ['collectors:', '  http:', '    interval: 30s', `    window: ${window}`, '    buckets: [0.005, 0.05, 0.5, 5]', ''].join('\n'),
-    }).config
-  const before = threads()
-  let flip = false
-  const exporter = await createExporter({ config: configWith('10s'), logger: sinkLogger('error').logger, loadConfig: () => configWith((flip = !flip) ? '11s' : '10s') })
-  exporter.start()
-  const success = () => waitFor('a successful run', async () => (exporter.jobs.find((j) => j.name === 'http')?.status().lastOutcome === 'success' ? true : undefined), 30_000, 20)
-  await success()
-  const oneWorker = threads()
-  t.ok(oneWorker > before, `the worker runs on its own thread(s) (${before} → ${oneWorker})`)
-
-  const ready = await exporter.app.inject('/error-rate/shop/cart-0')
-  t.equal(ready.statusCode, 200, '/error-rate answers from the worker run')
-  t.same(ready.json(), { error_rate: (10 / 10 + 0 / 10) / (50 / 10 + 150 / 10), requests_per_second: 50 / 10 + 150 / 10, pods: 1 }, '/error-rate: both rows of the pod, over the 10s window')
-
-  for (let i = 0; i < 50; i++) t.same(await exporter.reload(), { ok: true }, `reload ${i + 1}`, { diagnostic: false })
-  await success()
-  // Terminated workers release their threads asynchronously.
-  const settled = await waitFor('threads back to one worker', async () => {
-    const n = threads()
-    return n <= oneWorker + 2 ? n : undefined
-  }, 30_000, 100)
-  t.ok(settled <= oneWorker + 2, `after 50 reloads: ${settled} threads, ${oneWorker} with one worker (each leaked worker would add at least one)`)
-  await exporter.close()
-  const closed = await waitFor('threads back to the start', async () => {
-    const n = threads()
-    return n <= before + 2 ? n : undefined
-  }, 30_000, 100)
-  t.ok(closed <= before + 2, `after close: ${closed} threads, ${before} before the exporter`)
 })
 
 t.test('text rendered piece by piece is the same bytes as the whole string', async (t) => {

@@ -175,6 +175,8 @@ t.test('collectors.http.metrics: only the listed families are served, in text an
   const registry = new Registry()
   const config = httpConfig({ bucketsSeconds: [0.1, 1], metrics: ['pixie_http_requests_total', 'pixie_http_error_ratio'] })
   const collector = new HttpCollector({ pixie: new ScriptedPixie([[RUN1.stats, RUN1.counts]]), registry, logger: sinkLogger().logger, now: () => now, config })
+  // Without native histograms the protobuf forms are rendered once asked for.
+  collector.wantProtobuf()
   await collector.run({ signal: new AbortController().signal, timeoutMs: 5000 })
   now += 1000
   const exposition = new Exposition(registry)
