@@ -355,7 +355,8 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     },
     get landing() {
       // The simulator marks its answers: say "simulated" however we were started.
-      return current.pixie.servedBySimulator === true && !landing.simulated ? { ...landing, simulated: true } : landing
+      const simulator = current.pixie.servedBySimulator === true || current.slots.some((s) => s.collector instanceof HttpCollector && s.collector.servedBySimulator)
+      return simulator && !landing.simulated ? { ...landing, simulated: true } : landing
     },
     logger,
     now,

@@ -133,13 +133,24 @@ export function serviceLabel(raw: string): string {
   if (!Array.isArray(names)) names = [raw]
   return (names as unknown[])
     .filter((n): n is string => typeof n === 'string' && n !== '')
-    .map((n) => n.slice(n.indexOf('/') + 1))
+    .map((n) => wellFormed(n.slice(n.indexOf('/') + 1)))
     .join(',')
 }
 
 /** `ns/pod` → `pod` (Pixie's `ctx['pod']` carries the namespace). */
 export function podLabel(raw: string): string {
-  return raw.slice(raw.indexOf('/') + 1)
+  return wellFormed(raw.slice(raw.indexOf('/') + 1))
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
+
+/**
+ * The string with lone surrogates replaced by U+FFFD, as its UTF-8 exposition
+ * shows it: two label values that differ only there are one series.
+ */
+export function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATES, '\uFFFD') : s
 }
 
 function quantileSeconds(ns: number | undefined): number | undefined {
@@ -357,7 +368,7 @@ function toCountRows(table: PixieTable, buckets: number): PodCountRow[] {
   const rows: PodCountRow[] = []
   for (let i = 0; i < table.numRows; i++) {
     const row: PodCountRow = {
-      namespace: namespace[i] ?? '',
+      namespace: wellFormed(namespace[i] ?? ''),
       pod: podLabel(pod[i] ?? ''),
       service: serviceLabel(service[i] ?? ''),
       requests: Number(requests[i] ?? 0n),
@@ -381,7 +392,7 @@ function toNativeRows(table: PixieTable): PodNativeRow[] {
   const rows: PodNativeRow[] = []
   for (let i = 0; i < table.numRows; i++) {
     rows.push({
-      namespace: namespace[i] ?? '',
+      namespace: wellFormed(namespace[i] ?? ''),
       pod: podLabel(pod[i] ?? ''),
       service: serviceLabel(service[i] ?? ''),
       bucket: Number(bucket[i] ?? 0n),
@@ -411,7 +422,7 @@ function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpS
     if (err < 0 || err > req) {
       throw new CollectorResultError(`row ${i}: errors (${err}) must be between 0 and requests (${req})`)
     }
-    const labels = { namespace: namespace[i] ?? '', pod: podLabel(pod[i] ?? ''), service: serviceLabel(service[i] ?? '') }
+    const labels = { namespace: wellFormed(namespace[i] ?? ''), pod: podLabel(pod[i] ?? ''), service: serviceLabel(service[i] ?? '') }
     // A gauge cannot hold two values for one series: a result that repeats a
     // label set is malformed (Pixie's groupby gives one row per group).
     const key = `${labels.namespace}\u0000${labels.pod}\u0000${labels.service}`
