@@ -17,14 +17,12 @@ import { runAnalyzeCommand } from './analyze/command.js'
 import { readBuildInfo } from './build-info.js'
 import { COMMANDS, DEMO_OPTIONS, SIMULATE_OPTIONS, commandHelp, overviewHelp, versionText, type CommandName } from './commands.js'
 import { loadConfig, loadConfigAsync, redactConfig } from './config/load.js'
-import { LOG_FORMATS, LOG_LEVELS } from './config/schema.js'
 import type { Config } from './config/types.js'
 import { DEMO_CLUSTER_ID, DEMO_CONFIG_YAML, browseBase, demoBanner } from './demo.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, type Exporter } from './exporter.js'
-import { createLogger, routeProcessWarnings } from './log.js'
+import { LOG_FORMATS, LOG_LEVELS, createLogger, routeProcessWarnings } from './log.js'
 import { loadWebConfig } from './server/web-config.js'
-import { loadScenarioFile, startSimulator } from './simulator/server.js'
 import { Secrets } from './secrets.js'
 
 /** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
@@ -109,15 +107,17 @@ async function startServing(
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(extra.simulated === true && { bindings: { simulated: true } }) })
+  // The operator says the data is simulated: the demo command, or pixie.simulated.
+  const simulated = extra.simulated === true || config.pixie.simulated
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(simulated && { bindings: { simulated: true } }) })
   routeProcessWarnings(logger)
   const build = readBuildInfo()
   logger.info({ config: redactConfig(config), version: build.version, revision: build.revision, node: process.version }, 'starting pixie-exporter')
-  if (extra.simulated === true) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
+  if (simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
   const exporter = await createExporter({
     config,
     logger,
-    simulated: extra.simulated ?? false,
+    simulated,
     enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
     secrets,
@@ -142,7 +142,14 @@ function simulateArgs(argv: readonly string[]) {
   return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: SIMULATE_OPTIONS }).values
 }
 
+/**
+ * The simulator, loaded only by the commands that run it: `serve` never loads
+ * a simulator module.
+ */
+const loadSimulator = () => import('./simulator/server.js')
+
 async function simulate(argv: readonly string[]): Promise<Running> {
+  const { loadScenarioFile, startSimulator } = await loadSimulator()
   const args = simulateArgs(argv)
   if (args.scenario === undefined) throw new UsageError('simulate: --scenario FILE is required', 'simulate')
   if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
@@ -174,6 +181,7 @@ async function simulate(argv: readonly string[]): Promise<Running> {
 }
 
 async function demo(argv: readonly string[], secrets: Secrets): Promise<Running> {
+  const { loadScenarioFile, startSimulator } = await loadSimulator()
   const args = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: DEMO_OPTIONS }).values
   const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
   const level = oneOf<Level>('log.level', args['log.level'], LOG_LEVELS)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
-import { buildApp } from './app.js'
+import { buildApp, type ReloadOutcome } from './app.js'
 import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
 import { WorkerHttpRunner } from './collectors/http-runner.js'
@@ -64,9 +64,6 @@ export interface ExporterOptions {
    */
   readonly httpPipeline?: 'worker' | 'in-process'
 }
-
-/** What a reload did. */
-export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
 
 /** A wired exporter: the HTTP app (not listening), its jobs, and its Pixie client. */
 export interface Exporter {
@@ -264,11 +261,12 @@ function served(slot: Slot): Slot {
   return slot
 }
 
+// The operator says "simulated" (the demo command, or pixie.simulated in the config file).
 const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
   version: packageVersion(),
   pixieAddress: config.pixie.address,
   clusterId: config.pixie.clusterId,
-  simulated,
+  simulated: simulated || config.pixie.simulated,
 })
 
 /** Wires config → Pixie client → collectors → jobs → HTTP app. Never listens. */
@@ -354,9 +352,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       return jobs()
     },
     get landing() {
-      // The simulator marks its answers: say "simulated" however we were started.
-      const simulator = current.pixie.servedBySimulator === true || current.slots.some((s) => s.collector instanceof HttpCollector && s.collector.servedBySimulator)
-      return simulator && !landing.simulated ? { ...landing, simulated: true } : landing
+      return landing
     },
     logger,
     now,

@@ -19,7 +19,7 @@ import {
   HTTP_POD_NATIVE_BUCKETS_TABLE,
   HTTP_POD_STATS_TABLE,
   STATUS_CLASSES,
-  buildHttpPodStatsScript,
+  buildHttpPodStatsRequest,
 } from '../pixie/scripts/http-pod-stats.js'
 import { columnOf, tableOf } from '../pixie/table.js'
 import type { PixieApi, PixieTable } from '../pixie/types.js'
@@ -33,9 +33,10 @@ import {
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
-import { formatDuration } from '../config/duration.js'
+import { formatDuration } from '../duration.js'
 import { LabelTextCache, encodeFamilyProtobuf, renderFamilyText, type FamilyMeta, type RenderedFamily, type Sample } from '../metrics/snapshot-metric.js'
 import type { RunContext } from './collector.js'
+import { familyFromValues, type MetricFamilyMessage } from '../metrics/protobuf.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -217,7 +218,7 @@ export class HttpPipeline {
         'the wall clock was stepped since the last counted range; the count range now covers the monotonic time elapsed, ending at the new time',
       )
     }
-    const script = buildHttpPodStatsScript({
+    const request = buildHttpPodStatsRequest({
       startNs: msToNs(plan.windowStartMs),
       endNs: msToNs(plan.endMs),
       errorStatusMin: config.errorStatusMin,
@@ -233,8 +234,7 @@ export class HttpPipeline {
       }),
     })
     let result = await pixie.executeScript({
-      script,
-      queryName: 'pixie-exporter/http_pod_stats',
+      ...request,
       timeoutMs: context.timeoutMs,
       signal: context.signal,
       maxRowsPerTable: config.maxRows,
@@ -279,7 +279,13 @@ export class HttpPipeline {
       if (protobuf) {
         // The text exposition stays classic (byte for byte the same); protobuf
         // scrapes also get the native buckets counted in PxL.
-        const families = family.name === HTTP_REQUEST_DURATION && native !== undefined ? nativeHistogramFamilies(this.#counters, family.name, family.help, native.classicBuckets) : undefined
+        const sumAndCount = this.#options.config.histogramSumAndCount ?? true
+        let families: MetricFamilyMessage[] | undefined
+        if (family.name === HTTP_REQUEST_DURATION && native !== undefined) families = nativeHistogramFamilies(this.#counters, family.name, family.help, native.classicBuckets, sumAndCount)
+        // A classic protobuf Histogram message always carries a count and a
+        // sum (Prometheus stores them as _count and _sum): give it the real
+        // ones rather than zeros when the text exposition leaves them out.
+        else if (family.name === HTTP_REQUEST_DURATION && !sumAndCount) families = encodedWithSumAndCount(family, this.#counters)
         proto = encodeFamilyProtobuf(family, samples(), families)
       }
       return { text, proto }
@@ -316,12 +322,22 @@ export class HttpPipeline {
         yield* this.#counters.requestSamples()
         return
       case HTTP_REQUEST_DURATION:
-        yield* this.#counters.histogramSamples(HTTP_REQUEST_DURATION)
+        yield* this.#counters.histogramSamples(HTTP_REQUEST_DURATION, this.#options.config.histogramSumAndCount ?? true)
         return
       default:
         throw new TypeError(`unknown HTTP family ${family.name}`)
     }
   }
+}
+
+function encodedWithSumAndCount(family: HttpFamily, counters: HttpCounterStore): MetricFamilyMessage[] {
+  const values = [...counters.histogramSamples(family.name, true)].map((s) => ({
+    labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+    value: s.value,
+    ...(s.metricName !== undefined && { metricName: s.metricName }),
+  }))
+  const encoded = familyFromValues(family.name, family.help, 'histogram', values)
+  return encoded === undefined ? [] : [encoded]
 }
 
 function packRates(stats: readonly PodHttpStats[]): PackedRates {

@@ -12,7 +12,7 @@ import type { HttpCollectorConfig } from '../config/types.js'
 import * as errors from '../errors.js'
 import { CollectorWorkerError, PixieCancelledError } from '../errors.js'
 import type { PixieApi } from '../pixie/types.js'
-import type { PixieTlsMode } from '../pixie/client.js'
+import type { TlsMode as PixieTlsMode } from '../pixie/tls-modes.js'
 import type { RunContext } from './collector.js'
 import type { HttpPipeline, PublishedRun } from './http-pipeline.js'
 import type { RenderedFamily } from '../metrics/snapshot-metric.js'
@@ -85,7 +85,7 @@ export interface ErrorData {
 /** Messages from the worker to the main thread. */
 export type FromWorker =
   | { readonly type: 'log'; readonly line: string }
-  | { readonly type: 'done'; readonly id: number; readonly run: PublishedRun; readonly servedBySimulator: boolean }
+  | { readonly type: 'done'; readonly id: number; readonly run: PublishedRun }
   | { readonly type: 'failed'; readonly id: number; readonly error: ErrorData }
 
 /** The error's data for a postMessage. */
@@ -161,15 +161,9 @@ export class WorkerHttpRunner implements HttpRunner {
   #nextId = 1
   /** Workers started so far (tests: a crash starts a new one). */
   #started = 0
-  #servedBySimulator = false
 
   constructor(options: WorkerHttpRunnerOptions) {
     this.#options = options
-  }
-
-  /** Whether the worker's Pixie marked its answers as the simulator's (the landing page says so). */
-  get servedBySimulator(): boolean {
-    return this.#servedBySimulator
   }
 
   /** Workers started so far. */
@@ -214,10 +208,7 @@ export class WorkerHttpRunner implements HttpRunner {
     const pending = this.#pending
     if (this.#worker !== worker || pending === undefined || pending.id !== message.id) return
     this.#pending = undefined
-    if (message.type === 'done') {
-      if (message.servedBySimulator) this.#servedBySimulator = true
-      pending.resolve(reviveRun(message.run))
-    }
+    if (message.type === 'done') pending.resolve(reviveRun(message.run))
     else pending.reject(reviveError(message.error))
   }
 

@@ -41,7 +41,7 @@ port.on('message', (message: ToWorker) => {
     try {
       const run = await pipeline.run(pixie, { signal: controller.signal, timeoutMs: message.timeoutMs }, message.protobuf)
       const owned = ownBuffers(run)
-      post({ type: 'done', id: message.id, run: owned.run, servedBySimulator: pixie.servedBySimulator }, owned.transfer)
+      post({ type: 'done', id: message.id, run: owned.run }, owned.transfer)
     } catch (err) {
       post({ type: 'failed', id: message.id, error: errorData(err) })
     } finally {

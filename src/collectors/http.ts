@@ -108,11 +108,6 @@ export class HttpCollector implements Collector {
     return this.#rates.pods
   }
 
-  /** Whether the runner's own Pixie connection (a worker's) got answers marked as the simulator's. */
-  get servedBySimulator(): boolean {
-    return (this.#runner as { readonly servedBySimulator?: boolean }).servedBySimulator === true
-  }
-
   /** The heap of the worker thread that polls and renders, if one runs (benchmarks). */
   workerHeap(): Promise<WorkerHeap | undefined> {
     return this.#runner.heapStatistics?.() ?? Promise.resolve(undefined)

@@ -4,7 +4,8 @@
  * YAML config and the built-in library collectors are both expressed as a
  * {@link PxlCollectorSpec} and run by the same engine (src/collectors/pxl.ts).
  */
-import type { CollectorSchedule } from '../config/types.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
+import type { FuncToExecute } from '../pixie/types.js'
 import type { RouterOptions } from './routes.js'
 
 /** How a metric's value is derived from its column. */
@@ -45,8 +46,14 @@ export interface PxlCollectorSpec {
   readonly name: string
   /** The PxL script. It reads its time range from `px.plugin.start_time` / `px.plugin.end_time`. */
   readonly script: string
-  /** `px.display` name of the table to read. */
+  /** `px.display` name of the table to read (with {@link execFuncs}: the `outputTablePrefix` of the function returning it). */
   readonly table: string
+  /**
+   * Sent as the request's `exec_funcs`: the script's functions Pixie calls,
+   * with their parameters. Default: none (the script's `px.display` calls
+   * name the tables).
+   */
+  readonly execFuncs?: readonly FuncToExecute[]
   readonly schedule: CollectorSchedule
   /** Deadline of one run, ms. */
   readonly timeoutMs: number
@@ -117,9 +124,6 @@ export function metricNameProblem(name: string, type: MetricMapping['type']): st
   if (type === 'gauge' && name.endsWith('_total')) return `${JSON.stringify(name)} is a gauge and must not end in _total (reserved for counters)`
   return undefined
 }
-
-/** Default of {@link PxlCollectorSpec.maxSeries}. */
-export const DEFAULT_MAX_SERIES = 50_000
 
 /**
  * What the configuration resolves for an enabled library collector

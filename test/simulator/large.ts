@@ -1,6 +1,6 @@
 import t from 'tap'
 import * as grpc from '@grpc/grpc-js'
-import { makeLargeScenario } from '../../src/simulator/large.js'
+import { makeLargeScenario } from '../../src/simulator/scenario.js'
 import { startSimulator } from '../../src/simulator/server.js'
 import { HTTP_POD_STATS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
 import { expectedCounts, expectedPodCounts } from '../../src/simulator/traffic.js'
@@ -25,8 +25,8 @@ t.test('a 10,000-pod scenario is answered in full, both tables, in batches', asy
     client.close()
     await sim.close()
   })
-  const query_str = countsScript(45_000, 60_000, { windowStartMs: 30_000, maxRows: 20_000 })
-  const { responses, status } = await collectExecute(client, { query_str })
+  const request = countsScript(45_000, 60_000, { windowStartMs: 30_000, maxRows: 20_000 })
+  const { responses, status } = await collectExecute(client, request)
   t.equal(status.code, grpc.status.OK, 'ends OK')
   const batches = batchesOf(responses, HTTP_POD_STATS_TABLE)
   t.equal(batches.reduce((n, b) => n + Number(b.num_rows), 0), 10_000, 'one row per pod')
