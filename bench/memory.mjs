@@ -1,30 +1,57 @@
-// Benchmark: peak resident memory of the real exporter process (dist/cli.js)
-// polling a simulated cluster and being scraped, to size the container's
-// memory limit (deploy/base). Prints figures; asserts nothing.
+// Benchmark: memory and serving-thread stalls of the real exporter (dist/,
+// in its own process: bench/exporter-child.mjs) polling a simulated cluster
+// over real gRPC while being scraped. Prints figures; asserts nothing.
 //   npm run bench:memory [-- PODS MAX_ROWS POLLS [ignore-row-limit]]
 // PODS pods are simulated; the exporter runs with collectors.http.maxRows
 // MAX_ROWS. With `ignore-row-limit` the simulator sends every pod whatever the
 // pragma says (a Pixie or proxy that ignores it): the exporter must cut the
 // stream at MAX_ROWS rows, so its memory is bounded by MAX_ROWS, not PODS.
-// Peak RSS is VmHWM from /proc/PID/status (Linux). EXPORTER_NODE_OPTIONS is
-// passed to the exporter process only as NODE_OPTIONS (e.g. the heap cap the
-// Deployment sets: EXPORTER_NODE_OPTIONS=--max-old-space-size=192).
+// Environment: INTERVAL (default 5s, as deploy/base), METRICS (a
+// comma-separated collectors.http.metrics list, e.g. the lean set),
+// PIPELINE=in-process (poll and render on the serving thread, to compare),
+// EXPORTER_NODE_OPTIONS (NODE_OPTIONS of the exporter only, e.g. the heap cap
+// the Deployment sets: --max-old-space-size=160).
+//
+// Per poll: the poll's duration; the longest event-loop stall of the serving
+// thread since the previous poll (monitorEventLoopDelay, 1 ms resolution);
+// RSS of the process; the main thread's V8 heap used, `external` (memory
+// outside the heaps held by JS objects of the main thread: mostly the
+// published exposition buffers) and `arrayBuffers` (the part of external in
+// ArrayBuffers); the worker thread's V8 heap used and external; the exposition
+// size; and the first plain and gzip scrape after the poll. Scrapes run once
+// a second throughout (alternating plain and gzip, bodies read in full, not
+// inflated); their p50 is printed at the end. Peak RSS is VmHWM (Linux).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { request } from 'node:http'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 
 const pods = Number(process.argv[2] ?? 10000)
 const maxRows = Number(process.argv[3] ?? 100000)
 const polls = Number(process.argv[4] ?? 4)
 const ignoreRowLimit = process.argv[5] === 'ignore-row-limit'
-// deploy/base polls every 5s over a 10s window.
 const interval = process.env.INTERVAL ?? '5s'
-const mib = (kb) => (kb / 1024).toFixed(0)
+const metrics = process.env.METRICS?.split(',').filter((m) => m !== '')
 
 const children = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')))
+// The machine's noise floor: an idle Node.js process measuring its own
+// event-loop delay the same way, at the same time (other processes on the
+// machine delay every thread, the exporter's included).
+const probe = spawn(
+  process.execPath,
+  ['-e', "const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 }); h.enable(); process.stdin.on('data', () => { process.stdout.write(String(h.max / 1e6) + '\\n'); h.reset() })"],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+)
+children.push(probe)
+const probeLines = createInterface({ input: probe.stdout })[Symbol.asyncIterator]()
+const probeMax = async () => {
+  probe.stdin.write('\n')
+  return Number((await probeLines.next()).value)
+}
 const sim = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods), ignoreRowLimit ? 'ignore-row-limit' : ''], { stdio: ['ignore', 'pipe', 'inherit'] })
 children.push(sim)
 const [line] = await once(sim.stdout, 'data')
@@ -32,62 +59,111 @@ const simAddress = line.toString().trim()
 
 const dir = mkdtempSync(join(tmpdir(), 'pxe-bench-memory-'))
 const config = join(dir, 'config.yaml')
-writeFileSync(config, `collectors:\n  http:\n    interval: ${interval}\n    window: 10s\n    timeout: 60s\n    maxRows: ${maxRows}\n`)
+writeFileSync(
+  config,
+  [
+    'collectors:',
+    '  http:',
+    `    interval: ${interval}`,
+    '    window: 10s',
+    '    timeout: 60s',
+    `    maxRows: ${maxRows}`,
+    ...(metrics === undefined ? [] : [`    metrics: [${metrics.join(', ')}]`]),
+    '',
+  ].join('\n'),
+)
 const port = 20000 + Math.floor(Math.random() * 20000)
 const exporter = spawn(
   process.execPath,
-  [join(import.meta.dirname, '..', 'dist', 'cli.js'), '--config', config, '--pixie.address', simAddress, '--pixie.tls', 'plaintext', '--web.listen-address', `127.0.0.1:${port}`, '--log.level', 'warn'],
+  [join(import.meta.dirname, 'exporter-child.mjs'), String(port), '--', '--config', config, '--pixie.address', simAddress, '--pixie.tls', 'plaintext'],
   {
     env: {
       ...process.env,
       PX_CLUSTER_ID: '00000000-0000-0000-0000-000000000001',
       ...(process.env.EXPORTER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: process.env.EXPORTER_NODE_OPTIONS }),
     },
-    stdio: ['ignore', 'ignore', 'pipe'] },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
 )
 children.push(exporter)
-let stderr = ''
-exporter.stderr.on('data', (d) => (stderr += d))
-const base = `http://127.0.0.1:${port}`
-const status = () => {
-  const text = readFileSync(`/proc/${exporter.pid}/status`, 'utf8')
-  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1])
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const metricValue = (text, re) => Number(re.exec(text)?.[1] ?? NaN)
+const peakRss = () => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${exporter.pid}/status`, 'utf8'))?.[1]) / 1024
 
-console.log(`memory: NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}, scraped twice after each`)
-let seen = -1
-let done = 0
-const deadline = Date.now() + polls * 60_000 + 60_000
-while (done < polls && Date.now() < deadline) {
-  await sleep(500)
-  let text
-  try {
-    text = await (await fetch(`${base}/metrics`)).text()
-  } catch {
-    continue
-  }
-  const runs = ['success', 'error', 'timeout'].reduce((a, r) => a + metricValue(text, new RegExp(`^pixie_exporter_collector_runs_total\\{collector="http",result="${r}"\\} (\\S+)`, 'm')), 0)
-  if (runs === seen || runs === 0) continue
-  seen = runs
-  done++
-  // fetch asks for gzip and inflates it: the exporter serves (and caches) the compressed form too.
-  const plain = await (await fetch(`${base}/metrics`)).text()
-  const series = plain.split('\n').filter((l) => l.startsWith('pixie_http_')).length
-  const up = metricValue(plain, /^pixie_exporter_collector_up\{collector="http"\} (\S+)/m)
-  const rows = metricValue(plain, /^pixie_exporter_collector_rows\{collector="http"\} (\S+)/m)
-  const oversize = metricValue(plain, /^pixie_exporter_collector_oversize_results_total\{collector="http"\} (\S+)/m)
-  const s = status()
-  console.log(
-    `  poll ${done}: up ${up}, rows ${rows}, oversize runs ${oversize}, pixie_http_ series ${series}, /metrics ${(Buffer.byteLength(plain) / 1048576).toFixed(1)} MiB, RSS ${mib(s.rss)} MiB, peak RSS ${mib(s.peak)} MiB`,
-  )
+/** One scrape: ms to the last byte, and the body size. */
+function scrape(gzip) {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+      let bytes = 0
+      res.on('data', (d) => (bytes += d.length))
+      res.on('end', () => resolve({ ms: performance.now() - started, bytes, ok: res.statusCode === 200 }))
+    })
+    req.on('error', () => resolve(undefined))
+    req.end()
+  })
 }
-const final = status()
-console.log(`peak RSS (VmHWM) ${mib(final.peak)} MiB after ${done} polls`)
-if (stderr.includes('heap out of memory')) console.log('the exporter ran out of heap')
+
+const scrapes = { plain: [], gzip: [] }
+let firstAfterPoll = false
+let stop = false
+let pending = []
+const scraper = (async () => {
+  let gzip = false
+  while (!stop) {
+    await new Promise((r) => setTimeout(r, firstAfterPoll ? 0 : 1000))
+    if (firstAfterPoll) {
+      firstAfterPoll = false
+      const plain = await scrape(false)
+      const zipped = await scrape(true)
+      pending.push({ plain, zipped })
+      if (plain?.ok) scrapes.plain.push(plain.ms)
+      if (zipped?.ok) scrapes.gzip.push(zipped.ms)
+      continue
+    }
+    const s = await scrape(gzip)
+    if (s?.ok) scrapes[gzip ? 'gzip' : 'plain'].push(s.ms)
+    gzip = !gzip
+  }
+})()
+
+console.log(
+  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}`,
+)
+console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms | idle probe stall ms')
+const stalls = []
+const floors = []
+const rssAfter = []
+const lines = createInterface({ input: exporter.stdout })
+let done = 0
+const deadline = setTimeout(() => lines.close(), polls * 120_000 + 60_000)
+for await (const text of lines) {
+  const p = JSON.parse(text)
+  done++
+  stalls.push(p.stallMs)
+  const floor = await probeMax()
+  floors.push(floor)
+  rssAfter.push(p.rssMiB)
+  firstAfterPoll = true
+  await new Promise((r) => setTimeout(r, 50))
+  while (pending.length === 0 && !stop) await new Promise((r) => setTimeout(r, 20))
+  const { plain, zipped } = pending.shift()
+  const f = (s) => (s === undefined ? '-' : s.ms.toFixed(1))
+  console.log(
+    `  ${String(p.poll).padStart(4)} | ${p.outcome} | ${(p.durationMs / 1000).toFixed(2)} | ${p.stallMs.toFixed(1)} | ${p.rssMiB} | ${p.mainHeapUsedMiB} | ${p.externalMiB} (${p.arrayBuffersMiB}) | ${p.workerHeapUsedMiB ?? '-'} | ${p.workerExternalMiB ?? '-'} | ${plain === undefined ? '-' : (plain.bytes / 1048576).toFixed(1)} / ${zipped === undefined ? '-' : (zipped.bytes / 1048576).toFixed(2)} | ${f(plain)} / ${f(zipped)} | ${floor.toFixed(1)}`,
+  )
+  if (done >= polls) break
+}
+clearTimeout(deadline)
+stop = true
+await scraper
+const p50 = (xs) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)])
+const sorted = [...stalls].sort((a, b) => a - b)
+console.log(`stall per poll (ms): min ${sorted[0]?.toFixed(1)}, median ${p50(stalls).toFixed(1)}, max ${sorted.at(-1)?.toFixed(1)} over ${stalls.length} polls`)
+const floorSorted = [...floors].sort((a, b) => a - b)
+console.log(`idle probe process, same periods (the machine's noise floor, ms): median ${p50(floors).toFixed(1)}, max ${floorSorted.at(-1)?.toFixed(1)}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+console.log(`GET /metrics p50 while polling: plain ${p50(scrapes.plain).toFixed(1)} ms (${scrapes.plain.length} scrapes), gzip ${p50(scrapes.gzip).toFixed(1)} ms (${scrapes.gzip.length} scrapes)`)
+console.log(`RSS after the last poll ${rssAfter.at(-1)} MiB; peak RSS (VmHWM) ${peakRss().toFixed(0)} MiB after ${done} polls`)
 exporter.kill('SIGTERM')
 sim.kill('SIGTERM')
+probe.kill('SIGTERM')
 await once(exporter, 'exit')
 process.exit(0)

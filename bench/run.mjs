@@ -99,7 +99,13 @@ async function measure(pods, polls) {
       rss.push(processMemory(exporter.pid).rss)
       await sleep(Math.max(0, 1000 - (Date.now() - t0)))
     }
-    const proto = await get(`${exporter.url}/metrics`, 'protobuf')
+    // Without native histograms the protobuf forms are rendered from the poll
+    // after the first protobuf request (until then it is answered in text).
+    let proto = await get(`${exporter.url}/metrics`, 'protobuf')
+    for (let waited = 0; !proto.contentType.includes('protobuf') && waited < 60_000; waited += 500) {
+      await sleep(500)
+      proto = await get(`${exporter.url}/metrics`, 'protobuf')
+    }
     bytes.protobuf = proto.contentType.includes('protobuf') ? proto.bytes : NaN
     const peak = processMemory(exporter.pid).peak
     const sorted = [...stalls].sort((a, b) => a - b)

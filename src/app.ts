@@ -1,9 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { Readable } from 'node:stream'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
+import type { BufferReleaser } from './metrics/buffer-release.js'
 import { Exposition } from './metrics/exposition.js'
 import { PROTOBUF_CONTENT_TYPE, prefersProtobuf } from './metrics/protobuf.js'
 import type { Secrets } from './secrets.js'
@@ -40,6 +42,13 @@ export interface AppDeps {
   readonly secrets?: Secrets
   /** Where basic-auth passwords are checked; default a bcrypt worker thread. */
   readonly passwordVerifier?: PasswordVerifier
+  /**
+   * Called when a protobuf scrape found a metric without a prepared protobuf
+   * form (it is answered in text): collectors then prepare it on every run.
+   */
+  readonly protobufWanted?: () => void
+  /** Told when a /metrics response starts and ends, so that replaced exposition buffers are freed only once nothing sends them. */
+  readonly bufferReleaser?: BufferReleaser
 }
 
 /**
@@ -87,6 +96,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // deps.registry may be a getter (a reload swaps registries): one Exposition per registry.
   const expositions = new WeakMap<Registry, Exposition>()
   app.get('/metrics', async (req, reply) => {
+    const release = deps.bufferReleaser?.acquire()
+    // 'close' comes once the response is sent, or when the client went away.
+    if (release !== undefined) reply.raw.once('close', release)
     const registry = deps.registry
     let exposition = expositions.get(registry)
     if (exposition === undefined) {
@@ -96,14 +108,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const secrets = deps.secrets
     // Prometheus with native histograms enabled prefers the protobuf format.
     if (prefersProtobuf(req.headers.accept)) {
-      const body = await exposition.renderProtobuf()
+      // Undefined when the current run has no protobuf form prepared yet
+      // (a worker renders it from the run after the first protobuf request):
+      // answered in text, which Prometheus also accepts.
+      const parts = await exposition.renderProtobufParts()
+      if (parts === undefined) deps.protobufWanted?.()
       // A binary body cannot be scrubbed in place (lengths are encoded): one
       // that holds a secret is answered in the text format below instead,
       // which Prometheus also accepts.
-      if (secrets === undefined || secrets.empty || !secrets.foundIn(body)) {
+      else if (secrets === undefined || secrets.empty || !parts.chunks.some((c) => secrets.foundIn(c))) {
         reply.type(PROTOBUF_CONTENT_TYPE).header('vary', 'accept, accept-encoding')
-        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
-        return reply.send(body)
+        if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await parts.gzip())
+        return sendChunks(reply, parts.chunks)
       }
     }
     const rendered = await exposition.render()
@@ -118,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (acceptsGzip(req.headers['accept-encoding'])) {
       return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
     }
-    return reply.send(rendered.chunks.length === 1 ? rendered.chunks[0] : Buffer.concat(rendered.chunks))
+    return sendChunks(reply, rendered.chunks)
   })
 
   // Every other answer is text built here (pages, JSON, reasons, errors):
@@ -179,6 +195,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   return app
+}
+
+/**
+ * Sends the cached buffers of an exposition as they are, one after the
+ * other: joining them would copy the whole body (tens of MiB with many pods)
+ * on the serving thread for every scrape.
+ */
+function sendChunks(reply: FastifyReply, chunks: readonly Buffer[]): FastifyReply {
+  if (chunks.length === 1) return reply.send(chunks[0])
+  const length = chunks.reduce((n, c) => n + c.length, 0)
+  return reply.header('content-length', length).send(Readable.from(chunks, { objectMode: false }))
 }
 
 /**

@@ -21,7 +21,7 @@ import type { Config } from './config/types.js'
 import { DEMO_CLUSTER_ID, DEMO_CONFIG_YAML, browseBase, demoBanner } from './demo.js'
 import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, type Exporter } from './exporter.js'
-import { LOG_FORMATS, LOG_LEVELS, createLogger } from './log.js'
+import { LOG_FORMATS, LOG_LEVELS, createLogger, routeProcessWarnings } from './log.js'
 import { loadWebConfig } from './server/web-config.js'
 import { Secrets } from './secrets.js'
 
@@ -52,29 +52,6 @@ type Format = Config['log']['format']
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T
   throw new ConfigError([`--${flag}: must be one of ${allowed.join(', ')}`])
-}
-
-/**
- * Node's process warnings become log lines in the chosen format instead of
- * raw text on stderr. DEP0123 ("Setting the TLS ServerName to an IP address")
- * is expected, not the operator's to fix: with TLS to an IP address
- * (`PX_CLOUD_ADDR=10.0.0.5:443`), @grpc/grpc-js always passes the host as
- * the TLS servername (grpc/grpc-node#1919) and offers no way to leave SNI
- * out. The certificate is still verified against the IP address, so it is
- * logged once at debug with that explanation.
- */
-function routeProcessWarnings(logger: Logger): void {
-  process.removeAllListeners('warning')
-  process.on('warning', (warning: Error & { code?: string }) => {
-    if (warning.code === 'DEP0123') {
-      logger.debug(
-        { code: warning.code },
-        'TLS to an IP address: @grpc/grpc-js sends the IP as the TLS server name, which Node.js deprecates (RFC 6066); the certificate is still verified against the IP address',
-      )
-      return
-    }
-    logger.warn({ code: warning.code, warning: warning.message, type: warning.name }, 'Node.js process warning')
-  })
 }
 
 function onSignals(logger: Logger, close: () => Promise<void>): void {

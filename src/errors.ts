@@ -122,3 +122,14 @@ export class CollectorResultError extends ExporterError {
     super('PXE_ERR_COLLECTOR_RESULT', message, options)
   }
 }
+
+/**
+ * A collector's worker thread died during a run (an uncaught error, out of
+ * memory): the run failed, the published data is untouched, and the next
+ * run starts a new worker.
+ */
+export class CollectorWorkerError extends ExporterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PXE_ERR_COLLECTOR_WORKER', message, options)
+  }
+}

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { buildApp, type ReloadOutcome } from './app.js'
 import { readBuildInfo } from './build-info.js'
+import { BufferReleaser } from './metrics/buffer-release.js'
 import type { Collector } from './collectors/collector.js'
 import { BUILT_IN_COLLECTORS, COLLECTORS, libraryCollector } from './collectors/index.js'
 import type { CollectorDeps, LibraryModule } from './collectors/module.js'
@@ -55,6 +56,13 @@ export interface ExporterOptions {
   readonly enableLifecycle?: boolean
   /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
   readonly secrets?: Secrets
+  /**
+   * Where the HTTP collector polls and renders: `worker` (a worker thread with
+   * its own Pixie connection built from config.pixie) or `in-process`.
+   * Default: `worker`, or `in-process` when `pixie` is given (a test's API
+   * implementation cannot cross into a thread).
+   */
+  readonly httpPipeline?: 'worker' | 'in-process'
 }
 
 /** A wired exporter: the HTTP app (not listening), its jobs, and its Pixie client. */
@@ -149,6 +157,8 @@ interface Shared {
   /** Self-metrics, build info, process metrics and reload gauges: registered once. */
   readonly registry: Registry
   readonly metrics: SelfMetrics
+  /** Frees replaced exposition buffers of worker runs once no /metrics response sends them. */
+  readonly releaser: BufferReleaser
 }
 
 function createShared(options: ExporterOptions, now: () => number, monotonic: MonotonicClock, reloads: ReloadState): Shared {
@@ -171,7 +181,7 @@ function createShared(options: ExporterOptions, now: () => number, monotonic: Mo
       this.set(reloads.lastSuccessSeconds)
     },
   })
-  return { options, now, monotonic, registry, metrics }
+  return { options, now, monotonic, registry, metrics, releaser: new BufferReleaser() }
 }
 
 /**
@@ -199,12 +209,37 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           logger,
         }))
   const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
+  /** Work started once the runtime is known to be valid (e.g. a collector's worker thread). */
+  const onValid: (() => void)[] = []
+  const pixieConnection =
+    options.pixie !== undefined
+      ? undefined
+      : {
+          address: config.pixie.address,
+          clusterId: config.pixie.clusterId,
+          apiKey: config.pixie.apiKey,
+          tls: config.pixie.tls,
+          ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
+          encryption: config.pixie.encryption,
+        }
+  const pipeline = options.httpPipeline ?? (options.pixie === undefined ? 'worker' : 'in-process')
   const slot = (name: string, definition: unknown, make: (deps: CollectorDeps) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
     const kept = old.get(name)
     if (kept !== undefined && kept.key === key) return kept
     const registry = new Registry()
-    const collector = make({ pixie, registry, logger: logger.child({ collector: name }), now, monotonic, seriesDropped: metrics.seriesDropped })
+    const collector = make({
+      pixie,
+      registry,
+      logger: logger.child({ collector: name }),
+      now,
+      monotonic,
+      seriesDropped: metrics.seriesDropped,
+      pipeline,
+      ...(pixieConnection !== undefined && { pixieConnection }),
+      releaser: shared.releaser,
+      whenValid: (start) => onValid.push(start),
+    })
     const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry) })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
@@ -225,6 +260,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
   ]
   // Fails here (and the reload with it) if two collectors export one name.
   Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
+  for (const start of onValid) start()
   return { config, pixie, pixieKey, slots }
 }
 
@@ -304,7 +340,11 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     const names = new Set(next.slots.map((s) => s.name))
     for (const slot of retired) if (!names.has(slot.name)) shared.metrics.removeCollector(slot.name)
     if (started) for (const slot of next.slots) if (!previous.slots.includes(slot)) void slot.job.start()
-    await Promise.all(retired.map((slot) => slot.job.stop()))
+    await Promise.all(retired.map(async (slot) => {
+      await slot.job.stop()
+      // Its published data stays served (as `previous`) until the new slot succeeds or it is stale.
+      await slot.collector.close?.()
+    }))
     if (previous.pixie !== next.pixie) previous.pixie.close()
     logger.info(
       { kept: next.slots.filter((s) => previous.slots.includes(s)).map((s) => s.name), replaced: next.slots.filter((s) => s.previous !== undefined).map((s) => s.name) },
@@ -338,6 +378,10 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
     ...(options.security !== undefined && { security: options.security }),
     ...(options.secrets !== undefined && { secrets: options.secrets }),
     ...(options.loadConfig !== undefined && { reload: reloadOnce, lifecycle: options.enableLifecycle === true }),
+    bufferReleaser: shared.releaser,
+    protobufWanted() {
+      for (const slot of current.slots) slot.collector.wantProtobuf?.()
+    },
   })
   return {
     app,
@@ -356,6 +400,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       // The app stops the served jobs; new jobs still waiting for their first success too.
       await Promise.all(current.slots.map((s) => s.job.stop()))
       await app.close()
+      await Promise.all(current.slots.flatMap((s) => [s.collector, ...(s.previous === undefined ? [] : [s.previous.collector])]).map((c) => c.close?.()))
       current.pixie.close()
     },
   }

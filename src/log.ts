@@ -123,3 +123,27 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   )
 }
+
+/**
+ * Node's process warnings become log lines in the chosen format instead of
+ * raw text on stderr. DEP0123 ("Setting the TLS ServerName to an IP address")
+ * is expected, not the operator's to fix: with TLS to an IP address
+ * (`PX_CLOUD_ADDR=10.0.0.5:443`), @grpc/grpc-js always passes the host as
+ * the TLS servername (grpc/grpc-node#1919) and offers no way to leave SNI
+ * out. The certificate is still verified against the IP address, so it is
+ * logged once at debug with that explanation. Each thread has its own
+ * `process` events: a worker thread that talks to Pixie installs this too.
+ */
+export function routeProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning')
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code === 'DEP0123') {
+      logger.debug(
+        { code: warning.code },
+        'TLS to an IP address: @grpc/grpc-js sends the IP as the TLS server name, which Node.js deprecates (RFC 6066); the certificate is still verified against the IP address',
+      )
+      return
+    }
+    logger.warn({ code: warning.code, warning: warning.message, type: warning.name }, 'Node.js process warning')
+  })
+}

@@ -19,6 +19,7 @@ const instances: errors.ExporterError[] = [
   new errors.PixieQueryError('x'),
   new errors.PixieResultTooLargeError('x'),
   new errors.CollectorResultError('x'),
+  new errors.CollectorWorkerError('x'),
   new analyzeErrors.ExpressionError('x'),
   new analyzeErrors.AnalyzeTemplateError('x'),
   new analyzeErrors.MeasurementError('x'),

@@ -64,4 +64,8 @@ export interface Collector {
   /** What routes may ask of this collector's published data; absent: nothing. */
   readonly queries?: CollectorQueries
   run(context: RunContext): Promise<RunSummary>
+  /** A protobuf scrape found no protobuf form: render it from the next run on (a collector that renders it lazily). */
+  wantProtobuf?(): void
+  /** Releases what the collector holds beyond its published data (e.g. a worker thread); called when its slot is retired or the exporter closes. */
+  close?(): Promise<void>
 }

@@ -6,6 +6,7 @@
  */
 import type { HttpCollectorConfig } from '../config/types.js'
 import { HttpCollector } from './http.js'
+import { WorkerHttpRunner } from './http-runner.js'
 import { HTTP_DEFAULTS, httpOptionsSchema } from './http-options.js'
 import type { BuiltInModule } from './module.js'
 
@@ -17,6 +18,22 @@ export const http: BuiltInModule<HttpCollectorConfig> = Object.freeze<BuiltInMod
   optionsSchema: httpOptionsSchema(),
   defaults: HTTP_DEFAULTS,
   options: (config) => config.collectors.http,
-  build: (config, deps) =>
-    new HttpCollector({ pixie: deps.pixie, registry: deps.registry, logger: deps.logger, now: deps.now, monotonic: deps.monotonic, config }),
+  build: (config, deps) => {
+    // The poll pipeline runs in a worker thread with its own Pixie connection
+    // when the exporter has one to give; otherwise (a Pixie API passed in) on this thread.
+    const runner =
+      deps.pipeline === 'worker' && deps.pixieConnection !== undefined
+        ? new WorkerHttpRunner({ config, logger: deps.logger, pixie: deps.pixieConnection })
+        : undefined
+    if (runner !== undefined) deps.whenValid?.(() => runner.warmUp())
+    return new HttpCollector({
+      pixie: deps.pixie,
+      registry: deps.registry,
+      logger: deps.logger,
+      now: deps.now,
+      monotonic: deps.monotonic,
+      config,
+      ...(runner !== undefined && { runner, ...(deps.releaser !== undefined && { releaser: deps.releaser }) }),
+    })
+  },
 })

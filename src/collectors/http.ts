@@ -2,33 +2,16 @@ import type { Registry } from 'prom-client'
 import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from '../config/types.js'
-import { CollectorResultError } from '../errors.js'
-import { checkRowCap } from './row-cap.js'
-import {
-  HTTP_POD_COUNTS_TABLE,
-  HTTP_POD_NATIVE_BUCKETS_TABLE,
-  HTTP_POD_STATS_TABLE,
-  STATUS_CLASSES,
-  buildHttpPodStatsRequest,
-} from '../pixie/scripts/http-pod-stats.js'
-import { columnOf, tableOf } from '../pixie/table.js'
-import type { PixieApi, PixieTable } from '../pixie/types.js'
-import {
-  HTTP_ERRORS_PER_SECOND,
-  HTTP_ERROR_RATIO,
-  HTTP_LATENCY_SECONDS,
-  HTTP_REQUESTS_PER_SECOND,
-  HTTP_REQUESTS_TOTAL,
-  HTTP_REQUEST_DURATION,
-} from '../metrics/names.js'
-import { CountRangePlanner } from './count-range.js'
-import { HTTP_METRIC_FAMILIES } from './http-options.js'
-import { podLabel, serviceLabel } from './pixie-labels.js'
-import { familyFromValues } from '../metrics/protobuf.js'
-import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
-import { formatDuration } from '../duration.js'
+import type { PixieApi } from '../pixie/types.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
-import type { Collector, CollectorQueries, RunContext, RunSummary } from './collector.js'
+import type { Collector, CollectorQueries, PodRates, RunContext, RunSummary } from './collector.js'
+import { HttpPipeline, unpackRates, type PublishedRun } from './http-pipeline.js'
+import type { BufferReleaser } from '../metrics/buffer-release.js'
+import { InProcessHttpRunner, type HttpRunner, type WorkerHeap } from './http-runner.js'
+
+export { podLabel, serviceLabel } from './pixie-labels.js'
+export type { PodHttpStats } from './http-pipeline.js'
+export type { PodRates } from './collector.js'
 
 /** Dependencies of the built-in HTTP collector. */
 export interface HttpCollectorDeps {
@@ -44,41 +27,28 @@ export interface HttpCollectorDeps {
    */
   readonly monotonic?: () => number
   readonly config: HttpCollectorConfig
+  /**
+   * Where the poll pipeline runs. Default: on this thread, against `pixie`
+   * (tests, fake Pixie APIs). The exporter passes a WorkerHttpRunner, which
+   * polls and renders in a worker thread with its own Pixie connection.
+   */
+  readonly runner?: HttpRunner
+  /**
+   * Frees a replaced run's buffers once no response sends them any more.
+   * Only for a runner whose buffers own their memory (WorkerHttpRunner).
+   */
+  readonly releaser?: BufferReleaser
 }
 
-/** One pod's figures over the window. */
-export interface PodHttpStats {
-  /** `{namespace, pod, service}`, one object per pod shared by all its samples. */
-  readonly labels: Readonly<Record<string, string>>
-  readonly namespace: string
-  readonly pod: string
-  readonly service: string
-  readonly requestsPerSecond: number
-  readonly errorsPerSecond: number
-  readonly errorRatio: number
-  /** Seconds; undefined when Pixie gave no usable quantile. */
-  readonly p50: number | undefined
-  readonly p90: number | undefined
-  readonly p99: number | undefined
-}
-
-const QUANTILES = [
-  ['0.5', 'p50'],
-  ['0.9', 'p90'],
-  ['0.99', 'p99'],
-] as const
-
-function quantileSeconds(ns: number | undefined): number | undefined {
-  // px.pluck_float64 yields 0.0 when the quantiles JSON is unusable; a real
-  // request never takes 0 ns, so 0 and non-finite values mean "unknown".
-  if (ns === undefined || !Number.isFinite(ns) || ns <= 0) return undefined
-  return ns / 1e9
-}
 
 /**
  * The built-in collector: one PxL run per schedule tick for ALL pods, giving
  * per-pod request rate, error rate, error ratio and latency quantiles over the
- * window. See src/pixie/scripts/http-pod-stats.ts for the script.
+ * window, and counters of requests and latency. See
+ * src/pixie/scripts/http-pod-stats.ts for the script and http-pipeline.ts for
+ * the poll itself, which runs where the runner puts it; this class only swaps
+ * each run's finished buffers in, in one assignment, so a scrape sees the
+ * previous run or the new one, never a mix.
  */
 export class HttpCollector implements Collector {
   readonly name = 'http'
@@ -87,14 +57,13 @@ export class HttpCollector implements Collector {
   readonly staleAfterMs: number
   #lastSuccessAt: number | undefined
   #lastSuccessMonotonic: number | undefined
-  #pods: readonly PodHttpStats[] = []
-  /** Bumped on every publication; with freshness, the cache key of the rendered exposition. */
-  #publications = 0
+  /** The last published run (its buffers; the previous run's are let go when it is replaced). */
+  #published: PublishedRun | undefined
+  #rates: { readonly run: PublishedRun; readonly pods: readonly PodRates[] } | undefined
+  #protobuf: boolean
   readonly #deps: HttpCollectorDeps
   readonly #monotonic: () => number
-  readonly #planner: CountRangePlanner
-  readonly #counters: HttpCounterStore
-  readonly #bucketsNs: readonly bigint[]
+  readonly #runner: HttpRunner
 
   constructor(deps: HttpCollectorDeps) {
     this.#deps = deps
@@ -102,14 +71,15 @@ export class HttpCollector implements Collector {
     this.schedule = deps.config.schedule
     this.timeoutMs = deps.config.timeoutMs
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
-    this.#planner = new CountRangePlanner(deps.config)
-    this.#counters = new HttpCounterStore({
-      bucketsSeconds: deps.config.bucketsSeconds,
-      expireAfterMs: deps.config.expireAfterMs,
-      ...(deps.config.nativeHistogram !== undefined && { nativeSchema: deps.config.nativeHistogram.schema }),
+    const pipeline = new HttpPipeline({ config: deps.config, log: deps.logger, now: deps.now, monotonic: this.#monotonic })
+    this.#runner = deps.runner ?? new InProcessHttpRunner(pipeline, deps.pixie)
+    // The protobuf forms cost far more than the text (protobufjs): they are
+    // rendered with native histograms configured, or once a scrape asked for them.
+    this.#protobuf = deps.config.nativeHistogram !== undefined
+    // Samples are the last published run's buffers, served only while fresh.
+    pipeline.families.forEach((family, i) => {
+      new SnapshotMetric({ name: family.name, help: family.help, type: family.type, rendered: () => (this.#fresh() ? this.#published?.families[i] : undefined) }, deps.registry)
     })
-    this.#bucketsNs = deps.config.bucketsSeconds.map((s) => BigInt(Math.round(s * 1e9)))
-    this.#register()
   }
 
   get lastSuccessAt(): number | undefined {
@@ -120,266 +90,50 @@ export class HttpCollector implements Collector {
     return this.#lastSuccessMonotonic
   }
 
-  /** Pods with counter series (including stale ones that are hidden). */
+  /** Pods with counter series (including stale ones that are hidden), as of the last run. */
   get counterPods(): number {
-    return this.#counters.size
+    return this.#published?.counterPods ?? 0
   }
 
-  /** The pods currently published (empty once stale). */
-  get pods(): readonly PodHttpStats[] {
-    return this.#fresh() ? this.#pods : []
+  /** The pods currently published, one entry per pod (empty once stale): what `/error-rate` answers from. */
+  get pods(): readonly PodRates[] {
+    const run = this.#published
+    if (run === undefined || !this.#fresh()) return []
+    if (this.#rates?.run !== run) this.#rates = { run, pods: unpackRates(run.rates) }
+    return this.#rates.pods
   }
 
-  /** Per-pod rates for `/error-rate`, from the published snapshot (never the registry). */
+  /** Per-pod rates for `/error-rate`, from the published run (never the registry). */
   readonly queries: CollectorQueries = { podRates: () => this.pods }
 
-  /** Changes whenever the exported samples would change. */
-  #version(): string {
-    return `${this.#publications}:${this.#fresh()}`
+  /** The heap of the worker thread that polls and renders, if one runs (benchmarks). */
+  workerHeap(): Promise<WorkerHeap | undefined> {
+    return this.#runner.heapStatistics?.() ?? Promise.resolve(undefined)
+  }
+
+  /** Asks for the protobuf forms from the next run on (a protobuf scrape found none); until then protobuf scrapes get text. */
+  wantProtobuf(): void {
+    this.#protobuf = true
   }
 
   #fresh(): boolean {
     return this.#lastSuccessMonotonic !== undefined && this.#monotonic() - this.#lastSuccessMonotonic <= this.staleAfterMs
   }
 
-  #register(): void {
-    const { registry, config } = this.#deps
-    const window = formatDuration(config.windowMs)
-    const refreshed = `Refreshed by a background Pixie poll over the last ${window}; absent for pods without requests in the window and once the data is stale.`
-    // Samples are read at scrape time from the last published run; the array
-    // is swapped in one assignment, so a scrape sees one whole run.
-    // `collectors.http.metrics` picks the families; a family left out is never registered.
-    const enabled = new Set<string>(config.metrics ?? HTTP_METRIC_FAMILIES)
-    const perPod = (name: string, help: string, value: (p: PodHttpStats) => number) =>
-      new SnapshotMetric(
-        {
-          name,
-          help: `${help} ${refreshed}`,
-          type: 'gauge',
-          samples: () => this.pods.map((p) => ({ labels: p.labels, value: value(p) })),
-          version: () => this.#version(),
-        },
-        registry,
-      )
-    if (enabled.has(HTTP_REQUESTS_PER_SECOND)) perPod(HTTP_REQUESTS_PER_SECOND, 'Inbound HTTP requests per second served by the pod.', (p) => p.requestsPerSecond)
-    if (enabled.has(HTTP_ERRORS_PER_SECOND)) perPod(
-      HTTP_ERRORS_PER_SECOND,
-      `Inbound HTTP responses per second with status >= ${config.errorStatusMin}.`,
-      (p) => p.errorsPerSecond,
-    )
-    if (enabled.has(HTTP_ERROR_RATIO)) perPod(HTTP_ERROR_RATIO, `Share (0..1) of inbound HTTP responses with status >= ${config.errorStatusMin}.`, (p) => p.errorRatio)
-    // Typed as a summary with quantiles only: the `quantile` label is only
-    // legal on summaries (promtool), and the values are point-in-time like gauges.
-    if (enabled.has(HTTP_LATENCY_SECONDS)) new SnapshotMetric(
-      {
-        name: HTTP_LATENCY_SECONDS,
-        help: `Latency quantiles of inbound HTTP requests served by the pod, in seconds. ${refreshed}`,
-        type: 'summary',
-        version: () => this.#version(),
-        samples: () =>
-          this.pods.flatMap((p) =>
-            QUANTILES.flatMap(([quantile, key]) => {
-              const v = p[key]
-              return v === undefined ? [] : [{ labels: p.labels, extra: ['quantile', quantile] as const, value: v }]
-            }),
-          ),
-      },
-      registry,
-    )
-    const counted = 'Added up from contiguous Pixie windows by the background poll (restarts from 0 when the exporter restarts); absent once the data is stale, removed when the pod has not been seen for expireAfter.'
-    if (enabled.has(HTTP_REQUESTS_TOTAL)) new SnapshotMetric(
-      {
-        name: HTTP_REQUESTS_TOTAL,
-        help: `Inbound HTTP requests served by the pod, by status class. ${counted}`,
-        type: 'counter',
-        version: () => this.#version(),
-        samples: () => (this.#fresh() ? this.#counters.requestSamples() : []),
-      },
-      registry,
-    )
-    const native = config.nativeHistogram
-    const durationHelp = `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`
-    const sumAndCount = config.histogramSumAndCount ?? true
-    if (enabled.has(HTTP_REQUEST_DURATION)) new SnapshotMetric(
-      {
-        name: HTTP_REQUEST_DURATION,
-        help: durationHelp,
-        type: 'histogram',
-        version: () => this.#version(),
-        samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION, sumAndCount) : []),
-        // The text exposition stays classic (byte for byte the same); protobuf
-        // scrapes also get the native buckets counted in PxL.
-        ...(native !== undefined && {
-          protobuf: () => (this.#fresh() ? nativeHistogramFamilies(this.#counters, HTTP_REQUEST_DURATION, durationHelp, native.classicBuckets, sumAndCount) : []),
-        }),
-        // A classic protobuf Histogram message always carries a count and a
-        // sum (Prometheus stores them as _count and _sum): give it the real
-        // ones rather than zeros when the text exposition leaves them out.
-        ...(native === undefined && !sumAndCount && {
-          protobuf: () => {
-            if (!this.#fresh()) return []
-            const values = [...this.#counters.histogramSamples(HTTP_REQUEST_DURATION, true)].map((s) => ({
-              labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-              value: s.value,
-              ...(s.metricName !== undefined && { metricName: s.metricName }),
-            }))
-            const family = familyFromValues(HTTP_REQUEST_DURATION, durationHelp, 'histogram', values)
-            return family === undefined ? [] : [family]
-          },
-        }),
-      },
-      registry,
-    )
-  }
-
   async run(context: RunContext): Promise<RunSummary> {
-    const { pixie, config, now, logger } = this.#deps
-    const plan = this.#planner.plan(now(), this.#monotonic())
-    if (plan.clockStepMs !== 0) {
-      logger.warn(
-        { clockStepSeconds: plan.clockStepMs / 1000, countSeconds: plan.countStartMs === undefined ? 0 : (plan.endMs - plan.countStartMs) / 1000 },
-        'the wall clock was stepped since the last counted range; the count range now covers the monotonic time elapsed, ending at the new time',
-      )
-    }
-    const request = buildHttpPodStatsRequest({
-      startNs: msToNs(plan.windowStartMs),
-      endNs: msToNs(plan.endMs),
-      errorStatusMin: config.errorStatusMin,
-      include: config.namespaces.include,
-      exclude: config.namespaces.exclude,
-      maxRows: config.maxRows,
-      ...(plan.countStartMs !== undefined && {
-        counts: {
-          startNs: msToNs(plan.countStartMs),
-          bucketsNs: this.#bucketsNs,
-          ...(config.nativeHistogram !== undefined && { native: { schema: config.nativeHistogram.schema } }),
-        },
-      }),
-    })
-    const result = await pixie.executeScript({
-      ...request,
-      timeoutMs: context.timeoutMs,
-      signal: context.signal,
-      maxRowsPerTable: config.maxRows,
-    })
-    // A Pixie (or proxy) that ignores the pragma must not get past the cap,
-    // whatever PixieApi implementation is in use.
-    checkRowCap(result, config.maxRows)
-    // Decode and check everything before publishing anything.
-    const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
-    const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
-    let native: PodNativeRow[] = []
-    let nativeRowCount = 0
-    if (plan.countStartMs !== undefined && config.nativeHistogram !== undefined) {
-      const decoded = toNativeRows(tableOf(result, HTTP_POD_NATIVE_BUCKETS_TABLE))
-      nativeRowCount = decoded.length
-      const checked = checkNativeRows(counts, decoded, decoded.length < config.maxRows)
-      if (checked.dropped > 0) logger.warn({ pods: checked.dropped }, 'native histogram buckets cut by collectors.http.maxRows; these pods miss this range in the native histogram')
-      native = checked.rows
-    }
-    const rows = pods.rows + counts.length + nativeRowCount
-    if (pods.rows >= config.maxRows || counts.length >= config.maxRows || nativeRowCount >= config.maxRows) {
-      logger.warn({ rows, maxRows: config.maxRows }, 'result reached collectors.http.maxRows; some pods may be missing')
-    }
+    const run = await this.#runner.run(context, this.#protobuf)
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
-    const publishedAt = now()
-    const publishedMonotonic = this.#monotonic()
-    this.#pods = pods.stats
-    this.#counters.add(counts, publishedMonotonic, native)
-    this.#planner.commit(plan)
-    this.#lastSuccessAt = publishedAt
-    this.#lastSuccessMonotonic = publishedMonotonic
-    this.#publications++
-    return { rows, skippedSeconds: plan.skippedMs / 1000 }
+    const replaced = this.#published
+    this.#published = run
+    this.#rates = undefined
+    this.#lastSuccessAt = this.#deps.now()
+    this.#lastSuccessMonotonic = this.#monotonic()
+    if (replaced !== undefined) this.#deps.releaser?.release(replaced.families.flatMap((f) => [f.text, f.textGzip, ...(f.protobuf === undefined ? [] : [f.protobuf]), ...(f.protobufGzip === undefined ? [] : [f.protobufGzip])]))
+    return { rows: run.rows, skippedSeconds: run.skippedSeconds }
   }
-}
 
-function msToNs(ms: number): bigint {
-  return BigInt(Math.round(ms)) * 1_000_000n
-}
-
-/** Decodes `http_pod_counts`; throws CollectorResultError on a bad shape or inconsistent row. */
-function toCountRows(table: PixieTable, buckets: number): PodCountRow[] {
-  const namespace = columnOf(table, 'namespace', 'STRING')
-  const pod = columnOf(table, 'pod', 'STRING')
-  const service = columnOf(table, 'service', 'STRING')
-  const requests = columnOf(table, 'requests', 'INT64')
-  const classes = STATUS_CLASSES.map((c) => columnOf(table, `s${c}`, 'INT64'))
-  const latencySum = columnOf(table, 'latency_sum_ns', 'INT64')
-  const bucketColumns = Array.from({ length: buckets }, (_, i) => columnOf(table, `le_${i}`, 'INT64'))
-  const rows: PodCountRow[] = []
-  for (let i = 0; i < table.numRows; i++) {
-    const row: PodCountRow = {
-      namespace: namespace[i] ?? '',
-      pod: podLabel(pod[i] ?? ''),
-      service: serviceLabel(service[i] ?? ''),
-      requests: Number(requests[i] ?? 0n),
-      byClass: classes.map((c) => Number(c[i] ?? 0n)),
-      latencySumSeconds: Number(latencySum[i] ?? 0n) / 1e9,
-      buckets: bucketColumns.map((c) => Number(c[i] ?? 0n)),
-    }
-    checkCountRow(row, i, buckets)
-    rows.push(row)
+  /** Stops the runner (terminates its worker). The published data stays served until it is stale. */
+  close(): Promise<void> {
+    return this.#runner.close()
   }
-  return rows
-}
-
-/** Decodes `http_pod_native_buckets`; throws CollectorResultError on a bad shape. */
-function toNativeRows(table: PixieTable): PodNativeRow[] {
-  const namespace = columnOf(table, 'namespace', 'STRING')
-  const pod = columnOf(table, 'pod', 'STRING')
-  const service = columnOf(table, 'service', 'STRING')
-  const bucket = columnOf(table, 'bucket', 'INT64')
-  const count = columnOf(table, 'count', 'INT64')
-  const rows: PodNativeRow[] = []
-  for (let i = 0; i < table.numRows; i++) {
-    rows.push({
-      namespace: namespace[i] ?? '',
-      pod: podLabel(pod[i] ?? ''),
-      service: serviceLabel(service[i] ?? ''),
-      bucket: Number(bucket[i] ?? 0n),
-      count: Number(count[i] ?? 0n),
-    })
-  }
-  return rows
-}
-
-/** Decodes the result table into per-pod figures; throws CollectorResultError on a bad shape. */
-function toPodStats(table: PixieTable, windowSeconds: number): { stats: PodHttpStats[]; rows: number } {
-  const namespace = columnOf(table, 'namespace', 'STRING')
-  const pod = columnOf(table, 'pod', 'STRING')
-  const service = columnOf(table, 'service', 'STRING')
-  const requests = columnOf(table, 'requests', 'INT64')
-  const errors = columnOf(table, 'errors', 'INT64')
-  const p50 = columnOf(table, 'latency_p50_ns', 'FLOAT64')
-  const p90 = columnOf(table, 'latency_p90_ns', 'FLOAT64')
-  const p99 = columnOf(table, 'latency_p99_ns', 'FLOAT64')
-  const stats: PodHttpStats[] = []
-  const seen = new Set<string>()
-  for (let i = 0; i < table.numRows; i++) {
-    const req = Number(requests[i] ?? 0n)
-    const err = Number(errors[i] ?? 0n)
-    // No invented zeros: a pod without requests has no ratio to report.
-    if (!(req > 0)) continue
-    if (err < 0 || err > req) {
-      throw new CollectorResultError(`row ${i}: errors (${err}) must be between 0 and requests (${req})`)
-    }
-    const labels = { namespace: namespace[i] ?? '', pod: podLabel(pod[i] ?? ''), service: serviceLabel(service[i] ?? '') }
-    // A gauge cannot hold two values for one series: a result that repeats a
-    // label set is malformed (Pixie's groupby gives one row per group).
-    const key = `${labels.namespace}\u0000${labels.pod}\u0000${labels.service}`
-    if (seen.has(key)) throw new CollectorResultError(`row ${i}: pod ${labels.namespace}/${labels.pod} (service "${labels.service}") appears twice`)
-    seen.add(key)
-    stats.push({
-      labels,
-      ...labels,
-      requestsPerSecond: req / windowSeconds,
-      errorsPerSecond: err / windowSeconds,
-      errorRatio: err / req,
-      p50: quantileSeconds(p50[i]),
-      p90: quantileSeconds(p90[i]),
-      p99: quantileSeconds(p99[i]),
-    })
-  }
-  return { stats, rows: table.numRows }
 }

@@ -20,6 +20,8 @@ import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { Config } from '../config/types.js'
 import type { PixieApi } from '../pixie/types.js'
+import type { BufferReleaser } from '../metrics/buffer-release.js'
+import type { WorkerPixieOptions } from './http-runner.js'
 import type { Collector } from './collector.js'
 import { PxlCollector } from './pxl.js'
 import type { LibraryOptions } from './library/options.js'
@@ -39,6 +41,18 @@ export interface CollectorDeps {
   readonly monotonic: () => number
   /** `pixie_exporter_series_dropped_total` (from createSelfMetrics). */
   readonly seriesDropped: Counter<'collector'>
+  /**
+   * Where a collector that can poll off the serving thread runs its pipeline
+   * (the HTTP collector: a worker thread with its own Pixie connection).
+   * Default 'in-process'. 'worker' needs {@link pixieConnection}.
+   */
+  readonly pipeline?: 'worker' | 'in-process'
+  /** The Pixie connection settings, for a worker's own client; absent when the exporter was given a Pixie API (tests). */
+  readonly pixieConnection?: WorkerPixieOptions
+  /** Frees a replaced run's buffers once no response sends them any more (shared by the exporter). */
+  readonly releaser?: BufferReleaser
+  /** Registers work to start once the configuration is known to be valid (e.g. a worker thread). */
+  readonly whenValid?: (start: () => void) => void
 }
 
 /** What all modules state. */

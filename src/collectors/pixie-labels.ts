@@ -20,11 +20,22 @@ export function serviceLabel(raw: string): string {
   if (!Array.isArray(names)) names = [raw]
   return (names as unknown[])
     .filter((n): n is string => typeof n === 'string' && n !== '')
-    .map((n) => n.slice(n.indexOf('/') + 1))
+    .map((n) => wellFormed(n.slice(n.indexOf('/') + 1)))
     .join(',')
 }
 
 /** `ns/pod` → `pod` (Pixie's `ctx['pod']` carries the namespace). */
 export function podLabel(raw: string): string {
-  return raw.slice(raw.indexOf('/') + 1)
+  return wellFormed(raw.slice(raw.indexOf('/') + 1))
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g')
+
+/**
+ * The string with lone surrogates replaced by U+FFFD, as its UTF-8 exposition
+ * shows it: two label values that differ only there are one series.
+ */
+export function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATES, '\uFFFD') : s
 }

@@ -57,19 +57,46 @@ export class Exposition {
    * The protobuf exposition (length-delimited MetricFamily messages) of the
    * same metrics, in the same order; metrics without samples are left out.
    * Snapshot metrics reuse their encoding while their data is unchanged.
+   * Undefined when a pre-rendered metric has no protobuf form for its
+   * current run (the caller answers in text, which Prometheus also accepts).
    */
-  async renderProtobuf(): Promise<Buffer> {
-    const parts: Buffer[] = []
+  async renderProtobufParts(): Promise<RenderedExposition | undefined> {
+    const segments: { body: Buffer; metric?: SnapshotMetric }[] = []
+    let fresh: Buffer[] = []
+    const flush = () => {
+      if (fresh.length > 0) segments.push({ body: Buffer.concat(fresh) })
+      fresh = []
+    }
     for (const metric of this.#registry.getMetricsAsArray()) {
       if (metric instanceof SnapshotMetric) {
-        parts.push(metric.protobuf())
+        const body = metric.protobuf()
+        if (body === undefined) return undefined
+        if (body.length === 0) continue
+        flush()
+        segments.push({ body, metric })
         continue
       }
       const data = (await (metric as { get(): Promise<{ name: string; help: string; type: string; values: ValueLike[] }> }).get())
       const family = familyFromValues(data.name, data.help, data.type, data.values)
-      if (family !== undefined) parts.push(Buffer.from(encodeFamily(family)))
+      if (family !== undefined) fresh.push(Buffer.from(encodeFamily(family)))
     }
-    return Buffer.concat(parts)
+    flush()
+    return {
+      chunks: segments.map((s) => s.body),
+      text: () => Buffer.concat(segments.map((s) => s.body)).toString('latin1'),
+      async gzip() {
+        // Multi-member gzip, as for the text: cached members for the snapshot metrics.
+        const members = await Promise.all(segments.map((s) => (s.metric === undefined ? gzip(s.body) : s.metric.protobufGzip(s.body, gzip))))
+        return Buffer.concat(members)
+      },
+    }
+  }
+
+  /** The protobuf exposition as one buffer (see {@link renderProtobufParts}); throws when a metric has no protobuf form prepared. */
+  async renderProtobuf(): Promise<Buffer> {
+    const parts = await this.renderProtobufParts()
+    if (parts === undefined) throw new TypeError('a pre-rendered metric has no protobuf form for its current run')
+    return Buffer.concat(parts.chunks)
   }
 
   async render(): Promise<RenderedExposition> {

@@ -1,6 +1,25 @@
 import type { Metric, Registry } from 'prom-client'
 import { encodeFamily, familyFromValues, type MetricFamilyMessage } from './protobuf.js'
 
+/** A metric's exposition rendered once per run: what a scrape sends, ready to write. */
+export interface RenderedFamily {
+  /** The text exposition with HELP and TYPE (no trailing newline), UTF-8. */
+  readonly text: Buffer
+  /** `text` gzip-compressed (one gzip member). */
+  readonly textGzip: Buffer
+  /** Length-delimited protobuf MetricFamily messages (empty without samples); absent when not prepared. */
+  readonly protobuf?: Buffer
+  /** `protobuf` gzip-compressed; present with it. */
+  readonly protobufGzip?: Buffer
+}
+
+/** Name, help and type of a metric family. */
+export interface FamilyMeta {
+  readonly name: string
+  readonly help: string
+  readonly type: 'gauge' | 'counter' | 'histogram' | 'summary'
+}
+
 /** Label names and values; the same object may be shared by many samples (its text is cached). */
 export type Labels = Readonly<Record<string, string>>
 
@@ -20,8 +39,18 @@ export interface SnapshotMetricOptions {
   readonly name: string
   readonly help: string
   readonly type: 'gauge' | 'counter' | 'histogram' | 'summary'
-  /** Produces the samples from the collector's current snapshot. */
-  readonly samples: () => Iterable<Sample>
+  /**
+   * Produces the samples from the collector's current snapshot. Exactly one
+   * of `samples` and `rendered` is given.
+   */
+  readonly samples?: () => Iterable<Sample>
+  /**
+   * The metric rendered elsewhere (e.g. by a collector's worker thread):
+   * its finished text, protobuf and their gzip forms, or undefined when it
+   * has no samples now (never published, or stale). The object must change
+   * whenever the data does; it is the cache key.
+   */
+  readonly rendered?: () => RenderedFamily | undefined
   /**
    * Changes whenever `samples` would produce something different (a new run
    * was published, the data turned stale). Rendered text is reused while it
@@ -36,13 +65,140 @@ export interface SnapshotMetricOptions {
 }
 
 // The Prometheus text format escapes, exactly as prom-client does.
-const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
-const escapeLabel = (s: string) => escapeHelp(s).replace(/"/g, '\\"')
+const escapeHelp = (s: string) => (s.includes('\\') || s.includes('\n') ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : s)
+const escapeLabel = (s: string) => {
+  const h = escapeHelp(s)
+  return h.includes('"') ? h.replace(/"/g, '\\"') : h
+}
 /** prom-client's number rendering (including its `Nan` spelling). */
 function valueText(value: number): string {
   if (Number.isNaN(value)) return 'Nan'
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf'
   return `${value}`
+}
+
+/**
+ * Caches the escaped label text of label objects shared by many samples (and
+ * of the extra labels, few distinct ones). One cache may serve several
+ * families and, for label objects that live on (a counter store's pods),
+ * several runs: a WeakMap lets go of the text with the object.
+ */
+export class LabelTextCache {
+  readonly #labels = new WeakMap<Labels, string>()
+  readonly #extra = new Map<string, Map<string, string>>()
+
+  /** `k1="v1",k2="v2"` (escaped), in insertion order. */
+  of(labels: Labels): string {
+    let text = this.#labels.get(labels)
+    if (text === undefined) {
+      text = ''
+      for (const k in labels) text += `${text === '' ? '' : ','}${k}="${escapeLabel(labels[k] ?? '')}"`
+      this.#labels.set(labels, text)
+    }
+    return text
+  }
+
+  /** `name="value"` (escaped). */
+  extra(name: string, value: string): string {
+    let byValue = this.#extra.get(name)
+    if (byValue === undefined) this.#extra.set(name, (byValue = new Map()))
+    let text = byValue.get(value)
+    if (text === undefined) {
+      text = `${name}="${escapeLabel(value)}"`
+      // Bounded: extra labels are le/quantile/status_class values, not pod names.
+      if (byValue.size < 4096) byValue.set(value, text)
+    }
+    return text
+  }
+}
+
+function headerText(meta: FamilyMeta): string {
+  return `# HELP ${meta.name} ${escapeHelp(meta.help)}\n# TYPE ${meta.name} ${meta.type}`
+}
+
+function sampleLine(meta: FamilyMeta, s: Sample, cache: LabelTextCache): string {
+  let labels = cache.of(s.labels)
+  if (s.extra !== undefined) labels += `${labels === '' ? '' : ','}${cache.extra(s.extra[0], s.extra[1])}`
+  return `${s.metricName ?? meta.name}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`
+}
+
+/** The text exposition of one family, byte for byte what prom-client renders for the same samples (no trailing newline). */
+export function formatFamilyText(meta: FamilyMeta, samples: Iterable<Sample>, cache: LabelTextCache = new LabelTextCache()): string {
+  let out = headerText(meta)
+  for (const s of samples) out += `\n${sampleLine(meta, s, cache)}`
+  return out
+}
+
+/** Text is encoded in pieces of about this many characters. */
+const PIECE_CHARS = 1 << 18
+
+/**
+ * {@link formatFamilyText} as UTF-8, encoded piece by piece: a family of
+ * hundreds of thousands of samples never exists as one string (nor as the
+ * chain of concatenations that builds it), only as the final buffer and
+ * pieces of a quarter million characters.
+ */
+export function renderFamilyText(meta: FamilyMeta, samples: Iterable<Sample>, cache: LabelTextCache = new LabelTextCache()): Buffer {
+  const pieces: Buffer[] = []
+  let piece = headerText(meta)
+  for (const s of samples) {
+    piece += `\n${sampleLine(meta, s, cache)}`
+    if (piece.length >= PIECE_CHARS) {
+      pieces.push(Buffer.from(piece, 'utf8'))
+      piece = ''
+    }
+  }
+  pieces.push(Buffer.from(piece, 'utf8'))
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
+}
+
+/** The protobuf MetricFamily messages of one family (empty buffer without samples). */
+export function encodeFamilyProtobuf(meta: FamilyMeta, samples: Iterable<Sample>, families?: readonly MetricFamilyMessage[]): Buffer {
+  const all =
+    families ??
+    [
+      familyFromValues(
+        meta.name,
+        meta.help,
+        meta.type,
+        [...samples].map((s) => ({
+          labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+          value: s.value,
+          ...(s.metricName !== undefined && { metricName: s.metricName }),
+        })),
+      ),
+    ].filter((f) => f !== undefined)
+  return Buffer.concat(all.filter((f) => f.metric.length > 0).map(encodeFamily))
+}
+
+const unescapeLabel = (s: string) => s.replace(/\\(\\|n|")/g, (_m, c: string) => (c === 'n' ? '\n' : c))
+function parseValue(text: string): number {
+  if (text === 'Nan') return Number.NaN
+  if (text === '+Inf') return Number.POSITIVE_INFINITY
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY
+  return Number(text)
+}
+
+/**
+ * The samples of a family's rendered text (as {@link formatFamilyText}
+ * writes it), for prom-client's `get()` view of a pre-rendered metric.
+ */
+export function parseFamilyText(name: string, text: string): { labels: Record<string, string>; value: number; metricName?: string }[] {
+  const values: { labels: Record<string, string>; value: number; metricName?: string }[] = []
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const brace = line.indexOf('{')
+    const space = brace === -1 ? line.indexOf(' ') : line.lastIndexOf(' ')
+    const metricName = line.slice(0, brace === -1 ? space : brace)
+    const labels: Record<string, string> = {}
+    if (brace !== -1) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g
+      const inner = line.slice(brace + 1, line.lastIndexOf('}'))
+      for (let m = re.exec(inner); m !== null; m = re.exec(inner)) labels[m[1] ?? ''] = unescapeLabel(m[2] ?? '')
+    }
+    values.push({ labels, value: parseValue(line.slice(space + 1)), ...(metricName !== name && { metricName }) })
+  }
+  return values
 }
 
 /**
@@ -52,85 +208,128 @@ function valueText(value: number): string {
  * It renders its own exposition text, byte for byte what prom-client's
  * Registry renders for the same samples (test/metrics/exposition.ts checks
  * it), but much faster: the label text of a shared labels object is escaped
- * once, and the text is rebuilt only when `version` changes. It also
- * implements the part of prom-client's metric contract that `Registry` uses
- * (`name`, `help`, `type`, `aggregator`, `get()`), so it lives on the registry
- * that is passed in, next to ordinary prom-client metrics.
+ * once, and the text is rebuilt only when `version` changes. Or it serves
+ * text, protobuf and gzip forms rendered elsewhere (`rendered`, e.g. by a
+ * worker thread), and only swaps them. It also implements the part of
+ * prom-client's metric contract that `Registry` uses (`name`, `help`, `type`,
+ * `aggregator`, `get()`), so it lives on the registry that is passed in, next
+ * to ordinary prom-client metrics.
  */
 export class SnapshotMetric {
   readonly name: string
   readonly help: string
   readonly type: SnapshotMetricOptions['type']
   readonly aggregator = 'sum' as const
-  readonly #samples: () => Iterable<Sample>
+  readonly #samples: (() => Iterable<Sample>) | undefined
+  readonly #rendered: (() => RenderedFamily | undefined) | undefined
   readonly #version: (() => string) | undefined
   readonly #protobuf: (() => readonly MetricFamilyMessage[]) | undefined
   #cache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
-  #protobufCache: { version: string; body: Buffer } | undefined
+  #protobufCache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
+  /** HELP and TYPE only: what is served without samples (rendered mode). */
+  #empty: { body: Buffer; gzip?: Promise<Buffer> } | undefined
+  readonly #parsed = new WeakMap<RenderedFamily, ReturnType<typeof parseFamilyText>>()
 
   constructor(options: SnapshotMetricOptions, registry: Registry) {
+    if ((options.samples === undefined) === (options.rendered === undefined)) {
+      throw new TypeError(`SnapshotMetric ${options.name}: give exactly one of samples and rendered`)
+    }
     this.name = options.name
     this.help = options.help
     this.type = options.type
     this.#samples = options.samples
+    this.#rendered = options.rendered
     this.#version = options.version
     this.#protobuf = options.protobuf
     // Registry only calls get() and reads name/type; see the class comment.
     registry.registerMetric(this as unknown as Metric)
   }
 
+  #sampleList(): Iterable<Sample> {
+    return this.#samples?.() ?? []
+  }
+
   /** prom-client's view (used by `registry.metrics()` and `getMetricsAsJSON()`). */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: { labels: Labels; value: number; metricName?: string }[] }> {
-    const values = [...this.#samples()].map((s) => ({
-      labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-      value: s.value,
-      ...(s.metricName !== undefined && { metricName: s.metricName }),
-    }))
+    let values: { labels: Labels; value: number; metricName?: string }[]
+    if (this.#rendered !== undefined) {
+      const rendered = this.#rendered()
+      if (rendered === undefined) values = []
+      else {
+        let parsed = this.#parsed.get(rendered)
+        if (parsed === undefined) this.#parsed.set(rendered, (parsed = parseFamilyText(this.name, rendered.text.toString('utf8'))))
+        values = parsed
+      }
+    } else {
+      values = [...this.#sampleList()].map((s) => ({
+        labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+        value: s.value,
+        ...(s.metricName !== undefined && { metricName: s.metricName }),
+      }))
+    }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  #emptyBody(): { body: Buffer; gzip?: Promise<Buffer> } {
+    this.#empty ??= { body: Buffer.from(formatFamilyText(this, []), 'utf8') }
+    return this.#empty
   }
 
   /** The exposition text of this metric (no trailing newline), as UTF-8, rebuilt only when the version changed. */
   render(): Buffer {
+    if (this.#rendered !== undefined) return this.#rendered()?.text ?? this.#emptyBody().body
     const version = this.#version?.()
     if (version !== undefined && this.#cache?.version === version) return this.#cache.body
-    const body = Buffer.from(this.#format(), 'utf8')
+    const body = Buffer.from(formatFamilyText(this, this.#sampleList()), 'utf8')
     this.#cache = version === undefined ? undefined : { version, body }
     return body
   }
 
   /**
    * This metric as length-delimited protobuf MetricFamily messages (empty when
-   * it has no samples), rebuilt only when the version changed.
+   * it has no samples), rebuilt only when the version changed; undefined when
+   * a pre-rendered metric has no protobuf form prepared for this run.
    */
-  protobuf(): Buffer {
+  protobuf(): Buffer | undefined {
+    if (this.#rendered !== undefined) {
+      const rendered = this.#rendered()
+      return rendered === undefined ? EMPTY : rendered.protobuf
+    }
     const version = this.#version?.()
     if (version !== undefined && this.#protobufCache?.version === version) return this.#protobufCache.body
-    const families =
-      this.#protobuf?.() ??
-      [
-        familyFromValues(
-          this.name,
-          this.help,
-          this.type,
-          [...this.#samples()].map((s) => ({
-            labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-            value: s.value,
-            ...(s.metricName !== undefined && { metricName: s.metricName }),
-          })),
-        ),
-      ].filter((f) => f !== undefined)
-    const body = Buffer.concat(families.filter((f) => f.metric.length > 0).map(encodeFamily))
+    const body = encodeFamilyProtobuf(this, this.#sampleList(), this.#protobuf?.())
     this.#protobufCache = version === undefined ? undefined : { version, body }
     return body
   }
 
   /** The gzip form of `body` (as returned by render), compressed once per version. */
   gzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
+    if (this.#rendered !== undefined) {
+      const rendered = this.#rendered()
+      if (rendered !== undefined && rendered.text === body) return Promise.resolve(rendered.textGzip)
+      const empty = this.#emptyBody()
+      if (empty.body !== body) return compress(body)
+      empty.gzip ??= compress(body)
+      return empty.gzip
+    }
     const cache = this.#cache
     // A new run may have been published since `body` was rendered: then
     // compress what was rendered, so text and gzip always agree.
     if (cache === undefined || cache.body !== body) return compress(body)
     // Concurrent scrapes share one compression (zlib runs off the event loop).
+    cache.gzip ??= compress(body)
+    return cache.gzip
+  }
+
+  /** The gzip form of `body` (as returned by protobuf), compressed once per version. */
+  protobufGzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
+    if (this.#rendered !== undefined) {
+      const rendered = this.#rendered()
+      if (rendered?.protobuf === body && rendered.protobufGzip !== undefined) return Promise.resolve(rendered.protobufGzip)
+      return compress(body)
+    }
+    const cache = this.#protobufCache
+    if (cache === undefined || cache.body !== body) return compress(body)
     cache.gzip ??= compress(body)
     return cache.gzip
   }
@@ -143,27 +342,8 @@ export class SnapshotMetric {
     void this.gzip(this.render(), compress).catch(() => undefined)
   }
 
-  #format(): string {
-    const labelText = new WeakMap<Labels, string>()
-    const textOf = (labels: Labels): string => {
-      let text = labelText.get(labels)
-      if (text === undefined) {
-        text = Object.entries(labels)
-          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-          .join(',')
-        labelText.set(labels, text)
-      }
-      return text
-    }
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`]
-    for (const s of this.#samples()) {
-      let labels = textOf(s.labels)
-      if (s.extra !== undefined) labels += `${labels === '' ? '' : ','}${s.extra[0]}="${escapeLabel(s.extra[1])}"`
-      lines.push(`${s.metricName ?? this.name}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`)
-    }
-    return lines.join('\n')
-  }
-
   /** prom-client calls reset() on registry.resetMetrics(); the snapshot belongs to the collector. */
   reset(): void {}
 }
+
+const EMPTY = Buffer.alloc(0)

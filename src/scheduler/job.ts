@@ -83,6 +83,11 @@ export class CollectorJob {
     return this.#deps.collector.queries
   }
 
+  /** The collector this job runs. */
+  get collector(): Collector {
+    return this.#deps.collector
+  }
+
   /** Starts the schedule and runs once right away (the promise of that first run is returned). */
   start(): Promise<RunOutcome> {
     const { collector } = this.#deps

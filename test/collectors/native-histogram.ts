@@ -73,6 +73,8 @@ function setup(answers: PixieTable[][], native: HttpCollectorConfig['nativeHisto
   const pixie = new ScriptedPixie(answers)
   const config = httpConfig({ bucketsSeconds: [0.1, 1], ...(native !== undefined && { nativeHistogram: native }), ...overrides })
   const collector = new HttpCollector({ pixie, registry, logger: sinkLogger().logger, now: () => now, config })
+  // These tests read the protobuf exposition: have it rendered in every run (without native histograms it is rendered once asked for).
+  collector.wantProtobuf()
   const run = async () => {
     const r = await collector.run({ signal: new AbortController().signal, timeoutMs: 5000 })
     now += 10_000
@@ -204,6 +206,8 @@ t.test('collectors.http.metrics: only the listed families are served, in text an
   const registry = new Registry()
   const config = httpConfig({ bucketsSeconds: [0.1, 1], metrics: ['pixie_http_requests_total', 'pixie_http_error_ratio'] })
   const collector = new HttpCollector({ pixie: new ScriptedPixie([[RUN1.stats, RUN1.counts]]), registry, logger: sinkLogger().logger, now: () => now, config })
+  // Without native histograms the protobuf forms are rendered once asked for.
+  collector.wantProtobuf()
   await collector.run({ signal: new AbortController().signal, timeoutMs: 5000 })
   now += 1000
   const exposition = new Exposition(registry)

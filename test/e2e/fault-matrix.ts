@@ -36,9 +36,13 @@ t.test('Pixie unreachable at start: the exporter serves, is not ready, retries, 
   const metrics = await fetch(`${exporter.url}/metrics`)
   t.equal(metrics.status, 200, '/metrics is served while Pixie is unreachable')
   t.match(await metrics.text(), /pixie_exporter_collector_up\{collector="http"\} 0/, 'and says the collector is down')
-  const ready = await fetch(`${exporter.url}/-/ready`)
-  t.equal(ready.status, 503, 'not ready')
-  t.match(await ready.text(), /has not succeeded yet \(last error: .*127\.0\.0\.1/, 'the reason names the Pixie address')
+  // The first run fails once the collector's worker thread is up: wait for its error.
+  const reason = await waitFor('the first failed run', async () => {
+    const ready = await fetch(`${exporter.url}/-/ready`)
+    const text = await ready.text()
+    return ready.status === 503 && text.includes('last error') ? text : undefined
+  }, 20_000)
+  t.match(reason, /has not succeeded yet \(last error: .*127\.0\.0\.1/, 'not ready, and the reason names the Pixie address')
 
   const sim = await startSimulator({ scenario: scenarioFromObject({ name: 'late', pods }), listen: `127.0.0.1:${port}`, logger: sinkLogger('error').logger })
   t.teardown(() => sim.close())

@@ -216,7 +216,8 @@ t.test('every accepted file can run: each collector succeeds on its first run an
     // a busy CI machine, longer than some timeouts here) and is a plain on/off
     // setting covered by test/pixie/encryption.ts: the runs go without it.
     config = { ...config, pixie: { ...config.pixie, encryption: false } }
-    const exporter = await createExporter({ config, logger: pino({ level: 'silent' }), now: () => now })
+    // In process: the fake clock drives the collector (a worker thread has its own clocks).
+    const exporter = await createExporter({ config, logger: pino({ level: 'silent' }), now: () => now, httpPipeline: 'in-process' })
     try {
       for (const job of exporter.jobs) {
         const outcome = await job.runNow()

@@ -1,0 +1,75 @@
+/**
+ * The HTTP collector's worker thread (started by WorkerHttpRunner): it owns a
+ * gRPC connection to Pixie and the poll pipeline (decode, aggregate, render,
+ * compress), and posts each run's finished buffers to the main thread,
+ * transferring their memory instead of copying it. Runs are served one at a
+ * time, in order. Log lines go to the main thread's logger as pino JSON.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { pino } from 'pino'
+import { routeProcessWarnings } from '../log.js'
+import { PixieClient } from '../pixie/client.js'
+import { HttpPipeline, type PublishedRun } from './http-pipeline.js'
+import { errorData, type FromWorker, type HttpWorkerData, type ToWorker } from './http-runner.js'
+
+const port = parentPort
+if (port === null) throw new TypeError('http-worker.ts runs as a worker thread')
+const data = workerData as HttpWorkerData
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
+
+const logger = pino({ level: data.logLevel, base: null }, { write: (line: string) => post({ type: 'log', line }) })
+routeProcessWarnings(logger)
+const pixie = new PixieClient({
+  ...data.pixie,
+  ca: data.pixie.ca === undefined ? undefined : Buffer.from(data.pixie.ca),
+  logger,
+})
+const pipeline = new HttpPipeline({ config: data.config, log: logger, now: Date.now, monotonic: () => performance.now() })
+
+/** Runs not yet finished, by id (aborted through their controller). */
+const controllers = new Map<number, AbortController>()
+let queue: Promise<void> = Promise.resolve()
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'abort') {
+    controllers.get(message.id)?.abort()
+    return
+  }
+  const controller = new AbortController()
+  controllers.set(message.id, controller)
+  queue = queue.then(async () => {
+    try {
+      const run = await pipeline.run(pixie, { signal: controller.signal, timeoutMs: message.timeoutMs }, message.protobuf)
+      const owned = ownBuffers(run)
+      post({ type: 'done', id: message.id, run: owned.run }, owned.transfer)
+    } catch (err) {
+      post({ type: 'failed', id: message.id, error: errorData(err) })
+    } finally {
+      controllers.delete(message.id)
+    }
+  })
+})
+
+/**
+ * The run with every buffer on an ArrayBuffer of its own, and the list to
+ * transfer. Small buffers may be slices of Node's shared pool, which must
+ * not be transferred (it would detach the pool): those are copied.
+ */
+function ownBuffers(run: PublishedRun): { run: PublishedRun; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = []
+  const own = <T extends Uint8Array | Float64Array>(view: T, copy: (v: T) => T): T => {
+    const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer && !transfer.includes(view.buffer)
+    const mine = whole ? view : copy(view)
+    transfer.push(mine.buffer as ArrayBuffer)
+    return mine
+  }
+  const bytes = (b: Buffer) => own<Uint8Array>(b, (v) => new Uint8Array(v))
+  const families = run.families.map((f) => ({
+    text: bytes(f.text) as Buffer,
+    textGzip: bytes(f.textGzip) as Buffer,
+    ...(f.protobuf !== undefined && f.protobufGzip !== undefined && { protobuf: bytes(f.protobuf) as Buffer, protobufGzip: bytes(f.protobufGzip) as Buffer }),
+  }))
+  const floats = (a: Float64Array) => own<Float64Array>(a, (v) => new Float64Array(v))
+  const rates = { keys: run.rates.keys, requestsPerSecond: floats(run.rates.requestsPerSecond), errorsPerSecond: floats(run.rates.errorsPerSecond) }
+  return { run: { ...run, families, rates }, transfer }
+}
