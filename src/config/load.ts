@@ -15,7 +15,7 @@ import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml
 import { ConfigError } from '../errors.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
-import { parseDuration, formatDuration } from './duration.js'
+import { parseDuration } from './duration.js'
 import {
   CONFIG_FILE_SCHEMA,
   DEFAULT_HTTP_INTERVAL,

@@ -49,7 +49,7 @@ t.test('with a count range, a second table counts by status class and latency bu
   t.match(s, /^c = c\[c\.resp_status >= 100 and c\.resp_status < 600\]$/m, 'only real HTTP statuses are counted')
   t.match(s, /^c\.s4xx = c\.resp_status >= 400 and c\.resp_status < 500$/m, 'status class flags')
   t.match(s, /^c\.le_1 = c\.latency <= 100000000$/m, 'bucket flags in ns')
-  t.match(s, /^    latency_sum_ns=\('latency', px\.sum\),$/m, 'latency sum')
+  t.match(s, /^ {4}latency_sum_ns=\('latency', px\.sum\),$/m, 'latency sum')
   t.match(s, /^px\.display\(c, 'http_pod_counts'\)$/m, 'displayed as http_pod_counts')
   t.throws(() => buildHttpPodStatsScript({ ...base, counts: { startNs: base.endNs, bucketsNs: [] } }), TypeError, 'empty count range refused')
   t.throws(() => buildHttpPodStatsScript({ ...base, counts: { startNs: base.startNs, bucketsNs: [2n, 2n] } }), TypeError, 'buckets must increase')
