@@ -24,7 +24,6 @@ import { ConfigError, ExporterError, ScenarioError } from './errors.js'
 import { createExporter, type Exporter } from './exporter.js'
 import { createLogger } from './log.js'
 import { loadWebConfig } from './server/web-config.js'
-import { loadScenarioFile, startSimulator } from './simulator/server.js'
 import { Secrets } from './secrets.js'
 
 /** Exit statuses: 2 for a bad configuration or command line, 1 for a failure at run time. */
@@ -132,15 +131,17 @@ async function startServing(
     process.stdout.write(`configuration is valid${loaded.configFile === undefined ? '' : ` (${loaded.configFile})`}\n`)
     process.exit(0)
   }
-  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(extra.simulated === true && { bindings: { simulated: true } }) })
+  // The operator says the data is simulated: the demo command, or pixie.simulated.
+  const simulated = extra.simulated === true || config.pixie.simulated
+  const logger = createLogger({ level: config.log.level, format: config.log.format, secrets, ...(simulated && { bindings: { simulated: true } }) })
   routeProcessWarnings(logger)
   const build = readBuildInfo()
   logger.info({ config: redactConfig(config), version: build.version, revision: build.revision, node: process.version }, 'starting pixie-exporter')
-  if (extra.simulated === true) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
+  if (simulated) logger.warn('connected to the built-in Pixie API SIMULATOR: all data is simulated')
   const exporter = await createExporter({
     config,
     logger,
-    simulated: extra.simulated ?? false,
+    simulated,
     enableLifecycle: loaded.enableLifecycle,
     ...(security !== undefined && { security }),
     secrets,
@@ -165,7 +166,14 @@ function simulateArgs(argv: readonly string[]) {
   return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: SIMULATE_OPTIONS }).values
 }
 
+/**
+ * The simulator, loaded only by the commands that run it: `serve` never loads
+ * a simulator module.
+ */
+const loadSimulator = () => import('./simulator/server.js')
+
 async function simulate(argv: readonly string[]): Promise<Running> {
+  const { loadScenarioFile, startSimulator } = await loadSimulator()
   const args = simulateArgs(argv)
   if (args.scenario === undefined) throw new UsageError('simulate: --scenario FILE is required', 'simulate')
   if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
@@ -197,6 +205,7 @@ async function simulate(argv: readonly string[]): Promise<Running> {
 }
 
 async function demo(argv: readonly string[], secrets: Secrets): Promise<Running> {
+  const { loadScenarioFile, startSimulator } = await loadSimulator()
   const args = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: DEMO_OPTIONS }).values
   const scenarioPath = args.scenario ?? new URL('../scenarios/argo-canary.yaml', import.meta.url).pathname
   const level = oneOf<Level>('log.level', args['log.level'], LOG_LEVELS)

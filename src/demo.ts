@@ -12,7 +12,7 @@ export const DEMO_CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
  * (every 5s over a 10s window, what the analysis templates are tuned for),
  * written out so the demo shows what a config file looks like.
  */
-export const DEMO_CONFIG_YAML = ['collectors:', '  http:', '    interval: 5s', '    window: 10s', ''].join('\n')
+export const DEMO_CONFIG_YAML = ['pixie:', '  simulated: true', 'collectors:', '  http:', '    interval: 5s', '    window: 10s', ''].join('\n')
 
 /** The URL block's facts. */
 export interface DemoBannerInfo {

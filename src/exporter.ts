@@ -233,11 +233,12 @@ function served(slot: Slot): Slot {
   return slot
 }
 
+// The operator says "simulated" (the demo command, or pixie.simulated in the config file).
 const landingOf = (config: Config, simulated: boolean): LandingInfo => ({
   version: packageVersion(),
   pixieAddress: config.pixie.address,
   clusterId: config.pixie.clusterId,
-  simulated,
+  simulated: simulated || config.pixie.simulated,
 })
 
 /** Wires config → Pixie client → collectors → jobs → HTTP app. Never listens. */
@@ -319,8 +320,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       return jobs()
     },
     get landing() {
-      // The simulator marks its answers: say "simulated" however we were started.
-      return current.pixie.servedBySimulator === true && !landing.simulated ? { ...landing, simulated: true } : landing
+      return landing
     },
     logger,
     now,

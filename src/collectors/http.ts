@@ -11,7 +11,7 @@ import {
   HTTP_POD_NATIVE_BUCKETS_TABLE,
   HTTP_POD_STATS_TABLE,
   STATUS_CLASSES,
-  buildHttpPodStatsScript,
+  buildHttpPodStatsRequest,
 } from '../pixie/scripts/http-pod-stats.js'
 import { columnOf, tableOf } from '../pixie/table.js'
 import type { PixieApi, PixieTable } from '../pixie/types.js'
@@ -255,7 +255,7 @@ export class HttpCollector implements Collector {
         'the wall clock was stepped since the last counted range; the count range now covers the monotonic time elapsed, ending at the new time',
       )
     }
-    const script = buildHttpPodStatsScript({
+    const request = buildHttpPodStatsRequest({
       startNs: msToNs(plan.windowStartMs),
       endNs: msToNs(plan.endMs),
       errorStatusMin: config.errorStatusMin,
@@ -271,8 +271,7 @@ export class HttpCollector implements Collector {
       }),
     })
     const result = await pixie.executeScript({
-      script,
-      queryName: 'pixie-exporter/http_pod_stats',
+      ...request,
       timeoutMs: context.timeoutMs,
       signal: context.signal,
       maxRowsPerTable: config.maxRows,

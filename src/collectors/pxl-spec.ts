@@ -5,6 +5,7 @@
  * {@link PxlCollectorSpec} and run by the same engine (src/collectors/pxl.ts).
  */
 import type { CollectorSchedule } from '../config/types.js'
+import type { FuncToExecute } from '../pixie/types.js'
 import type { RouterOptions } from './routes.js'
 
 /** How a metric's value is derived from its column. */
@@ -45,8 +46,14 @@ export interface PxlCollectorSpec {
   readonly name: string
   /** The PxL script. It reads its time range from `px.plugin.start_time` / `px.plugin.end_time`. */
   readonly script: string
-  /** `px.display` name of the table to read. */
+  /** `px.display` name of the table to read (with {@link execFuncs}: the `outputTablePrefix` of the function returning it). */
   readonly table: string
+  /**
+   * Sent as the request's `exec_funcs`: the script's functions Pixie calls,
+   * with their parameters. Default: none (the script's `px.display` calls
+   * name the tables).
+   */
+  readonly execFuncs?: readonly FuncToExecute[]
   readonly schedule: CollectorSchedule
   /** Deadline of one run, ms. */
   readonly timeoutMs: number

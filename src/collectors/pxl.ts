@@ -290,6 +290,7 @@ export class PxlCollector implements Collector {
     const result = await pixie.executeScript({
       script: spec.script,
       queryName: `pixie-exporter/${spec.name}`,
+      ...(spec.execFuncs !== undefined && { execFuncs: spec.execFuncs }),
       timeoutMs: context.timeoutMs,
       signal: context.signal,
       pluginTime: { startNs: msToNs(range.startMs), endNs: msToNs(range.endMs) },

@@ -605,6 +605,7 @@ function buildPixie(
     caFile: caFile?.value,
     ...(timeout?.value !== undefined && { timeoutMs: timeout.value }),
     encryption: file.value('pixie.encryption') === true,
+    simulated: file.value('pixie.simulated') === true,
   }
 }
 

@@ -115,6 +115,7 @@ export interface ConfigFile {
     readonly caFile?: string
     readonly timeout: string
     readonly encryption: boolean
+    readonly simulated: boolean
   }
   readonly collectors: {
     readonly http: {
@@ -308,6 +309,7 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       caFile: text('must be a file path'),
       timeout: duration({ default: '10s' }),
       encryption: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
+      simulated: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
     }),
     collectors: section({
       http: section({

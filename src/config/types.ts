@@ -19,6 +19,13 @@ export interface PixieConfig {
   readonly timeoutMs: number
   /** Ask Pixie to encrypt result batches end to end (RSA-OAEP-256, A256GCM). Default false. */
   readonly encryption: boolean
+  /**
+   * The operator says that `address` is the pixie-exporter simulator, not a
+   * Pixie: the landing page and every log line then say the data is
+   * simulated. Default false. (The simulator speaks only Pixie's protocol,
+   * so the exporter cannot tell by itself.)
+   */
+  readonly simulated: boolean
 }
 
 /** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */

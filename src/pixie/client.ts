@@ -17,7 +17,7 @@ import {
 import { ResultAssembler, inBandStatusError } from './decode.js'
 import { scrubErrorWith, scrubText } from '../secrets.js'
 import { JWE_ALGORITHMS, decryptBatch, generateEncryptionKeys, type EncryptionKeys } from './jwe.js'
-import { SIMULATOR_HEADER, decodeRowBatch, vizierServiceDefinition } from './proto.js'
+import { decodeRowBatch, vizierServiceDefinition } from './proto.js'
 import type { Wire } from './proto.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
 
@@ -73,6 +73,7 @@ interface ExecuteScriptRequestOut {
   query_str: string
   cluster_id: string
   query_name: string
+  exec_funcs?: { func_name: string; arg_values: { name: string; value: string }[]; output_table_prefix: string }[]
   configs?: { plugin_config: { start_time_ns: string; end_time_ns: string } }
   encryption_options?: { jwk_key: string; key_alg: string; content_alg: string; compression_alg: string }
 }
@@ -126,7 +127,6 @@ export class PixieClient implements PixieApi {
   readonly #grpc: grpc.Client
   readonly #service: grpc.ServiceDefinition
   readonly #encryption: boolean
-  #servedBySimulator = false
   #keys: Promise<EncryptionKeys> | undefined
 
   constructor(options: PixieClientOptions) {
@@ -155,11 +155,6 @@ export class PixieClient implements PixieApi {
     this.#grpc = new grpc.Client(options.address, channelCredentials(options), channelOptions)
   }
 
-  /** True once an answer came from the pixie-exporter simulator (it marks its responses). */
-  get servedBySimulator(): boolean {
-    return this.#servedBySimulator
-  }
-
   /** Runs a script to completion. See {@link PixieApi.executeScript}. */
   executeScript(options: ExecuteScriptOptions): Promise<ScriptResult> {
     if (!this.#encryption) return this.#execute(options, undefined)
@@ -178,6 +173,13 @@ export class PixieClient implements PixieApi {
       return Promise.reject(new PixieCancelledError(`${what} on Pixie at ${this.#address} cancelled before it started`))
     }
     const request: ExecuteScriptRequestOut = { query_str: script, cluster_id: this.#clusterId, query_name: queryName }
+    if (options.execFuncs !== undefined && options.execFuncs.length > 0) {
+      request.exec_funcs = options.execFuncs.map((f) => ({
+        func_name: f.funcName,
+        arg_values: f.argValues.map((a) => ({ name: a.name, value: a.value })),
+        output_table_prefix: f.outputTablePrefix,
+      }))
+    }
     if (pluginTime !== undefined) {
       request.configs = {
         plugin_config: { start_time_ns: pluginTime.startNs.toString(), end_time_ns: pluginTime.endNs.toString() },
@@ -202,26 +204,14 @@ export class PixieClient implements PixieApi {
     const context = { what, timeoutMs, aborted: false }
 
     return new Promise<ScriptResult>((resolve, reject) => {
-      let settled = false
-      let finalStatus: grpc.StatusObject | undefined
-      let ended = false
-      const call = this.#grpc.makeServerStreamRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        this.#metadata(),
-        { deadline: Date.now() + timeoutMs },
-      )
-
-      /** Marks the run as decided; false when it already was. */
-      const decide = (): boolean => {
-        if (settled) return false
-        settled = true
-        signal?.removeEventListener('abort', onAbort)
-        // After a failure the server would only repeat it; cancel so the stream is released now.
-        if (finalStatus === undefined) call.cancel()
-        return true
+      const onData = (response: Wire.ExecuteScriptResponse, fail: (error: PixieError) => void): void => {
+        try {
+          if (assembler.accept(response) === 'ignored') {
+            log.debug({ queryName, queryId: response.query_id }, 'ignoring a response without data or metadata')
+          }
+        } catch (error) {
+          fail(asPixieError(error))
+        }
       }
       const runFields = () => ({
         queryName,
@@ -229,66 +219,20 @@ export class PixieClient implements PixieApi {
         rows: assembler.rowCount,
         durationMs: Math.round(performance.now() - started),
       })
-      const succeed = (result: ScriptResult): void => {
-        if (!decide()) return
-        log.debug(runFields(), 'script run complete')
-        resolve(result)
-      }
-      const settle = (error: PixieError): void => {
-        if (!decide()) return
-        log.debug({ ...runFields(), errCode: error.code, grpcCode: error.grpcCode }, 'script run failed')
-        reject(this.#scrub(error))
-      }
-      const onAbort = (): void => {
-        context.aborted = true
-        settle(new PixieCancelledError(`${what} on Pixie at ${this.#address} was cancelled`))
-      }
-      // Completion needs both the final status and the end of the readable side:
-      // grpc-js emits 'status' as soon as the trailers arrive, possibly before
-      // buffered responses (such as an in-band compile error) reached 'data'.
-      const maybeFinish = (): void => {
-        if (settled || finalStatus === undefined || !ended) return
-        if (finalStatus.code !== grpc.status.OK) {
-          settle(this.#statusError(finalStatus.code, finalStatus.details, context))
-          return
-        }
-        let result: ScriptResult
-        try {
-          result = assembler.finish()
-        } catch (error) {
-          settle(asPixieError(error))
-          return
-        }
-        succeed(result)
-      }
-
-      signal?.addEventListener('abort', onAbort, { once: true })
-      call.on('metadata', (headers: grpc.Metadata) => {
-        if (headers.get(SIMULATOR_HEADER).length > 0 && !this.#servedBySimulator) {
-          this.#servedBySimulator = true
-          log.warn('Pixie at this address is the pixie-exporter SIMULATOR: all data is simulated')
-        }
-      })
-      call.on('data', (response: Wire.ExecuteScriptResponse) => {
-        if (settled) return
-        try {
-          if (assembler.accept(response) === 'ignored') {
-            log.debug({ queryName, queryId: response.query_id }, 'ignoring a response without data or metadata')
+      this.#stream<Wire.ExecuteScriptResponse>(method, request, context, signal, {
+        onData,
+        onOk: () => assembler.finish(),
+        onSettled: (outcome) => {
+          if (outcome.error === undefined) {
+            log.debug(runFields(), 'script run complete')
+            resolve(outcome.value as ScriptResult)
+          } else {
+            log.debug({ ...runFields(), errCode: outcome.error.code, grpcCode: outcome.error.grpcCode }, 'script run failed')
+            reject(outcome.error)
           }
-        } catch (error) {
-          settle(asPixieError(error))
-        }
+        },
+        cancelledMessage: `${what} on Pixie at ${this.#address} was cancelled`,
       })
-      call.on('status', (status: grpc.StatusObject) => {
-        finalStatus = status
-        maybeFinish()
-      })
-      call.on('end', () => {
-        ended = true
-        maybeFinish()
-      })
-      // grpc-js emits 'error' for every non-OK status; 'status' carries the same information.
-      call.on('error', () => {})
     })
   }
 
@@ -312,66 +256,110 @@ export class PixieClient implements PixieApi {
     const request: Wire.HealthCheckRequest = { cluster_id: this.#clusterId }
 
     return new Promise<void>((resolve, reject) => {
-      let settled = false
-      let finalStatus: grpc.StatusObject | undefined
-      let ended = false
-      const call = this.#grpc.makeServerStreamRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        this.#metadata(),
-        { deadline: Date.now() + timeoutMs },
-      )
-      const settle = (error: PixieError | undefined): void => {
-        if (settled) return
-        settled = true
-        signal?.removeEventListener('abort', onAbort)
-        // Pixie keeps answering every few seconds; one answer is all we need.
-        if (finalStatus === undefined) call.cancel()
-        if (error === undefined) resolve()
-        else {
-          this.#log.debug({ errCode: error.code, grpcCode: error.grpcCode }, 'health check failed')
-          reject(this.#scrub(error))
-        }
-      }
-      const onAbort = (): void => {
-        context.aborted = true
-        settle(new PixieCancelledError(`${what} of Pixie at ${this.#address} was cancelled`))
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      call.on('data', (response: Wire.HealthCheckResponse) => {
-        const status = response.status
-        if (status === null || status === undefined || status.code === 0) {
-          settle(undefined)
-          return
-        }
-        settle(
-          status.code === grpc.status.UNAVAILABLE
-            ? new PixieUnavailableError(
-                `Pixie at ${this.#address} reports the cluster is not ready: ${status.message}`,
-                status.code,
-              )
-            : (inBandStatusError(status, this.#address) ??
-                new PixieQueryError(`Pixie at ${this.#address} failed the health check`, status.code)),
-        )
+      this.#stream<Wire.HealthCheckResponse>(method, request, context, signal, {
+        // Pixie keeps answering every few seconds; the first answer decides.
+        onData: (response, fail, succeed) => {
+          const status = response.status
+          if (status === null || status === undefined || status.code === 0) {
+            succeed(undefined)
+            return
+          }
+          fail(
+            status.code === grpc.status.UNAVAILABLE
+              ? new PixieUnavailableError(`Pixie at ${this.#address} reports the cluster is not ready: ${status.message}`, status.code)
+              : (inBandStatusError(status, this.#address) ?? new PixieQueryError(`Pixie at ${this.#address} failed the health check`, status.code)),
+          )
+        },
+        // A direct endpoint may end the stream with OK before answering: healthy too.
+        onOk: () => undefined,
+        onSettled: (outcome) => {
+          if (outcome.error === undefined) resolve()
+          else {
+            this.#log.debug({ errCode: outcome.error.code, grpcCode: outcome.error.grpcCode }, 'health check failed')
+            reject(outcome.error)
+          }
+        },
+        cancelledMessage: `${what} of Pixie at ${this.#address} was cancelled`,
       })
-      // As in executeScript, decide only once buffered answers have been delivered.
-      const maybeFinish = (): void => {
-        if (finalStatus === undefined || !ended) return
-        const { code, details } = finalStatus
-        settle(code === grpc.status.OK ? undefined : this.#statusError(code, details, context))
-      }
-      call.on('status', (status: grpc.StatusObject) => {
-        finalStatus = status
-        maybeFinish()
-      })
-      call.on('end', () => {
-        ended = true
-        maybeFinish()
-      })
-      call.on('error', () => {})
     })
+  }
+
+  /**
+   * Runs one server-streaming call to its outcome, the one place that knows
+   * grpc-js's event order: each response goes to `onData`, which may decide
+   * the outcome early; otherwise the outcome is decided once both the final
+   * status and the end of the readable side have arrived (grpc-js emits
+   * 'status' as soon as the trailers arrive, possibly before buffered
+   * responses such as an in-band compile error reached 'data'): OK gives
+   * `onOk()`'s value, anything else the mapped status error. The call is
+   * cancelled as soon as the outcome is known (after a failure the server
+   * would only repeat it), and the error is scrubbed of the API key.
+   */
+  #stream<Response>(
+    method: grpc.MethodDefinition<unknown, unknown>,
+    request: unknown,
+    context: { readonly what: string; readonly timeoutMs: number; aborted: boolean },
+    signal: AbortSignal | undefined,
+    handlers: {
+      readonly onData: (response: Response, fail: (error: PixieError) => void, succeed: (value: unknown) => void) => void
+      readonly onOk: () => unknown
+      readonly onSettled: (outcome: { readonly error?: PixieError; readonly value?: unknown }) => void
+      readonly cancelledMessage: string
+    },
+  ): void {
+    let settled = false
+    let finalStatus: grpc.StatusObject | undefined
+    let ended = false
+    const call = this.#grpc.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      this.#metadata(),
+      { deadline: Date.now() + context.timeoutMs },
+    )
+    const decide = (outcome: { error?: PixieError; value?: unknown }): void => {
+      if (settled) return
+      settled = true
+      signal?.removeEventListener('abort', onAbort)
+      if (finalStatus === undefined) call.cancel()
+      handlers.onSettled(outcome.error === undefined ? outcome : { error: this.#scrub(outcome.error) })
+    }
+    const fail = (error: PixieError): void => decide({ error })
+    const succeed = (value: unknown): void => decide({ value })
+    const onAbort = (): void => {
+      context.aborted = true
+      fail(new PixieCancelledError(handlers.cancelledMessage))
+    }
+    const maybeFinish = (): void => {
+      if (settled || finalStatus === undefined || !ended) return
+      if (finalStatus.code !== grpc.status.OK) {
+        fail(this.#statusError(finalStatus.code, finalStatus.details, context))
+        return
+      }
+      let value: unknown
+      try {
+        value = handlers.onOk()
+      } catch (error) {
+        fail(asPixieError(error))
+        return
+      }
+      succeed(value)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    call.on('data', (response: Response) => {
+      if (!settled) handlers.onData(response, fail, succeed)
+    })
+    call.on('status', (status: grpc.StatusObject) => {
+      finalStatus = status
+      maybeFinish()
+    })
+    call.on('end', () => {
+      ended = true
+      maybeFinish()
+    })
+    // grpc-js emits 'error' for every non-OK status; 'status' carries the same information.
+    call.on('error', () => {})
   }
 
   /** Closes the channel; calls still running fail with UNAVAILABLE/CANCELLED. */

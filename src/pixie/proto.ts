@@ -6,9 +6,6 @@ import { join } from 'node:path'
 /** Path of our own trimmed Vizier API description (copied next to the compiled code by the build). */
 export const VIZIER_PROTO_PATH = join(import.meta.dirname, 'proto', 'vizierapi.proto')
 
-/** Response header with which the pixie-exporter simulator marks its answers (not part of Pixie's API). */
-export const SIMULATOR_HEADER = 'pixie-exporter-simulator'
-
 /** Full gRPC method paths, as Pixie serves them. */
 export const EXECUTE_SCRIPT_PATH = '/px.api.vizierpb.VizierService/ExecuteScript'
 export const HEALTH_CHECK_PATH = '/px.api.vizierpb.VizierService/HealthCheck'
@@ -115,6 +112,7 @@ export namespace Wire {
     cluster_id: string
     query_id: string
     query_name: string
+    exec_funcs: { func_name: string; arg_values: { name: string; value: string }[]; output_table_prefix: string }[]
     mutation: boolean
     configs: { plugin_config: { start_time_ns: string; end_time_ns: string } | null } | null
   }

@@ -56,12 +56,31 @@ export interface ScriptResult {
   readonly stats: QueryStats | undefined
 }
 
+/**
+ * One PxL function for Pixie to call (`ExecuteScriptRequest.exec_funcs`): Pixie
+ * compiles the script, calls `funcName` with the arguments (always strings;
+ * the compiler parses each into the parameter's annotated type) and sends the
+ * DataFrame it returns as the table named `outputTablePrefix` (a returned list
+ * of DataFrames becomes `prefix[0]`, `prefix[1]`, ...).
+ */
+export interface FuncToExecute {
+  readonly funcName: string
+  readonly argValues: readonly { readonly name: string; readonly value: string }[]
+  readonly outputTablePrefix: string
+}
+
 /** Options of one `ExecuteScript` run. */
 export interface ExecuteScriptOptions {
   /** PxL source. */
   readonly script: string
   /** Sent as `query_name`; labels Vizier's own query metrics. */
   readonly queryName?: string
+  /**
+   * Sent as `exec_funcs`: the script's functions to call, with their
+   * parameters. With exec_funcs, top-level `px.display` calls are not run and
+   * the result tables are named by each function's `outputTablePrefix`.
+   */
+  readonly execFuncs?: readonly FuncToExecute[]
   /** Deadline of the whole run, in milliseconds. */
   readonly timeoutMs: number
   /** Aborts the run (the client cancels the call and rejects with PixieCancelledError). */
@@ -85,6 +104,4 @@ export interface PixieApi {
   healthCheck(options: { readonly timeoutMs: number; readonly signal?: AbortSignal }): Promise<void>
   /** Closes the underlying channel. */
   close(): void
-  /** True once an answer came from the pixie-exporter simulator; the landing page then says the data is simulated. */
-  readonly servedBySimulator?: boolean
 }

@@ -1,13 +1,13 @@
 /**
- * The simulated `http_pod_counts` table of pixie-exporter's built-in script:
+ * The simulated `http_pod_counts` table (function `http_pod_counts` of
+ * pixie-exporter's HTTP script):
  * per pod, the requests over the contiguous count range [counts.startNs, endNs)
  * by status class, their latency sum and cumulative latency-bucket counts.
  * Like Pixie's groupby, a pod has a row only if it served requests with a
  * status from 100 to 599 in the range.
  */
-import type { HttpPodStatsParams } from '../pixie/scripts/http-pod-stats.js'
-import { ZERO_THRESHOLD_SECONDS, upperBound, zeroIndex } from '../metrics/native-histogram.js'
-import { offsetMs } from './http-pod-stats.js'
+import { offsetMs, type HttpQuery } from './http-pod-stats.js'
+import { ZERO_THRESHOLD_SECONDS, upperBound, zeroIndex } from './native-buckets.js'
 import { renderServices, type PodTraffic } from './traffic.js'
 
 /**
@@ -129,14 +129,12 @@ export interface HttpPodCountsRows {
  * Computes the `http_pod_counts` table for one run, or undefined when the
  * script asked for no counts. Plain loops: the benchmark runs it over 10,000 pods.
  */
-export function simulateHttpPodCounts(traffic: readonly PodTraffic[], params: HttpPodStatsParams, startedAtMs: number): HttpPodCountsRows | undefined {
+export function simulateHttpPodCounts(traffic: readonly PodTraffic[], params: HttpQuery, startedAtMs: number): HttpPodCountsRows | undefined {
   const { counts } = params
   if (counts === undefined) return undefined
   const startMs = offsetMs(counts.startNs, startedAtMs)
   const endMs = offsetMs(params.endNs, startedAtMs)
   const bucketsNs = counts.bucketsNs.map(Number)
-  const include = new Set(params.include)
-  const exclude = new Set(params.exclude)
   const rows = {
     namespace: [] as string[],
     pod: [] as string[],
@@ -162,8 +160,7 @@ export function simulateHttpPodCounts(traffic: readonly PodTraffic[], params: Ht
     const model = traffic[p]
     if (model === undefined) continue
     const { pod } = model
-    if (include.size > 0 && !include.has(pod.namespace)) continue
-    if (exclude.has(pod.namespace)) continue
+    if (!params.keepNamespace(pod.namespace)) continue
     const byCode = model.codes.map(() => 0)
     const layout = schema === undefined ? undefined : nativeLayout(model, schema, bucketsNs)
     let merged: number[] | undefined

@@ -1,10 +1,35 @@
 /**
- * The simulated answer to pixie-exporter's built-in `http_pod_stats` script:
- * one row per pod that served requests in the window, like Pixie's groupby
- * (which has no row for a pod without events).
+ * The simulated `http_pod_stats` table (function `http_pod_stats` of
+ * pixie-exporter's HTTP script, see answerers/http-pod-stats.ts): one row per
+ * pod that served requests in the window, like Pixie's groupby (which has no
+ * row for a pod without events).
  */
-import type { HttpPodStatsParams } from '../pixie/scripts/http-pod-stats.js'
 import { renderServices, type PodTraffic } from './traffic.js'
+
+/** The count part of a query: the range start (its end is the query's `endNs`) and the latency buckets. */
+export interface HttpCountsQuery {
+  /** Count range start, absolute ns (inclusive). */
+  readonly startNs: bigint
+  /** Upper bounds of the latency buckets in ns, strictly increasing. */
+  readonly bucketsNs: readonly bigint[]
+  /** When set, the `http_pod_native_buckets` table is computed too, for this schema. */
+  readonly native?: { readonly schema: number }
+}
+
+/** What the HTTP tables are computed from: the functions' arguments, decoded. */
+export interface HttpQuery {
+  /** Range start, absolute nanoseconds since the epoch (inclusive). */
+  readonly startNs: bigint
+  /** Range end, absolute nanoseconds since the epoch (exclusive). */
+  readonly endNs: bigint
+  /** A response with `resp_status >= errorStatusMin` is an error. */
+  readonly errorStatusMin: number
+  /** The namespace filter (`include_namespaces` / `exclude_namespaces`). */
+  readonly keepNamespace: (namespace: string) => boolean
+  /** Rows per table at most (Pixie's `max_output_rows_per_table`). */
+  readonly maxRows: number
+  readonly counts?: HttpCountsQuery
+}
 
 /** The `http_pod_stats` table, columnar, in the order of HTTP_POD_STATS_COLUMNS. */
 export interface HttpPodStatsRows {
@@ -35,11 +60,9 @@ export function offsetMs(ns: bigint, startedAtMs: number): number {
  * Computes the table for one run of the script. Plain loops, no per-row
  * objects: the benchmark runs it over 10,000 pods.
  */
-export function simulateHttpPodStats(traffic: readonly PodTraffic[], params: HttpPodStatsParams, startedAtMs: number): HttpPodStatsRows {
+export function simulateHttpPodStats(traffic: readonly PodTraffic[], params: HttpQuery, startedAtMs: number): HttpPodStatsRows {
   const startMs = offsetMs(params.startNs, startedAtMs)
   const endMs = offsetMs(params.endNs, startedAtMs)
-  const include = new Set(params.include)
-  const exclude = new Set(params.exclude)
   const rows = {
     namespace: [] as string[],
     pod: [] as string[],
@@ -55,8 +78,7 @@ export function simulateHttpPodStats(traffic: readonly PodTraffic[], params: Htt
   let recordsProcessed = 0
   for (const model of traffic) {
     const { pod } = model
-    if (include.size > 0 && !include.has(pod.namespace)) continue
-    if (exclude.has(pod.namespace)) continue
+    if (!params.keepNamespace(pod.namespace)) continue
     const counts = model.countsByIndex(startMs, endMs)
     let requests = 0
     let errors = 0

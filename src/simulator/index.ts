@@ -4,7 +4,10 @@
  */
 export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
 export { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
-export { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
+export { simulateHttpPodStats, type HttpCountsQuery, type HttpPodStatsRows, type HttpQuery } from './http-pod-stats.js'
+export { ANSWERERS, answererFor, SimCompileError, type Answer, type AnswerContext, type Answerer, type FuncCall, type SimTable } from './answerers/index.js'
+export { NO_PLUGIN_CONFIG_MESSAGE } from './answerers/library.js'
+export { DEFAULT_MAX_OUTPUT_ROWS, maxOutputRows } from './query-flags.js'
 export {
   erfc,
   logNormalCdf,
@@ -44,7 +47,7 @@ export {
   INJECTED_COMPILE_ERROR_MESSAGE,
   startSimulator,
   UNAVAILABLE_MESSAGE,
-  UNSUPPORTED_SCRIPT_MESSAGE,
+  unsupportedQueryMessage,
   type RunningSimulator,
   type SimulatorOptions,
 } from './server.js'

@@ -80,12 +80,13 @@ export interface ScenarioFault {
 export const CUSTOM_COLUMN_TYPES = ['STRING', 'INT64', 'FLOAT64', 'BOOLEAN', 'TIME64NS'] as const
 
 /**
- * A fixed table answered to any script that starts with `match` (a custom
- * collector's marker line), for tests and demos of custom collectors.
+ * A fixed table answered to every request with this `query_name` (a custom
+ * collector sends `pixie-exporter/<collector name>`), for tests and demos of
+ * custom collectors.
  */
 export interface ScenarioCustomTable {
-  /** The script must start with this text. */
-  readonly match: string
+  /** The request's `query_name`. */
+  readonly queryName: string
   /** The `px.display` name of the table. */
   readonly table: string
   readonly columns: readonly { readonly name: string; readonly type: (typeof CUSTOM_COLUMN_TYPES)[number] }[]
@@ -363,7 +364,7 @@ function normaliseCustomTable(input: ScenarioCustomTable, path: string, problems
     })
   })
   return Object.freeze({
-    match: input.match,
+    queryName: input.queryName,
     table: input.table,
     columns: Object.freeze(input.columns.map((c) => Object.freeze({ name: c.name, type: c.type }))),
     rows: Object.freeze(input.rows.map((row) => Object.freeze([...row]))),

@@ -1,11 +1,13 @@
 /**
  * The Pixie API SIMULATOR: a real gRPC server speaking Pixie's public
  * `px.api.vizierpb.VizierService` (ExecuteScript, HealthCheck) whose data comes
- * from a {@link Scenario}, never from a cluster. It answers only
- * pixie-exporter's built-in scripts (the HTTP script and the library
- * collectors', see ./library/) and the scenario's custom tables; any other
- * script gets the compile error a real Pixie would send for a script it
- * cannot compile.
+ * from a {@link Scenario}, never from a cluster. It depends only on Pixie's
+ * protocol: it answers a request by its `query_name` (a scenario's custom
+ * table, or one of the table answerers in ./answerers/), the parameters in
+ * its `exec_funcs`, the plugin time range and the `#px:set
+ * max_output_rows_per_table` flag, never by reading the PxL. Any other query
+ * gets the compile error a real Pixie would send for a script it cannot
+ * compile.
  *
  * It exists for tests, demos and benchmarks. Everything it logs carries
  * `simulated: true` so that simulated data is never mistaken for real data.
@@ -15,20 +17,10 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
 import { encryptBatch } from '../pixie/jwe.js'
-import { SIMULATOR_HEADER, encodeRowBatch, vizierServiceDefinition, type Wire } from '../pixie/proto.js'
-import {
-  HTTP_POD_COUNTS_TABLE,
-  HTTP_POD_STATS_COLUMNS,
-  HTTP_POD_STATS_TABLE,
-  httpPodCountsColumns,
-  HTTP_POD_NATIVE_BUCKETS_COLUMNS,
-  HTTP_POD_NATIVE_BUCKETS_TABLE,
-  parseHttpPodStatsScript,
-} from '../pixie/scripts/http-pod-stats.js'
+import { encodeRowBatch, vizierServiceDefinition, type Wire } from '../pixie/proto.js'
+import { answererFor, checkCalls, rowTable, SimCompileError, type Answer, type AnswerContext, type Answerer, type FuncCall, type SimTable } from './answerers/index.js'
 import { formatDuration } from './duration.js'
-import { answerScript, tableColumns, type ScriptAnswer } from './library/index.js'
-import { simulateHttpPodCounts, type HttpPodCountsRows, type HttpPodNativeBucketRows } from './http-pod-counts.js'
-import { simulateHttpPodStats, type HttpPodStatsRows } from './http-pod-stats.js'
+import { maxOutputRows } from './query-flags.js'
 import type { Scenario, ScenarioFault } from './scenario.js'
 import { buildTraffic, type PodTraffic } from './traffic.js'
 import { GroundTruth, type SimulatorTruth } from './truth.js'
@@ -64,6 +56,8 @@ export interface SimulatorOptions {
    * and bench/memory.mjs. Default false.
    */
   readonly ignoreRowLimit?: boolean
+  /** The table answerers, by query_name. Default: every built-in one (./answerers/index.ts). */
+  readonly answerers?: readonly Answerer[]
 }
 
 /** A started simulator. */
@@ -84,8 +78,10 @@ export interface RunningSimulator {
   close(): Promise<void>
 }
 
-/** Message of the compile error sent for every script the simulator does not know. */
-export const UNSUPPORTED_SCRIPT_MESSAGE = "simulator: unsupported script (only pixie-exporter's built-in scripts are simulated)"
+/** The compile error sent for a `query_name` the simulator has no answerer (nor custom table) for. */
+export function unsupportedQueryMessage(queryName: string): string {
+  return `simulator: no table answerer for query_name ${JSON.stringify(queryName)}: the simulator answers only pixie-exporter's built-in queries and the scenario's customTables, by query_name`
+}
 /** Message of the injected `compile-error` fault (reported at line 3, column 5). */
 export const INJECTED_COMPILE_ERROR_MESSAGE = 'simulator: injected compile error'
 /** gRPC details of the `unavailable` fault (Pixie cloud says "cluster is not in a healthy state"). */
@@ -140,10 +136,6 @@ function int64Column(values: readonly number[]): Wire.Column {
   return { int64_data: { data: values.map((v) => String(v)) } }
 }
 
-function float64Column(values: readonly number[]): Wire.Column {
-  return { float64_data: { data: [...values] } }
-}
-
 /** The metadata response announcing a table. */
 function metadata(queryId: string, name: string, id: string, columns: readonly { name: string; type: string }[]): Wire.ExecuteScriptResponse {
   return {
@@ -163,29 +155,6 @@ function metadata(queryId: string, name: string, id: string, columns: readonly {
     },
     mutation_info: null,
   }
-}
-
-/** The columns of rows [from, to) of the `http_pod_native_buckets` table, in relation order. */
-function nativeColumnsOf(rows: HttpPodNativeBucketRows, from: number, to: number): Wire.Column[] {
-  return [
-    stringColumn(rows.namespace.slice(from, to)),
-    stringColumn(rows.pod.slice(from, to)),
-    stringColumn(rows.service.slice(from, to)),
-    int64Column(rows.bucket.slice(from, to)),
-    int64Column(rows.count.slice(from, to)),
-  ]
-}
-
-function countColumnsOf(rows: HttpPodCountsRows, from: number, to: number): Wire.Column[] {
-  return [
-    stringColumn(rows.namespace.slice(from, to)),
-    stringColumn(rows.pod.slice(from, to)),
-    stringColumn(rows.service.slice(from, to)),
-    int64Column(rows.requests.slice(from, to)),
-    ...rows.byClass.map((c) => int64Column(c.slice(from, to))),
-    int64Column(rows.latencySumNs.slice(from, to)),
-    ...rows.buckets.map((c) => int64Column(c.slice(from, to))),
-  ]
 }
 
 /**
@@ -221,36 +190,24 @@ function splitHostPort(listen: string): { host: string; port: number } {
   return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port }
 }
 
-/** The columns of rows [from, to) of the table, in relation order. */
-function columnsOf(rows: HttpPodStatsRows, from: number, to: number): Wire.Column[] {
-  return [
-    stringColumn(rows.namespace.slice(from, to)),
-    stringColumn(rows.pod.slice(from, to)),
-    stringColumn(rows.service.slice(from, to)),
-    int64Column(rows.requests.slice(from, to)),
-    int64Column(rows.errors.slice(from, to)),
-    float64Column(rows.latencyP50Ns.slice(from, to)),
-    float64Column(rows.latencyP90Ns.slice(from, to)),
-    float64Column(rows.latencyP99Ns.slice(from, to)),
-  ]
-}
-
 /**
  * Starts the simulator and resolves once it listens.
  *
  * ExecuteScript accepts any `cluster_id`, checks `pixie-api-key` only when the
- * scenario sets `apiKey`, and answers in Pixie's stream order: the metadata of
- * every table (`http_pod_stats`, then `http_pod_counts` when the script asks
- * for counts), the tables' row batches interleaved (each table with a zero-row
- * keep-alive batch before its last one, which has eow/eos), execution stats,
- * then OK. Faults from the scenario change
- * that as documented in docs/scenarios.md.
+ * scenario sets `apiKey`, finds the answer by `query_name` (a custom table of
+ * the scenario, else a table answerer, which reads the request's exec_funcs
+ * and plugin time) and sends it in Pixie's stream order: the metadata of every
+ * table (one per FuncToExecute, named by its output_table_prefix), the tables'
+ * row batches interleaved (each table with a zero-row keep-alive batch before
+ * its last one, which has eow/eos), execution stats, then OK. Faults from the
+ * scenario change that as documented in docs/scenarios.md.
  */
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const { scenario } = options
   const now = options.now ?? Date.now
   const startedAt = options.startedAt ?? now()
   const batchRows = options.batchRows ?? 1_000
+  const answerers = options.answerers
   const healthIntervalMs = options.healthIntervalMs ?? 5_000
   if (!Number.isInteger(batchRows) || batchRows < 1) throw new TypeError('batchRows must be a positive integer')
   const truthTarget = options.truthListen === undefined ? undefined : splitHostPort(options.truthListen)
@@ -301,33 +258,48 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     fail(call, grpc.status.INVALID_ARGUMENT, message)
   }
 
-  /** Answers a custom or library script: one table, in the same stream order and with the same faults as the HTTP script. */
-  function writeTable(call: ExecuteCall, queryId: string, answer: ScriptAnswer & { kind: 'table' }, fault: ScenarioFault | undefined, qlog: Logger): void {
+  /**
+   * Writes an answer in Pixie's stream order: the metadata of every table,
+   * the tables' row batches interleaved (each table with a zero-row
+   * keep-alive batch before its last one, which has eow/eos; every batch a
+   * JWE for the client's key when the request asks for encryption, as Vizier
+   * does), execution stats, then OK. The `cut` and `malformed` faults alter it.
+   */
+  function writeAnswer(call: ExecuteCall, queryId: string, what: string, answer: Answer, fault: ScenarioFault | undefined, qlog: Logger): void {
     const began = process.hrtime.bigint()
-    const { table } = answer
-    const tableId = randomUUID()
-    call.write(metadata(queryId, table.name, tableId, table.columns))
-    const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => ({
-      query_id: queryId,
-      status: null,
-      data: { batch: { cols: tableColumns(table, from, to), num_rows: String(to - from), eow: eos, eos, table_id: tableId }, execution_stats: null, encrypted_batch: Buffer.alloc(0) },
-      mutation_info: null,
-    })
+    const jwk = call.request.encryption_options?.jwk_key
+    const ids = answer.tables.map(() => randomUUID())
+    answer.tables.forEach((table, i) => call.write(metadata(queryId, table.name, ids[i] ?? '', table.columns)))
+    const response = (id: string, cols: Wire.Column[], numRows: number, eos: boolean): Wire.ExecuteScriptResponse => {
+      const batch = { cols, num_rows: String(numRows), eow: eos, eos, table_id: id }
+      const encrypted = jwk ? encryptBatch(encodeRowBatch(batch), jwk) : undefined
+      return {
+        query_id: queryId,
+        status: null,
+        data: { batch: encrypted ? null : batch, execution_stats: null, encrypted_batch: encrypted ?? Buffer.alloc(0) },
+        mutation_info: null,
+      }
+    }
+    const batchesOf = (table: SimTable, id: string) => tableBatches(table.length, batchRows, (from, to, eos) => response(id, table.cols(from, to), to - from, eos))
+    const first = answer.tables[0]
     if (fault?.kind === 'cut') {
-      call.write(batch(0, Math.min(batchRows, table.rows.length), false))
-      qlog.info({ fault: fault.kind, script: answer.script }, 'simulated fault: stream cut after the first batch')
+      if (first !== undefined) call.write(response(ids[0] ?? '', first.cols(0, Math.min(batchRows, first.length)), Math.min(batchRows, first.length), false))
+      qlog.info({ fault: fault.kind, query: what }, 'simulated fault: stream cut after the first batch')
       fail(call, grpc.status.INTERNAL, CUT_MESSAGE)
       return
     }
-    const batches = tableBatches(table.rows.length, batchRows, batch)
-    const last = batches.at(-1)?.data?.batch
-    if (fault?.kind === 'malformed' && last != null && table.columns.length > 0) {
-      // The first column sent with a type other than the declared one.
-      const n = Number(last.num_rows)
-      last.cols[0] = table.columns[0]?.type === 'STRING' ? int64Column(new Array<number>(n).fill(0)) : stringColumn(new Array<string>(n).fill(''))
-      qlog.info({ fault: fault.kind, script: answer.script }, 'simulated fault: malformed batch (wrong column type)')
+    const lists = answer.tables.map((table, i) => batchesOf(table, ids[i] ?? ''))
+    const firstList = lists[0]
+    if (fault?.kind === 'malformed' && first !== undefined && firstList !== undefined && first.columns.length > 0) {
+      // The first column of the first table's last batch sent with a type
+      // other than the declared one: a protocol violation clients must detect.
+      const n = first.length - Math.floor(Math.max(0, first.length - 1) / batchRows) * batchRows
+      const cols = first.cols(first.length - n, first.length)
+      cols[0] = first.columns[0]?.type === 'STRING' ? int64Column(new Array<number>(n).fill(0)) : stringColumn(new Array<string>(n).fill(''))
+      firstList[firstList.length - 1] = response(ids[0] ?? '', cols, n, true)
+      qlog.info({ fault: fault.kind, query: what }, 'simulated fault: malformed batch (wrong column type)')
     }
-    for (const r of batches) call.write(r)
+    for (const r of interleave(lists)) call.write(r)
     call.write({
       query_id: queryId,
       status: null,
@@ -335,29 +307,59 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         batch: null,
         execution_stats: {
           timing: { execution_time_ns: String(process.hrtime.bigint() - began), compilation_time_ns: COMPILATION_TIME_NS },
-          bytes_processed: String(table.recordsProcessed * BYTES_PER_RECORD),
-          records_processed: String(table.recordsProcessed),
+          bytes_processed: String(answer.recordsProcessed * BYTES_PER_RECORD),
+          records_processed: String(answer.recordsProcessed),
         },
         encrypted_batch: Buffer.alloc(0),
       },
       mutation_info: null,
     })
     call.end()
+    if (fault?.kind !== 'malformed' && !call.cancelled) answer.onComplete?.()
     // Every poll is answered: at info only when a fault shaped the answer, so demo logs stay quiet.
     qlog[fault === undefined ? 'debug' : 'info'](
-      { script: answer.script, table: table.name, rows: table.rows.length, truncatedRows: table.truncated, rangeSeconds: answer.rangeSeconds, fault: fault?.kind },
+      {
+        query: what,
+        tables: Object.fromEntries(answer.tables.map((t) => [t.name, { rows: t.length, truncatedRows: t.truncated }])),
+        ...answer.logFields,
+        fault: fault?.kind,
+      },
       'simulated query answered',
     )
+  }
+
+  /** The answer to a request: a scenario's custom table, or its answerer's tables. Throws SimCompileError. */
+  function answerOf(request: Wire.ExecuteScriptRequest): { what: string; answer: Answer } {
+    const queryName = request.query_name
+    const maxRows = options.ignoreRowLimit === true ? Number.MAX_SAFE_INTEGER : maxOutputRows(request.query_str)
+    const custom = scenario.customTables.find((t) => t.queryName === queryName)
+    if (custom !== undefined) {
+      const table = rowTable(custom.table, custom.columns, custom.rows, maxRows)
+      return { what: `custom:${custom.table}`, answer: { tables: [table], recordsProcessed: custom.rows.length } }
+    }
+    const answerer = answererFor(queryName, answerers)
+    if (answerer === undefined) throw new SimCompileError(unsupportedQueryMessage(queryName), 1, 1)
+    const calls: FuncCall[] = (request.exec_funcs ?? []).map((f) => ({
+      funcName: f.func_name,
+      args: new Map((f.arg_values ?? []).map((a) => [a.name, a.value])),
+      outputTablePrefix: f.output_table_prefix,
+    }))
+    checkCalls(answerer, calls)
+    const pluginConfig = request.configs?.plugin_config
+    const context: AnswerContext = {
+      scenario,
+      traffic,
+      startedAt,
+      maxRows,
+      plugin: pluginConfig === null || pluginConfig === undefined ? undefined : { startNs: BigInt(pluginConfig.start_time_ns), endNs: BigInt(pluginConfig.end_time_ns) },
+      truth: groundTruth,
+    }
+    return { what: queryName, answer: answerer.answer(calls, context) }
   }
 
   async function executeScript(call: ExecuteCall): Promise<void> {
     const queryId = randomUUID()
     const qlog = log.child({ queryId })
-    // Say so in the response headers: a client (our exporter) can then label
-    // everything it shows as simulated, however it was started.
-    const headers = new grpc.Metadata()
-    headers.set(SIMULATOR_HEADER, 'true')
-    call.sendMetadata(headers)
     if (!authorised(call)) {
       qlog.info('simulated query refused: wrong pixie-api-key')
       fail(call, grpc.status.INTERNAL, AUTH_FAILED_MESSAGE)
@@ -387,100 +389,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       fail(call, grpc.status.INVALID_ARGUMENT, EMPTY_QUERY_MESSAGE)
       return
     }
-    const answer = answerScript(call.request, { scenario, traffic, startedAt })
-    if (answer?.kind === 'compile-error') {
-      qlog.info('simulated query refused: compile error')
-      compileError(call, queryId, answer.line, answer.column, answer.message)
+    let answered: { what: string; answer: Answer }
+    try {
+      answered = answerOf(call.request)
+    } catch (err) {
+      if (!(err instanceof SimCompileError)) throw err
+      qlog.info({ queryName: call.request.query_name, reason: err.message }, 'simulated query refused: compile error')
+      compileError(call, queryId, err.line, err.column, err.message)
       return
     }
-    if (answer !== undefined) {
-      writeTable(call, queryId, answer, fault, qlog)
-      return
-    }
-    const parsed = parseHttpPodStatsScript(call.request.query_str)
-    const params = parsed === undefined || options.ignoreRowLimit !== true ? parsed : { ...parsed, maxRows: Number.MAX_SAFE_INTEGER }
-    if (params === undefined) {
-      qlog.info('simulated query refused: unsupported script')
-      compileError(call, queryId, 1, 1, UNSUPPORTED_SCRIPT_MESSAGE)
-      return
-    }
-
-    const began = process.hrtime.bigint()
-    const rows = simulateHttpPodStats(traffic, params, startedAt)
-    const counts = simulateHttpPodCounts(traffic, params, startedAt)
-    const tableId = randomUUID()
-    const countsId = randomUUID()
-    const nativeId = randomUUID()
-    const native = counts?.native
-    call.write(metadata(queryId, HTTP_POD_STATS_TABLE, tableId, HTTP_POD_STATS_COLUMNS))
-    if (counts !== undefined) call.write(metadata(queryId, HTTP_POD_COUNTS_TABLE, countsId, httpPodCountsColumns(counts.bucketsNs.length)))
-    if (native !== undefined) call.write(metadata(queryId, HTTP_POD_NATIVE_BUCKETS_TABLE, nativeId, HTTP_POD_NATIVE_BUCKETS_COLUMNS))
-    // With encryption_options, every batch goes out as a JWE for the client's
-    // key, as Vizier does (metadata and stats stay in the clear).
-    const jwk = call.request.encryption_options?.jwk_key
-    const response = (id: string, cols: Wire.Column[], numRows: number, eos: boolean): Wire.ExecuteScriptResponse => {
-      const batch = { cols, num_rows: String(numRows), eow: eos, eos, table_id: id }
-      const encrypted = jwk ? encryptBatch(encodeRowBatch(batch), jwk) : undefined
-      return {
-        query_id: queryId,
-        status: null,
-        data: { batch: encrypted ? null : batch, execution_stats: null, encrypted_batch: encrypted ?? Buffer.alloc(0) },
-        mutation_info: null,
-      }
-    }
-    const batch = (from: number, to: number, eos: boolean): Wire.ExecuteScriptResponse => response(tableId, columnsOf(rows, from, to), to - from, eos)
-
-    if (fault?.kind === 'cut') {
-      call.write(batch(0, Math.min(batchRows, rows.length), false))
-      qlog.info({ fault: fault.kind }, 'simulated fault: stream cut after the first batch')
-      fail(call, grpc.status.INTERNAL, CUT_MESSAGE)
-      return
-    }
-
-    const statsBatches = tableBatches(rows.length, batchRows, batch)
-    if (fault?.kind === 'malformed') {
-      // Declared STRING, sent as INT64: a protocol violation clients must detect.
-      const cols = statsBatches.at(-1)?.data?.batch?.cols
-      if (cols !== undefined) cols[0] = int64Column(new Array<number>(Number(statsBatches.at(-1)?.data?.batch?.num_rows ?? 0)).fill(0))
-      qlog.info({ fault: fault.kind }, 'simulated fault: malformed batch (wrong column type)')
-    }
-    const countBatches =
-      counts === undefined ? [] : tableBatches(counts.length, batchRows, (from, to, eos) => response(countsId, countColumnsOf(counts, from, to), to - from, eos))
-    const nativeBatches =
-      native === undefined ? [] : tableBatches(native.length, batchRows, (from, to, eos) => response(nativeId, nativeColumnsOf(native, from, to), to - from, eos))
-    for (const r of interleave([statsBatches, countBatches, nativeBatches])) call.write(r)
-    const records = rows.recordsProcessed + (counts?.recordsProcessed ?? 0)
-    call.write({
-      query_id: queryId,
-      status: null,
-      data: {
-        batch: null,
-        execution_stats: {
-          timing: { execution_time_ns: String(process.hrtime.bigint() - began), compilation_time_ns: COMPILATION_TIME_NS },
-          bytes_processed: String(records * BYTES_PER_RECORD),
-          records_processed: String(records),
-        },
-        encrypted_batch: Buffer.alloc(0),
-      },
-      mutation_info: null,
-    })
-    call.end()
-    // A correct exporter discards a malformed or cancelled answer, so only complete ones count.
-    if (counts !== undefined && fault?.kind !== 'malformed' && !call.cancelled) groundTruth.record(counts)
-    qlog[fault === undefined ? 'debug' : 'info'](
-      {
-        script: HTTP_POD_STATS_TABLE,
-        rows: rows.length,
-        truncatedRows: rows.truncated,
-        windowSeconds: Number(params.endNs - params.startNs) / 1e9,
-        ...(counts === undefined
-          ? {}
-          : { countRows: counts.length, truncatedCountRows: counts.truncated, countSeconds: (counts.endMs - counts.startMs) / 1_000 }),
-        ...(native === undefined ? {} : { nativeBucketRows: native.length, truncatedNativeBucketRows: native.truncated }),
-        fault: fault?.kind,
-      },
-      'simulated query answered',
-    )
+    writeAnswer(call, queryId, answered.what, answered.answer, fault, qlog)
   }
 
   function healthCheck(call: HealthCall): void {

@@ -18,7 +18,6 @@
  * - the latency sum: L(t) = floor(∫ rps(t)·mean_phase dt) in ns; a window holds
  *   L(end) − L(start), exactly additive and within 1 ns of the integral.
  */
-import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
 import { logNormalCdf, logNormalMean, logNormalOf, mixtureQuantile, type LogNormal, type MixturePart } from './latency.js'
 import type { LatencyNs, Scenario, ScenarioPod } from './scenario.js'
 
@@ -55,6 +54,9 @@ interface BucketModel {
 }
 
 /** One of the five status classes, `1xx` ... `5xx`. */
+/** The five HTTP status classes, in the order of the `s1xx` ... `s5xx` count columns. */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+
 export type StatusClass = (typeof STATUS_CLASSES)[number]
 
 /** What the `http_pod_counts` table reports for one pod over one count range. */

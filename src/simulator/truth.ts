@@ -3,9 +3,8 @@
  * `http_pod_counts` answers, per pod, so that an end-to-end test can compare an
  * exporter's counters and histogram with what a correct exporter must show.
  */
-import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
 import type { HttpPodCountsRows } from './http-pod-counts.js'
-import type { PodTraffic, StatusClass } from './traffic.js'
+import { STATUS_CLASSES, type PodTraffic, type StatusClass } from './traffic.js'
 
 /** The phase a pod serves at the moment the truth is read. */
 export interface PhaseTruth {

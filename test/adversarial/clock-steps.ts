@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/load.js'
 import { PixieUnavailableError } from '../../src/errors.js'
 import { createExporter } from '../../src/exporter.js'
 import { createSelfMetrics } from '../../src/metrics/self-metrics.js'
-import { parseHttpPodStatsScript } from '../../src/pixie/scripts/http-pod-stats.js'
+import { httpParamsOfCall } from '../fixtures/http-call.js'
 import type { ExecuteScriptOptions, PixieApi, PixieTable, ScriptResult } from '../../src/pixie/types.js'
 import { CollectorJob } from '../../src/scheduler/job.js'
 import { answer, httpConfig, type PodRow } from '../fixtures/http-fixtures.js'
@@ -89,7 +89,7 @@ t.test('wall clock stepped forward 1 h then back: counters neither freeze nor sk
     (await registry.getMetricsAsJSON()).find((m) => m.name === 'pixie_http_requests_total')?.values.reduce((a, v) => a + v.value, 0)
   const skipped = async () => (await registry.getMetricsAsJSON()).find((m) => m.name === 'pixie_exporter_collector_skipped_seconds_total')?.values[0]?.value
   const countRange = (i: number) => {
-    const p = parseHttpPodStatsScript(pixie.calls[i]?.script ?? '')
+    const p = httpParamsOfCall(pixie.calls[i])
     return p?.counts === undefined ? undefined : Number(p.endNs - p.counts.startNs) / 1e6
   }
 

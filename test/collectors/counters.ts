@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { CountRangePlanner } from '../../src/collectors/count-range.js'
 import { HttpCollector } from '../../src/collectors/http.js'
 import { CollectorResultError, PixieUnavailableError } from '../../src/errors.js'
-import { parseHttpPodStatsScript } from '../../src/pixie/scripts/http-pod-stats.js'
+import { httpParamsOfCall } from '../fixtures/http-call.js'
 import { sinkLogger } from '../fixtures/logger.js'
 import { ScriptedPixie, answer, httpConfig, podCountsTable, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
 
@@ -62,8 +62,8 @@ t.test('counters add up the counts of successive runs', async (t) => {
   t.equal(value('5xx'), 15, '10 + 5 errors')
   t.equal(value('4xx'), undefined, 'no series for a class the pod never answered')
   t.same(total.map((v) => v.labels.status_class), ['2xx', '5xx'], '2xx and 5xx always exist; 1xx, 3xx, 4xx only once answered')
-  const first = parseHttpPodStatsScript(s.pixie.calls[0]?.script ?? '')
-  const second = parseHttpPodStatsScript(s.pixie.calls[1]?.script ?? '')
+  const first = httpParamsOfCall(s.pixie.calls[0])
+  const second = httpParamsOfCall(s.pixie.calls[1])
   t.equal(second?.counts?.startNs, first?.endNs, 'the second range starts exactly where the first ended')
   t.equal(first?.endNs, BigInt(T0 - 5_000) * 1_000_000n, 'ranges end lag before now')
 })
@@ -100,7 +100,7 @@ t.test('inconsistent count rows are rejected and nothing is published', async (t
   t.equal(ratio, 0.1, 'the gauges of the failed run were not published either')
   const total = (await s.samples('pixie_http_requests_total')).reduce((a, v) => a + v.value, 0)
   t.equal(total, 10, 'counters unchanged')
-  const third = parseHttpPodStatsScript(s.pixie.calls[1]?.script ?? '')
+  const third = httpParamsOfCall(s.pixie.calls[1])
   t.ok(third?.counts !== undefined, 'the failed range will be counted again by the next success')
 })
 
@@ -133,8 +133,8 @@ t.test('counters are hidden while the data is stale, and come back caught up', a
   await s.run()
   const total = (await s.samples('pixie_http_requests_total')).reduce((a, v) => a + v.value, 0)
   t.equal(total, 50, 'back with the caught-up total')
-  const third = parseHttpPodStatsScript(s.pixie.calls[2]?.script ?? '')
-  const first = parseHttpPodStatsScript(s.pixie.calls[0]?.script ?? '')
+  const third = httpParamsOfCall(s.pixie.calls[2])
+  const first = httpParamsOfCall(s.pixie.calls[0])
   t.equal(third?.counts?.startNs, first?.endNs, 'the catch-up range starts at the last counted point')
 })
 
@@ -144,7 +144,7 @@ t.test('a gap longer than maxCatchUp is reported as skipped seconds', async (t) 
   s.clock.advance(100_000)
   const summary = await s.run()
   t.equal(summary.skippedSeconds, 40, '100s gap, 60s caught up, 40s skipped')
-  const second = parseHttpPodStatsScript(s.pixie.calls[1]?.script ?? '')
+  const second = httpParamsOfCall(s.pixie.calls[1])
   t.equal(second?.counts?.startNs, (second?.endNs ?? 0n) - 60_000_000_000n, 'the range is cut at maxCatchUp')
 })
 

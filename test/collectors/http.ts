@@ -2,7 +2,7 @@ import t from 'tap'
 import { Registry } from 'prom-client'
 import { HttpCollector, podLabel, serviceLabel } from '../../src/collectors/http.js'
 import { CollectorResultError, PixieUnavailableError } from '../../src/errors.js'
-import { parseHttpPodStatsScript } from '../../src/pixie/scripts/http-pod-stats.js'
+import { httpParamsOfCall } from '../fixtures/http-call.js'
 import { sinkLogger } from '../fixtures/logger.js'
 import { ScriptedPixie, answer, httpConfig, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
 
@@ -66,7 +66,7 @@ t.test('one PxL run covers every pod, over the configured window and error thres
   })
   await s.run()
   t.equal(s.pixie.calls.length, 1, 'exactly one script run for all pods')
-  const params = parseHttpPodStatsScript(s.pixie.calls[0]?.script ?? '')
+  const params = httpParamsOfCall(s.pixie.calls[0])
   t.ok(params, 'the built-in script was sent')
   t.equal(params?.endNs, BigInt(T0 - 5_000) * 1_000_000n, 'the window ends lag (5s) before now')
   t.equal(params?.startNs, BigInt(T0 - 65_000) * 1_000_000n, 'the window starts one window earlier')

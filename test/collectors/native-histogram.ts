@@ -6,7 +6,8 @@ import { CollectorResultError } from '../../src/errors.js'
 import { Exposition } from '../../src/metrics/exposition.js'
 import { ZERO_THRESHOLD_SECONDS, zeroIndex } from '../../src/metrics/native-histogram.js'
 import { MetricType } from '../../src/metrics/protobuf.js'
-import { HTTP_POD_NATIVE_BUCKETS_COLUMNS, HTTP_POD_NATIVE_BUCKETS_TABLE, parseHttpPodStatsScript } from '../../src/pixie/scripts/http-pod-stats.js'
+import { HTTP_POD_NATIVE_BUCKETS_COLUMNS, HTTP_POD_NATIVE_BUCKETS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
+import { httpParamsOfCall } from '../fixtures/http-call.js'
 import type { ColumnValues, PixieTable } from '../../src/pixie/types.js'
 import { sinkLogger } from '../fixtures/logger.js'
 import { ScriptedPixie, httpConfig, podCountsTable, podStatsTable, type PodCountsRow, type PodRow } from '../fixtures/http-fixtures.js'
@@ -86,13 +87,15 @@ t.test('the script asks Pixie for the exponential buckets of the configured sche
   const s = setup([[RUN1.stats, RUN1.counts, RUN1.native]], NATIVE)
   await s.run()
   const script = s.pixie.calls[0]?.script ?? ''
-  t.same(parseHttpPodStatsScript(script)?.counts?.native, { schema: 3 }, 'the simulator reads schema 3 back')
-  t.match(script, /^n\.seconds = px\.select\(n\.latency > 953, n\.latency \/ 1000000000\.0, 0\.00000095367431640625\)$/m, 'latencies up to the zero threshold are clamped to it')
-  t.match(script, /^n\.bucket = px\.ceil\(px\.log2\(n\.seconds\) \* 8\)$/m, 'index = ceil(log2(seconds) · 2^3)')
-  t.match(script, /px\.display\(n, 'http_pod_native_buckets'\)/, 'a third table')
+  t.same(httpParamsOfCall(s.pixie.calls[0])?.counts?.native, { schema: 3 }, 'the request passes scale 2^3 (schema 3) to the function')
+  const native = s.pixie.calls[0]?.execFuncs?.find((f) => f.funcName === 'http_pod_native_buckets')
+  t.equal(native?.outputTablePrefix, 'http_pod_native_buckets', 'a third table, named by its output_table_prefix')
+  t.match(script, /^ {4}n\.seconds = px\.select\(n\.latency > 953, n\.latency \/ 1000000000\.0, 0\.00000095367431640625\)$/m, 'latencies up to the zero threshold are clamped to it')
+  t.match(script, /^ {4}n\.bucket = px\.ceil\(px\.log2\(n\.seconds\) \* scale\)$/m, 'index = ceil(log2(seconds) · scale), scale = 2^schema')
   const off = setup([[RUN1.stats, RUN1.counts]], undefined)
   await off.run()
   t.notMatch(off.pixie.calls[0]?.script ?? '', /http_pod_native_buckets|px\.log2/, 'not asked for without nativeHistogram')
+  t.equal(off.pixie.calls[0]?.execFuncs?.length, 2, 'two functions called: stats and counts')
 })
 
 t.test('the text exposition is byte for byte the same with native histograms enabled', async (t) => {

@@ -21,6 +21,7 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
       caFile: undefined,
       timeoutMs: 10_000,
       encryption: false,
+      simulated: false,
     },
     collectors: {
       http: {
@@ -61,6 +62,7 @@ t.test('a full file sets every key', async (t) => {
       caFile: undefined,
       timeoutMs: 20_000,
       encryption: true,
+      simulated: false,
     },
     'pixie section, cluster ID lower-cased',
   )
@@ -166,6 +168,14 @@ t.test('empty environment variables count as unset', async (t) => {
   const { config } = loadConfig({ argv: [], env: { ...MINIMAL_ENV, PX_CLOUD_ADDR: '', PIXIE_EXPORTER_TLS: '' } })
   t.equal(config.pixie.address, 'work.withpixie.ai:443', 'the default address is used')
   t.equal(config.pixie.tls, 'verify', 'the default TLS mode is used')
+})
+
+t.test('pixie.simulated: the operator says the Pixie address is the simulator', async (t) => {
+  const readFile = memoryReadFile({ 'sim.yaml': 'pixie:\n  simulated: true\n', 'bad.yaml': 'pixie:\n  simulated: yes please\n' })
+  t.equal(loadConfig({ argv: ['--config', 'sim.yaml'], env: MINIMAL_ENV, readFile }).config.pixie.simulated, true, 'true in the file')
+  t.equal(loadConfig({ argv: [], env: MINIMAL_ENV, readFile }).config.pixie.simulated, false, 'false by default')
+  const lines = problems(t, () => loadConfig({ argv: ['--config', 'bad.yaml'], env: MINIMAL_ENV, readFile }))
+  t.ok(lines.some((l) => l.includes('pixie.simulated') && l.includes('must be true or false')), `a non-boolean is refused naming the field (${lines.join('; ')})`)
 })
 
 t.test('collectors.http.timeout defaults to pixie.timeout', async (t) => {

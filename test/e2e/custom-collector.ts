@@ -97,14 +97,15 @@ t.test('the guide example exports the expected series over real gRPC, and promto
 })
 
 t.test('the simulator answers the guide example from a scenario customTable', async (t) => {
-  const firstLine = /pxl: \|\n\s+(#[^\n]*)\n/.exec(example)?.[1]
-  if (firstLine === undefined) return t.fail('the example script starts with a comment line')
+  const name = /name: (shop_[a-z_]+)/.exec(example)?.[1]
+  if (name === undefined) return t.fail('the example names its collector')
   const scenario = scenarioFromObject({
     name: 'custom-collector',
     pods: [],
     customTables: [
       {
-        match: firstLine,
+        // A custom collector's runs carry query_name pixie-exporter/<its name>.
+        queryName: `pixie-exporter/${name}`,
         table: 'shop_requests',
         columns: [
           { name: 'namespace', type: 'STRING' },

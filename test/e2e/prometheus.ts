@@ -35,7 +35,8 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
 
   const dir = mkdtempSync(join(tmpdir(), 'pxe-e2e-'))
   const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, ['collectors:', '  http:', '    interval: 1s', '    window: 10s', ''].join('\n'))
+  // The operator says the data is simulated: the simulator speaks only Pixie's protocol.
+  writeFileSync(configFile, ['pixie:', '  simulated: true', 'collectors:', '  http:', '    interval: 1s', '    window: 10s', ''].join('\n'))
   const exporter = await startExporter(
     ['--config', configFile, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'],
     { PX_CLUSTER_ID: CLUSTER_ID },
@@ -43,7 +44,7 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   t.teardown(() => exporter.stop())
   await waitFor('exporter readiness', async () => ((await fetch(`${exporter.url}/-/ready`)).ok ? true : undefined), 20_000)
 
-  t.match(await (await fetch(`${exporter.url}/`)).text(), /SIMULATED DATA/, 'the landing page says the data is simulated (the simulator marks its answers)')
+  t.match(await (await fetch(`${exporter.url}/`)).text(), /SIMULATED DATA/, 'the landing page says the data is simulated (pixie.simulated in the config file)')
   const exposition = await (await fetch(`${exporter.url}/metrics`)).text()
   const lint = promtool(['check', 'metrics'], exposition)
   t.equal(lint.status, 0, `promtool check metrics passes\n${lint.output}`)

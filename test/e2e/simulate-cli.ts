@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { PixieUnavailableError } from '../../src/errors.js'
 import { PixieClient } from '../../src/pixie/client.js'
-import { buildHttpPodStatsScript, HTTP_POD_COUNTS_TABLE, HTTP_POD_STATS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
+import { buildHttpPodStatsRequest, HTTP_POD_COUNTS_TABLE, HTTP_POD_STATS_TABLE, type HttpPodStatsRequest } from '../../src/pixie/scripts/http-pod-stats.js'
 import type { PixieTable } from '../../src/pixie/types.js'
 import { UNAVAILABLE_MESSAGE } from '../../src/simulator/server.js'
 import { collectExecute, connectTestClient, memoryLogger } from '../fixtures/simulator-client.js'
-import { batchesOf, TEST_BUCKETS_NS } from '../fixtures/simulator-helpers.js'
+import { batchesOf, TEST_BUCKETS_NS, wireRequest } from '../fixtures/simulator-helpers.js'
 import { CLI, freePort, startChild, waitFor, type Child } from '../fixtures/tools.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -43,10 +43,10 @@ async function startSimulate(t: Test, scenario: string, args: string[] = []): Pr
   return { ...child, address, truthAddress, startedAt }
 }
 
-/** The built-in HTTP script over [startMs, endMs), both as the gauge window and the count range. */
-function script(startMs: number, endMs: number): string {
+/** The built-in HTTP script's request over [startMs, endMs), both as the gauge window and the count range. */
+function script(startMs: number, endMs: number): HttpPodStatsRequest {
   const startNs = BigInt(startMs) * 1_000_000n
-  return buildHttpPodStatsScript({
+  return buildHttpPodStatsRequest({
     startNs,
     endNs: BigInt(endMs) * 1_000_000n,
     errorStatusMin: 500,
@@ -101,7 +101,7 @@ t.test('the raw stream from simulate: all metadata, then batches ending in eos p
   await sleep(1_500)
   const client = connectTestClient(sim.address)
   t.teardown(() => client.close())
-  const { responses, status } = await collectExecute(client, { query_str: script(sim.startedAt - 1_000, Date.now()) })
+  const { responses, status } = await collectExecute(client, wireRequest(script(sim.startedAt - 1_000, Date.now())))
   t.equal(status.code, grpc.status.OK, `the call ends OK (${status.details})`)
   const firstData = responses.findIndex((r) => r.data !== null && r.data !== undefined)
   const metadata = responses.filter((r) => r.meta_data !== null && r.meta_data !== undefined)
@@ -122,7 +122,7 @@ t.test('PixieClient against simulate: complete tables, stats, and the truth endp
   const sim = await startSimulate(t, join(SCENARIOS, 'steady-canary.yaml'), ['--truth-listen', '127.0.0.1:0'])
   await sleep(2_000)
   const pixie = pixieClient(t, sim.address)
-  const result = await pixie.executeScript({ script: script(sim.startedAt - 1_000, Date.now()), queryName: 'http_pod_stats', timeoutMs: 10_000 })
+  const result = await pixie.executeScript({ ...script(sim.startedAt - 1_000, Date.now()), timeoutMs: 10_000 })
   const stats = result.tables.get(HTTP_POD_STATS_TABLE)
   const counts = result.tables.get(HTTP_POD_COUNTS_TABLE)
   t.ok(stats && stats.numRows > 0, `http_pod_stats has rows (${stats?.numRows})`)
@@ -147,7 +147,7 @@ t.test('simulate serves the 10,000 pods of large-cluster.yaml in many batches', 
   await sleep(1_200)
   const client = connectTestClient(sim.address)
   t.teardown(() => client.close())
-  const { responses, status } = await collectExecute(client, { query_str: script(sim.startedAt - 1_000, Date.now()) })
+  const { responses, status } = await collectExecute(client, wireRequest(script(sim.startedAt - 1_000, Date.now())))
   t.equal(status.code, grpc.status.OK, `the call ends OK (${status.details})`)
   const batches = batchesOf(responses, HTTP_POD_STATS_TABLE)
   t.equal(batches.reduce((n, b) => n + Number(b.num_rows), 0), 10_000, 'one http_pod_stats row per pod')
@@ -169,7 +169,7 @@ t.test('a scenario with an unavailable fault: PixieClient gets PixieUnavailableE
   })
   const sim = await startSimulate(t, join(dir, 'outage.yaml'))
   const pixie = pixieClient(t, sim.address)
-  const run = pixie.executeScript({ script: script(sim.startedAt - 1_000, Date.now()), timeoutMs: 5_000 })
+  const run = pixie.executeScript({ ...script(sim.startedAt - 1_000, Date.now()), timeoutMs: 5_000 })
   await t.rejects(run, PixieUnavailableError, 'ExecuteScript rejects with PixieUnavailableError')
   await run.catch((err: unknown) => {
     t.match((err as Error).message, UNAVAILABLE_MESSAGE, 'the message carries the simulator details')

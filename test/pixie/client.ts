@@ -128,7 +128,6 @@ t.test('runs a script and decodes every table of the stream', async (t) => {
   t.same(result.tables.get('count')?.data[0]?.values, [9007199254740993n], 'int64 above 2^53 exact')
   t.equal(result.stats?.executionTimeNs, 6913000n, 'stats recorded')
   t.equal(result.queryId, 'query-1', 'query id')
-  t.equal(client.servedBySimulator, false, 'a server that does not mark its answers is not taken for the simulator')
 })
 
 t.test('sends cluster_id, query_name, plugin_config and the metadata', async (t) => {
@@ -154,6 +153,30 @@ t.test('sends cluster_id, query_name, plugin_config and the metadata', async (t)
   )
   t.equal(call?.metadata['pixie-api-key'], API_KEY, 'api key metadata sent')
   t.equal(call?.metadata['pixie-api-client'], 'exporter-test', 'client name metadata sent')
+})
+
+t.test('sends exec_funcs: each function with its string arguments and output table prefix', async (t) => {
+  const { server, client } = await setup(t, { executeScript: { responses: HAPPY_STREAM } })
+  await client.executeScript({
+    script: SCRIPT,
+    queryName: 'http_stats',
+    timeoutMs: 5000,
+    execFuncs: [
+      { funcName: 'stats', argValues: [{ name: 'start_time', value: '1' }, { name: 'ns', value: '^$' }], outputTablePrefix: 'stats' },
+      { funcName: 'counts', argValues: [], outputTablePrefix: 'counts_table' },
+    ],
+  })
+  const request = server.calls[0]?.request as Wire.ExecuteScriptRequest
+  t.same(
+    request.exec_funcs,
+    [
+      { func_name: 'stats', arg_values: [{ name: 'start_time', value: '1' }, { name: 'ns', value: '^$' }], output_table_prefix: 'stats' },
+      { func_name: 'counts', arg_values: [], output_table_prefix: 'counts_table' },
+    ],
+    'exec_funcs on the wire, in order',
+  )
+  await client.executeScript({ script: SCRIPT, timeoutMs: 5000 })
+  t.same((server.calls[1]?.request as Wire.ExecuteScriptRequest).exec_funcs, [], 'none when not given')
 })
 
 t.test('omits plugin_config and the api key when not given', async (t) => {

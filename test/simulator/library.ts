@@ -2,11 +2,11 @@ import t, { type Test } from 'tap'
 import { LIBRARY, LIBRARY_NAMES, type LibraryName } from '../../src/collectors/library/index.js'
 import type { LibraryOptions } from '../../src/collectors/library/options.js'
 import { PixieCompileError, PixieProtocolError } from '../../src/errors.js'
-import { NO_PLUGIN_CONFIG_MESSAGE } from '../../src/simulator/library/index.js'
-import { UNSUPPORTED_SCRIPT_MESSAGE } from '../../src/simulator/server.js'
+import { NO_PLUGIN_CONFIG_MESSAGE } from '../../src/simulator/answerers/library.js'
+import { unsupportedQueryMessage } from '../../src/simulator/server.js'
 import { expectedPodCounts } from '../../src/simulator/traffic.js'
 import type { PixieTable } from '../../src/pixie/types.js'
-import { libraryScenario, nsAt, rowsOf, startLibrarySimulator } from '../fixtures/library-scenario.js'
+import { libraryScenario, nsAt, rowsOf, specRequest, startLibrarySimulator } from '../fixtures/library-scenario.js'
 
 const OPTIONS: LibraryOptions = { schedule: { kind: 'interval', intervalMs: 15_000, cron: '*/15 * * * * *' }, timeoutMs: 5_000 }
 const MIB = 1024 * 1024
@@ -16,7 +16,7 @@ const latencySum = (pod: string, fromMs: number, toMs: number) => expectedPodCou
 async function query(t: Test, name: LibraryName, fromMs: number, toMs: number, options: LibraryOptions = OPTIONS) {
   const { pixie } = await startLibrarySimulator(t, scenario)
   const spec = LIBRARY[name](options)
-  const result = await pixie.executeScript({ script: spec.script, timeoutMs: 5_000, pluginTime: { startNs: nsAt(fromMs), endNs: nsAt(toMs) } })
+  const result = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000, pluginTime: { startNs: nsAt(fromMs), endNs: nsAt(toMs) } })
   const table = result.tables.get(spec.table)
   if (table === undefined) throw new Error(`no table ${spec.table}`)
   return { spec, table, rows: rowsOf(table), pixie }
@@ -189,19 +189,17 @@ t.test('mysql: queries per pod (client side), 2 % ERR, 3 ms each', async (t) => 
 t.test('a library script without a plugin config gets the compile error Pixie sends', async (t) => {
   const { pixie } = await startLibrarySimulator(t, scenario)
   const spec = LIBRARY.network(OPTIONS)
-  const error = await pixie.executeScript({ script: spec.script, timeoutMs: 5_000 }).catch((err: unknown) => err)
+  const error = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000 }).catch((err: unknown) => err)
   t.type(error, PixieCompileError, 'rejected as a compile error')
   const detail = (error as PixieCompileError).compilerErrors[0]
   t.equal(detail?.message, NO_PLUGIN_CONFIG_MESSAGE, "Pixie's message for px.plugin without a plugin config")
-  const line = spec.script.split('\n').findIndex((l) => l.includes('px.plugin.start_time')) + 1
-  t.equal(detail?.line, line, 'reported at the line that uses px.plugin')
 })
 
-t.test('customTables: a script starting with the match text gets the configured rows', async (t) => {
+t.test('customTables: a request with the table\'s query_name gets the configured rows', async (t) => {
   const custom = libraryScenario({
     customTables: [
       {
-        match: '# shop: orders v1',
+        queryName: 'pixie-exporter/shop_orders',
         table: 'orders_by_pod',
         columns: [
           { name: 'pod', type: 'STRING' },
@@ -217,7 +215,11 @@ t.test('customTables: a script starting with the match text gets the configured 
     ],
   })
   const { pixie } = await startLibrarySimulator(t, custom)
-  const result = await pixie.executeScript({ script: "# shop: orders v1\nimport px\npx.display(px.DataFrame(table='http_events'), 'orders_by_pod')\n", timeoutMs: 5_000 })
+  const result = await pixie.executeScript({
+    script: "import px\npx.display(px.DataFrame(table='http_events'), 'orders_by_pod')\n",
+    queryName: 'pixie-exporter/shop_orders',
+    timeoutMs: 5_000,
+  })
   const table = result.tables.get('orders_by_pod')
   t.same(
     table?.columns.map((c) => `${c.name}:${c.type}`),
@@ -229,8 +231,10 @@ t.test('customTables: a script starting with the match text gets the configured 
     [['shop/checkout-a', 'shop/checkout-b'], [12n, 9007199254740993n], [0.5, 0.25], [true, false]],
     'the configured rows, INT64 given as a decimal string kept exact',
   )
-  const other = await pixie.executeScript({ script: '# shop: refunds v1\nimport px\n', timeoutMs: 5_000 }).catch((err: unknown) => err)
-  t.equal((other as PixieCompileError).compilerErrors?.[0]?.message, UNSUPPORTED_SCRIPT_MESSAGE, 'a script matching no table is still refused')
+  const other = await pixie
+    .executeScript({ script: "import px\npx.display(px.DataFrame(table='http_events'), 'orders_by_pod')\n", queryName: 'pixie-exporter/shop_refunds', timeoutMs: 5_000 })
+    .catch((err: unknown) => err)
+  t.equal((other as PixieCompileError).compilerErrors?.[0]?.message, unsupportedQueryMessage('pixie-exporter/shop_refunds'), 'the same script under another query_name is refused')
 })
 
 t.test('customTables: rows are checked against the columns', async (t) => {
@@ -239,7 +243,7 @@ t.test('customTables: rows are checked against the columns', async (t) => {
       libraryScenario({
         customTables: [
           {
-            match: '# x',
+            queryName: 'x',
             table: 't',
             columns: [
               { name: 'a', type: 'STRING' },
@@ -259,15 +263,15 @@ t.test('customTables: rows are checked against the columns', async (t) => {
     'every problem is reported with its path',
   )
   t.throws(
-    () => libraryScenario({ customTables: [{ match: '', table: 't', columns: [{ name: 'a', type: 'UINT128' as 'STRING' }], rows: [] }] }),
-    { errors: ['customTables[0].match: must not be empty', 'customTables[0].columns[0].type: must be one of STRING, INT64, FLOAT64, BOOLEAN, TIME64NS (got "UINT128")'] },
-    'the schema checks match and column types',
+    () => libraryScenario({ customTables: [{ queryName: '', table: 't', columns: [{ name: 'a', type: 'UINT128' as 'STRING' }], rows: [] }] }),
+    { errors: ['customTables[0].queryName: must not be empty', 'customTables[0].columns[0].type: must be one of STRING, INT64, FLOAT64, BOOLEAN, TIME64NS (got "UINT128")'] },
+    'the schema checks queryName and column types',
   )
 })
 
 t.test('faults apply to library scripts too: a malformed batch is detected by the client', async (t) => {
   const { pixie } = await startLibrarySimulator(t, libraryScenario({ faults: [{ kind: 'malformed' }] }))
   const spec = LIBRARY.resources(OPTIONS)
-  const error = await pixie.executeScript({ script: spec.script, timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } }).catch((err: unknown) => err)
+  const error = await pixie.executeScript({ ...specRequest(spec), timeoutMs: 5_000, pluginTime: { startNs: nsAt(0), endNs: nsAt(50_000) } }).catch((err: unknown) => err)
   t.type(error, PixieProtocolError, 'the wrong column type is a protocol error')
 })

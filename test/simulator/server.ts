@@ -9,7 +9,7 @@ import {
   EMPTY_QUERY_MESSAGE,
   INJECTED_COMPILE_ERROR_MESSAGE,
   UNAVAILABLE_MESSAGE,
-  UNSUPPORTED_SCRIPT_MESSAGE,
+  unsupportedQueryMessage,
 } from '../../src/simulator/server.js'
 import { expectedCounts, expectedPodCounts } from '../../src/simulator/traffic.js'
 import { collectExecute, firstHealthAnswer } from '../fixtures/simulator-client.js'
@@ -33,7 +33,7 @@ const faulty = scenarioFromObject({
 
 t.test('a query is answered in Pixie stream order', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { responses, status } = await collectExecute(h.client, { query_str: httpPodStatsScript(30_000, 90_000) })
+  const { responses, status } = await collectExecute(h.client, httpPodStatsScript(30_000, 90_000))
   t.equal(status.code, grpc.status.OK, 'the call ends OK')
   const queryId = responses[0]?.query_id ?? ''
   t.match(queryId, UUID, 'query_id is a UUID')
@@ -69,7 +69,7 @@ t.test('a query is answered in Pixie stream order', async (t) => {
 
 t.test('rows equal the ground truth for a fixed clock', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { responses } = await collectExecute(h.client, { query_str: httpPodStatsScript(30_000, 90_000) })
+  const { responses } = await collectExecute(h.client, httpPodStatsScript(30_000, 90_000))
   const rows = rowsByPod(responses)
   t.equal(rows.size, argo.pods.length, 'every pod served requests in the window')
   for (const pod of argo.pods) {
@@ -87,7 +87,7 @@ t.test('rows equal the ground truth for a fixed clock', async (t) => {
 
 t.test('with a count range, both tables are answered: all metadata first, batches interleaved, each table ending with eos', async (t) => {
   const h = await startTestSimulator(t, argo, { batchRows: 3 })
-  const { responses, status } = await collectExecute(h.client, { query_str: countsScript(60_000, 90_000, { windowStartMs: 30_000 }) })
+  const { responses, status } = await collectExecute(h.client, countsScript(60_000, 90_000, { windowStartMs: 30_000 }))
   t.equal(status.code, grpc.status.OK, 'the call ends OK')
   t.same(responses.slice(0, 2).map((r) => r.meta_data?.name), [HTTP_POD_STATS_TABLE, HTTP_POD_COUNTS_TABLE], 'one metadata response per table, before any data')
   t.same(
@@ -116,7 +116,7 @@ t.test('with a count range, both tables are answered: all metadata first, batche
 
 t.test('count rows equal expectedPodCounts for a fixed clock', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { responses } = await collectExecute(h.client, { query_str: countsScript(45_000, 75_000) })
+  const { responses } = await collectExecute(h.client, countsScript(45_000, 75_000))
   const rows = countRowsByPod(responses)
   const serving = argo.pods.filter((p) => expectedCounts(argo, p, 45_000, 75_000).requests > 0)
   t.same([...rows.keys()].sort(), serving.map((p) => `${p.namespace}/${p.name}`).sort(), 'one row per pod that served requests in the range')
@@ -142,45 +142,114 @@ t.test('count rows equal expectedPodCounts for a fixed clock', async (t) => {
 t.test('fault cut with two tables sends both metadata and one batch', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(135_000)
-  const { responses, status } = await collectExecute(h.client, { query_str: countsScript(100_000, 110_000) })
+  const { responses, status } = await collectExecute(h.client, countsScript(100_000, 110_000))
   t.same(responses.map((r) => r.result), ['meta_data', 'meta_data', 'data'], 'two metadata responses and one batch')
   t.equal(status.code, grpc.status.INTERNAL, 'then INTERNAL')
 })
 
 t.test('batches are cut at batchRows and max_output_rows_per_table is honoured', async (t) => {
   const h = await startTestSimulator(t, argo, { batchRows: 2 })
-  const all = await collectExecute(h.client, { query_str: httpPodStatsScript(30_000, 90_000) })
+  const all = await collectExecute(h.client, httpPodStatsScript(30_000, 90_000))
   t.same(batchesOf(all.responses).map((b) => [b.num_rows, b.eos]), [['2', false], ['2', false], ['2', false], ['0', false], ['1', true]], '7 rows in batches of 2, keep-alive before the last')
-  const capped = await collectExecute(h.client, { query_str: httpPodStatsScript(30_000, 90_000, { maxRows: 3 }) })
+  const capped = await collectExecute(h.client, httpPodStatsScript(30_000, 90_000, { maxRows: 3 }))
   t.equal(rowsByPod(capped.responses).size, 3, 'only max_output_rows_per_table rows are sent')
   t.equal(capped.status.code, grpc.status.OK, 'a truncated answer still ends OK')
 })
 
 t.test('namespace include and exclude lists are respected', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const included = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 60_000, { include: ['px-sock-shop'] }) })
+  const included = await collectExecute(h.client, httpPodStatsScript(0, 60_000, { include: ['px-sock-shop'] }))
   t.same([...rowsByPod(included.responses).keys()].sort(), ['px-sock-shop/catalogue-6b8f9d7c5f-r8v2x', 'px-sock-shop/front-end-5c8f7b6d9d-p4s7t'], 'include')
-  const excluded = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 60_000, { exclude: ['px-sock-shop'] }) })
+  const excluded = await collectExecute(h.client, httpPodStatsScript(0, 60_000, { exclude: ['px-sock-shop'] }))
   t.ok([...rowsByPod(excluded.responses).keys()].every((p) => p.startsWith('default/')), 'exclude')
   t.equal(rowsByPod(excluded.responses).size, 4, 'bad-red has no row before it exists')
 })
 
 t.test('no rows at all gives a single zero-row eos batch', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { responses, status } = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 60_000, { include: ['kube-system'] }) })
+  const { responses, status } = await collectExecute(h.client, httpPodStatsScript(0, 60_000, { include: ['kube-system'] }))
   t.same(responses.map((r) => r.result), ['meta_data', 'data', 'data'], 'metadata, one batch, stats')
   t.same([responses[1]?.data?.batch?.num_rows, responses[1]?.data?.batch?.eos, responses[1]?.data?.batch?.eow], ['0', true, true], 'the batch is empty and ends the table')
   t.equal(status.code, grpc.status.OK, 'ends OK')
 })
 
-t.test('an unknown script gets an in-band compile error, then INVALID_ARGUMENT', async (t) => {
+t.test('an unknown query_name gets an in-band compile error, then INVALID_ARGUMENT', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { responses, status } = await collectExecute(h.client, { query_str: "import px\npx.display(px.DataFrame('http_events'))\n" })
+  // The HTTP script's own text and exec_funcs, under a query_name no answerer serves.
+  const request = { ...httpPodStatsScript(0, 60_000), query_name: 'pixie-exporter/no_such_query' }
+  const message = unsupportedQueryMessage('pixie-exporter/no_such_query')
+  t.match(message, /no table answerer for query_name "pixie-exporter\/no_such_query"/, 'the message names the query_name')
+  const { responses, status } = await collectExecute(h.client, request)
   t.equal(responses.length, 1, 'one response')
   t.equal(responses[0]?.status?.code, 3, 'in-band status code 3')
   t.match(responses[0]?.query_id, UUID, 'it carries a query_id')
-  t.same(responses[0]?.status?.error_details.map((d) => d.compiler_error), [{ line: '1', column: '1', message: UNSUPPORTED_SCRIPT_MESSAGE }], 'compiler error details')
-  t.same(status, { code: grpc.status.INVALID_ARGUMENT, details: UNSUPPORTED_SCRIPT_MESSAGE }, 'final gRPC status')
+  t.same(responses[0]?.status?.error_details.map((d) => d.compiler_error), [{ line: '1', column: '1', message }], 'compiler error details')
+  t.same(status, { code: grpc.status.INVALID_ARGUMENT, details: message }, 'final gRPC status')
+  const none = await collectExecute(h.client, { query_str: "import px\npx.display(px.DataFrame('http_events'))\n" })
+  t.same(none.status, { code: grpc.status.INVALID_ARGUMENT, details: unsupportedQueryMessage('') }, 'a request without query_name is refused the same way')
+})
+
+t.test('the simulator answers by query_name and exec_funcs, not by the PxL text', async (t) => {
+  const h = await startTestSimulator(t, argo)
+  const request = countsScript(30_000, 60_000)
+  const ours = await collectExecute(h.client, request)
+  t.equal(ours.status.code, grpc.status.OK, "the exporter's own request is answered")
+  // A hand-written script: different text (no function of that name is even
+  // defined), same query_name and exec_funcs. Real Pixie would refuse it; the
+  // simulator cannot tell, because it never reads the PxL.
+  const other = await collectExecute(h.client, { ...request, query_str: '#px:set max_output_rows_per_table=10000\nimport px\n# hand-written\n' })
+  t.equal(other.status.code, grpc.status.OK, 'the hand-written request is answered too')
+  t.same([...rowsByPod(other.responses)], [...rowsByPod(ours.responses)], 'same http_pod_stats rows')
+  t.same([...countRowsByPod(other.responses)], [...countRowsByPod(ours.responses)], 'same http_pod_counts rows')
+  t.ok(rowsByPod(ours.responses).size > 0, 'there are rows to compare')
+  const renamed = await collectExecute(h.client, {
+    ...request,
+    exec_funcs: (request.exec_funcs ?? []).map((f) => ({ ...f, output_table_prefix: `t_${f.output_table_prefix}` })),
+  })
+  t.same([...tableIds(renamed.responses).keys()].sort(), ['t_http_pod_counts', 't_http_pod_stats'], "tables are named by each call's output_table_prefix")
+  const narrowed = await collectExecute(h.client, {
+    ...request,
+    exec_funcs: (request.exec_funcs ?? []).map((f) => ({
+      ...f,
+      arg_values: f.arg_values.map((a) => (a.name === 'include_namespaces' ? { ...a, value: '^(?:kube-system)$' } : a)),
+    })),
+  })
+  t.same([...rowsByPod(narrowed.responses).keys()], [], 'the arguments decide the rows: an include regex matching no pod gives none')
+})
+
+t.test('exec_funcs problems get the compile errors Pixie words', async (t) => {
+  const h = await startTestSimulator(t, argo)
+  const request = countsScript(30_000, 60_000)
+  const funcs = request.exec_funcs ?? []
+  const refused = async (exec_funcs: typeof funcs) => (await collectExecute(h.client, { ...request, exec_funcs })).status
+  t.same(await refused([]), { code: grpc.status.INVALID_ARGUMENT, details: 'query does not output a result, please add a px.display() statement' }, 'no function called')
+  t.same(
+    await refused([{ func_name: 'http_pod_latency', arg_values: [], output_table_prefix: 'x' }]),
+    { code: grpc.status.INVALID_ARGUMENT, details: "Function to execute, 'http_pod_latency', not found." },
+    'an unknown function',
+  )
+  const stats = funcs[0]
+  if (stats === undefined) return t.fail('the request calls http_pod_stats')
+  t.same(
+    await refused([{ ...stats, arg_values: [...stats.arg_values, { name: 'window', value: '1' }] }]),
+    { code: grpc.status.INVALID_ARGUMENT, details: "Function 'http_pod_stats' does not have an argument called 'window'" },
+    'an unknown argument',
+  )
+  t.same(
+    await refused([{ ...stats, arg_values: stats.arg_values.map((a) => (a.name === 'error_status_min' ? { ...a, value: '5xx' } : a)) }]),
+    { code: grpc.status.INVALID_ARGUMENT, details: "Failed to parse arg with value '5xx' as int64." },
+    'an argument that does not parse as its type',
+  )
+  t.same(
+    await refused([{ ...stats, arg_values: stats.arg_values.filter((a) => a.name !== 'end_time') }]),
+    { code: grpc.status.INVALID_ARGUMENT, details: "Function 'http_pod_stats' is missing the argument 'end_time'." },
+    'a missing argument',
+  )
+  t.same(
+    await refused([{ ...stats, output_table_prefix: '' }]),
+    { code: grpc.status.INVALID_ARGUMENT, details: 'Output_table_prefix must be specified for function http_pod_stats.' },
+    'no output table prefix',
+  )
 })
 
 t.test('an empty query is refused like an old Vizier refuses a resume', async (t) => {
@@ -193,15 +262,15 @@ t.test('an empty query is refused like an old Vizier refuses a resume', async (t
 t.test('the API key is checked only when the scenario sets one', async (t) => {
   const keyed = scenarioFromObject({ name: 'keyed', apiKey: 'px-api-secret', pods: [] })
   const h = await startTestSimulator(t, keyed)
-  const wrong = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 1_000) }, { apiKey: 'nope' })
+  const wrong = await collectExecute(h.client, httpPodStatsScript(0, 1_000), { apiKey: 'nope' })
   t.same(wrong, { responses: [], status: { code: grpc.status.INTERNAL, details: AUTH_FAILED_MESSAGE } }, 'a wrong key fails like Pixie auth middleware')
-  const missing = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 1_000) })
+  const missing = await collectExecute(h.client, httpPodStatsScript(0, 1_000))
   t.equal(missing.status.code, grpc.status.INTERNAL, 'a missing key fails too')
-  const right = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 1_000) }, { apiKey: 'px-api-secret' })
+  const right = await collectExecute(h.client, httpPodStatsScript(0, 1_000), { apiKey: 'px-api-secret' })
   t.equal(right.status.code, grpc.status.OK, 'the right key is accepted')
   await t.rejects(firstHealthAnswer(h.client, 'nope'), { code: grpc.status.INTERNAL, details: AUTH_FAILED_MESSAGE }, 'HealthCheck checks the key too')
   const open = await startTestSimulator(t, argo)
-  const anyKey = await collectExecute(open.client, { query_str: httpPodStatsScript(0, 1_000) }, { apiKey: 'whatever' })
+  const anyKey = await collectExecute(open.client, httpPodStatsScript(0, 1_000), { apiKey: 'whatever' })
   t.equal(anyKey.status.code, grpc.status.OK, 'without apiKey in the scenario any key is accepted')
 })
 
@@ -216,16 +285,16 @@ t.test('HealthCheck answers at once, with 14 during an unavailable fault', async
 t.test('fault unavailable ends the call with UNAVAILABLE', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(105_000)
-  const r = await collectExecute(h.client, { query_str: httpPodStatsScript(90_000, 100_000) })
+  const r = await collectExecute(h.client, httpPodStatsScript(90_000, 100_000))
   t.same(r, { responses: [], status: { code: grpc.status.UNAVAILABLE, details: UNAVAILABLE_MESSAGE } }, 'no responses, gRPC UNAVAILABLE')
   h.setTime(110_000 + 60_000)
-  t.equal((await collectExecute(h.client, { query_str: httpPodStatsScript(90_000, 100_000) })).status.code, grpc.status.OK, 'after the fault the call succeeds')
+  t.equal((await collectExecute(h.client, httpPodStatsScript(90_000, 100_000))).status.code, grpc.status.OK, 'after the fault the call succeeds')
 })
 
 t.test('fault slow holds the answer back, then answers normally', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(115_000)
-  const r = await collectExecute(h.client, { query_str: httpPodStatsScript(100_000, 110_000) })
+  const r = await collectExecute(h.client, httpPodStatsScript(100_000, 110_000))
   t.equal(r.status.code, grpc.status.OK, 'ends OK')
   t.same(rowsByPod(r.responses).get('default/web-1')?.slice(2, 4), [100, 10], 'with the normal rows')
   t.ok(h.lines.some((l) => l['fault'] === 'slow' && l['msg'] === 'simulated query answered'), 'the answer is logged with the fault')
@@ -234,7 +303,7 @@ t.test('fault slow holds the answer back, then answers normally', async (t) => {
 t.test('fault slow stops when the client gives up', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(155_000)
-  const r = await collectExecute(h.client, { query_str: httpPodStatsScript(100_000, 110_000) }, { deadlineMs: 200 })
+  const r = await collectExecute(h.client, httpPodStatsScript(100_000, 110_000), { deadlineMs: 200 })
   t.same([r.status.code, r.responses.length], [grpc.status.DEADLINE_EXCEEDED, 0], 'the client sees its deadline, and no data')
   for (let i = 0; i < 100 && !h.lines.some((l) => l['msg'] === 'simulated query cancelled by the client'); i++) {
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -245,7 +314,7 @@ t.test('fault slow stops when the client gives up', async (t) => {
 t.test('fault compile-error gives the injected compiler error', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(125_000)
-  const { responses, status } = await collectExecute(h.client, { query_str: httpPodStatsScript(100_000, 110_000) })
+  const { responses, status } = await collectExecute(h.client, httpPodStatsScript(100_000, 110_000))
   t.same(responses.map((r) => r.status?.error_details.map((d) => d.compiler_error)), [[{ line: '3', column: '5', message: INJECTED_COMPILE_ERROR_MESSAGE }]], 'line 3, column 5')
   t.equal(responses[0]?.status?.code, 3, 'in-band code 3')
   t.same(status, { code: grpc.status.INVALID_ARGUMENT, details: INJECTED_COMPILE_ERROR_MESSAGE }, 'then INVALID_ARGUMENT')
@@ -254,7 +323,7 @@ t.test('fault compile-error gives the injected compiler error', async (t) => {
 t.test('fault cut sends metadata and one batch, then INTERNAL RST_STREAM', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(135_000)
-  const { responses, status } = await collectExecute(h.client, { query_str: httpPodStatsScript(100_000, 110_000) })
+  const { responses, status } = await collectExecute(h.client, httpPodStatsScript(100_000, 110_000))
   t.same(responses.map((r) => r.result), ['meta_data', 'data'], 'metadata and one batch')
   t.equal(responses[1]?.data?.batch?.eos, false, 'the batch does not end the table')
   t.same(status, { code: grpc.status.INTERNAL, details: CUT_MESSAGE }, 'INTERNAL with RST_STREAM in the message')
@@ -263,7 +332,7 @@ t.test('fault cut sends metadata and one batch, then INTERNAL RST_STREAM', async
 t.test('fault malformed sends a column of the wrong type, then ends OK', async (t) => {
   const h = await startTestSimulator(t, faulty)
   h.setTime(145_000)
-  const { responses, status } = await collectExecute(h.client, { query_str: httpPodStatsScript(100_000, 110_000) })
+  const { responses, status } = await collectExecute(h.client, httpPodStatsScript(100_000, 110_000))
   t.equal(responses[0]?.meta_data?.relation?.columns[0]?.column_type, 5, 'the first column is declared STRING')
   const last = batchesOf(responses).at(-1)
   t.equal(last?.cols[0]?.col_data, 'int64_data', 'but arrives as int64_data')
@@ -273,12 +342,12 @@ t.test('fault malformed sends a column of the wrong type, then ends OK', async (
 
 t.test('logs say the data is simulated', async (t) => {
   const h = await startTestSimulator(t, argo)
-  await collectExecute(h.client, { query_str: httpPodStatsScript(30_000, 90_000) })
+  await collectExecute(h.client, httpPodStatsScript(30_000, 90_000))
   const start = h.lines.find((l) => String(l['msg']).startsWith('Pixie API SIMULATOR listening on 127.0.0.1:'))
   t.match(start, { simulated: true, msg: /data is simulated$/ }, 'the start line')
   t.match(
     h.lines.find((l) => l['msg'] === 'simulated query answered'),
-    { simulated: true, scenario: 'argo-canary-demo', rows: 7, windowSeconds: 60, queryId: UUID, level: 20 },
+    { simulated: true, scenario: 'argo-canary-demo', query: 'pixie-exporter/http_pod_stats', tables: { http_pod_stats: { rows: 7, truncatedRows: 0 } }, windowSeconds: 60, queryId: UUID, level: 20 },
     'each answered query is logged, at debug when no fault shaped it (a demo polls every few seconds)',
   )
 })

@@ -32,7 +32,7 @@ t.test('the truth is the sum of every count range answered', async (t) => {
   const summed = new Map<string, { requests: number; byClass: number[]; latencySumNs: number; buckets: number[] }>()
   for (let k = 1; k < cuts.length; k++) {
     h.setTime(cuts[k]!)
-    const { responses, status } = await collectExecute(h.client, { query_str: countsScript(cuts[k - 1]!, cuts[k]!) })
+    const { responses, status } = await collectExecute(h.client, countsScript(cuts[k - 1]!, cuts[k]!))
     t.equal(status.code, grpc.status.OK, `range ${k} answered`)
     for (const [pod, row] of countRowsByPod(responses)) {
       const sum = summed.get(pod) ?? { requests: 0, byClass: [0, 0, 0, 0, 0], latencySumNs: 0, buckets: TEST_BUCKETS_NS.map(() => 0) }
@@ -73,7 +73,7 @@ t.test('the truth is the sum of every count range answered', async (t) => {
 
 t.test('the truth starts at zero and ignores answers without counts', async (t) => {
   const h = await startTestSimulator(t, argo)
-  const { status } = await collectExecute(h.client, { query_str: httpPodStatsScript(0, 30_000) })
+  const { status } = await collectExecute(h.client, httpPodStatsScript(0, 30_000))
   t.equal(status.code, grpc.status.OK, 'a script without a count range is answered')
   const truth = h.truth()
   t.equal(truth.countRanges, 0, 'no count range recorded')
@@ -91,12 +91,12 @@ t.test('a cut or malformed answer is not recorded', async (t) => {
   })
   const h = await startTestSimulator(t, scenario)
   h.setTime(15_000)
-  await collectExecute(h.client, { query_str: countsScript(0, 15_000) })
+  await collectExecute(h.client, countsScript(0, 15_000))
   h.setTime(25_000)
-  await collectExecute(h.client, { query_str: countsScript(0, 25_000) })
+  await collectExecute(h.client, countsScript(0, 25_000))
   t.same([h.truth().countRanges, h.truth().pods['default/web-1']?.requests], [0, 0], 'nothing recorded')
   h.setTime(35_000)
-  await collectExecute(h.client, { query_str: countsScript(0, 35_000) })
+  await collectExecute(h.client, countsScript(0, 35_000))
   const want = expectedPodCounts(scenario, 'default/web-1', 0, 35_000, TEST_BUCKETS_NS).requests
   t.same([h.truth().countRanges, h.truth().pods['default/web-1']?.requests], [1, want], `a normal answer is recorded (${want} requests)`)
   const cells = 2 * (TEST_BUCKETS_NS.length + 1)
@@ -107,7 +107,7 @@ t.test('GET /truth serves the truth as JSON on its own address', async (t) => {
   const h = await startTestSimulator(t, argo, { truthListen: '127.0.0.1:0' })
   t.match(h.truthAddress, /^127\.0\.0\.1:\d+$/, 'the bound address is reported')
   h.setTime(60_000)
-  await collectExecute(h.client, { query_str: countsScript(0, 60_000) })
+  await collectExecute(h.client, countsScript(0, 60_000))
   const res = await get(h.truthAddress ?? '', '/truth')
   t.equal(res.status, 200, '200 OK')
   t.match(res.type, /^application\/json/, 'JSON')

@@ -18,7 +18,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -63,25 +64,22 @@ function routerOptions(options: HttpEndpointOptions): { patterns: readonly strin
 /** The PxL of the collector. */
 export function httpEndpointScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(HTTP_ENDPOINT, r),
+  return libraryScript(HTTP_ENDPOINT, r, [
     '# Inbound HTTP requests (trace_role 2 = server side) answered in the range, by raw path.',
     sourceLine('df', 'http_events'),
     'df = df[df.trace_role == 2]',
     "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     "df.service = df.ctx['service']",
     'df = df[df.resp_status >= 100 and df.resp_status < 600]',
-    `df.failure = df.resp_status >= ${r.errorStatusMin}`,
+    'df.failure = df.resp_status >= error_status_min',
     "df = df.groupby(['namespace', 'service', 'req_method', 'req_path']).agg(",
     "    requests=('latency', px.count),",
     "    errors=('failure', px.sum),",
     "    latency_sum_ns=('latency', px.sum),",
     ')',
     projectLine('df', HTTP_ENDPOINT_COLUMNS),
-    `px.display(df, '${HTTP_ENDPOINT_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df', { errorStatus: true })
 }
 
 /** Builds the `http_endpoint` collector. @throws TypeError on invalid options. */
@@ -90,6 +88,7 @@ export function httpEndpointCollector(options: HttpEndpointOptions): PxlCollecto
     name: HTTP_ENDPOINT,
     script: httpEndpointScript(options),
     table: HTTP_ENDPOINT_TABLE,
+    execFuncs: libraryExecFuncs(HTTP_ENDPOINT, HTTP_ENDPOINT_TABLE, resolveLibraryOptions(options), { errorStatus: true }),
     ...commonSpecFields(options),
     routes: routerOptions(options),
     labels: [

@@ -14,7 +14,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -39,17 +40,16 @@ export const HTTP_SERVICE_COLUMNS = [
 /** The PxL of the collector (exported for the docs and the simulator tests). */
 export function httpServiceScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(HTTP_SERVICE, r),
+  return libraryScript(HTTP_SERVICE, r, [
     '# Inbound HTTP requests (trace_role 2 = server side) answered in the range.',
     sourceLine('df', 'http_events'),
     'df = df[df.trace_role == 2]',
     "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     "df.service = df.ctx['service']",
     "df = df[df.service != '']",
     'df = df[df.resp_status >= 100 and df.resp_status < 600]',
-    `df.failure = df.resp_status >= ${r.errorStatusMin}`,
+    'df.failure = df.resp_status >= error_status_min',
     "df = df.groupby(['namespace', 'service']).agg(",
     "    requests=('latency', px.count),",
     "    errors=('failure', px.sum),",
@@ -60,9 +60,7 @@ export function httpServiceScript(options: LibraryOptions): string {
     "df.latency_p90_ns = px.pluck_float64(df.latency_quantiles, 'p90')",
     "df.latency_p99_ns = px.pluck_float64(df.latency_quantiles, 'p99')",
     projectLine('df', HTTP_SERVICE_COLUMNS),
-    `px.display(df, '${HTTP_SERVICE_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df', { errorStatus: true })
 }
 
 const RANGE_NOTE = 'over the collector range'
@@ -73,6 +71,7 @@ export function httpServiceCollector(options: LibraryOptions): PxlCollectorSpec 
     name: HTTP_SERVICE,
     script: httpServiceScript(options),
     table: HTTP_SERVICE_TABLE,
+    execFuncs: libraryExecFuncs(HTTP_SERVICE, HTTP_SERVICE_TABLE, resolveLibraryOptions(options), { errorStatus: true }),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

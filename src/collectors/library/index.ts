@@ -12,7 +12,7 @@ import { mysqlCollector } from './mysql.js'
 import { networkCollector } from './network.js'
 import { resourcesCollector } from './resources.js'
 
-export { LIBRARY_DEFAULTS, libraryMarker, parseLibraryScript, type LibraryOptions } from './options.js'
+export { LIBRARY_DEFAULTS, type LibraryOptions } from './options.js'
 export type { HttpEndpointOptions } from './http-endpoint.js'
 
 /** Names of the library collectors, in documentation order. */

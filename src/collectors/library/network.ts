@@ -18,7 +18,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -39,8 +40,7 @@ export const NETWORK_COLUMNS = [
 /** The PxL of the collector. */
 export function networkScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(NETWORK, r),
+  return libraryScript(NETWORK, r, [
     '# Per pod ID: bytes received and sent in the range (max - min of the cumulative counters).',
     sourceLine('df', 'network_stats'),
     "df = df.groupby(['pod_id']).agg(",
@@ -50,7 +50,7 @@ export function networkScript(options: LibraryOptions): string {
     "    tx_min=('tx_bytes', px.min),",
     ')',
     'df.namespace = px.pod_id_to_namespace(df.pod_id)',
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     'df.pod = px.pod_id_to_pod_name(df.pod_id)',
     "df = df[df.pod != '']",
     'df.rx_delta = df.rx_max - df.rx_min',
@@ -60,9 +60,7 @@ export function networkScript(options: LibraryOptions): string {
     "    tx_bytes=('tx_delta', px.sum),",
     ')',
     projectLine('df', NETWORK_COLUMNS),
-    `px.display(df, '${NETWORK_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df')
 }
 
 /** Builds the `network` collector. @throws TypeError on invalid options. */
@@ -71,6 +69,7 @@ export function networkCollector(options: LibraryOptions): PxlCollectorSpec {
     name: NETWORK,
     script: networkScript(options),
     table: NETWORK_TABLE,
+    execFuncs: libraryExecFuncs(NETWORK, NETWORK_TABLE, resolveLibraryOptions(options)),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

@@ -4,16 +4,19 @@
  * library (one file each, listed in ./index.ts) turns {@link LibraryOptions}
  * into a {@link PxlCollectorSpec} that the generic PxL engine runs.
  *
- * Every library script starts with a marker line
- * `# pixie-exporter: library/<name> v1` and reads its time range from
- * `px.plugin.start_time` / `px.plugin.end_time` (the exporter sends the range
- * as the request's plugin config), so nothing time-related is interpolated.
- * The only values written into the PxL text are namespace names that passed
- * {@link NAMESPACE_PATTERN} and integers we validated, so no option can change
- * what the script does beyond its documented parameters.
+ * Every library script defines one PxL function named after the collector,
+ * taking its parameters (`include_namespaces` / `exclude_namespaces` regexes,
+ * and `error_status_min` for the HTTP ones); the request calls it through
+ * Pixie's `exec_funcs` with `output_table_prefix` = the collector's table, so
+ * the returned DataFrame arrives under that name. The function reads its time
+ * range from `px.plugin.start_time` / `px.plugin.end_time` (the exporter
+ * sends the range as the request's plugin config). The only value written
+ * into the PxL text is the row limit, an integer we validated, so no option
+ * can change what the script does beyond its documented parameters.
  */
 import type { CollectorSchedule } from '../../config/types.js'
-import { NAMESPACE_PATTERN } from '../../pixie/scripts/http-pod-stats.js'
+import { NAMESPACE_PATTERN, indent, namespaceArgs, namespaceFilterLines } from '../../pixie/scripts/http-pod-stats.js'
+import type { FuncToExecute } from '../../pixie/types.js'
 import { defaultStaleAfterMs } from '../../scheduler/schedule.js'
 
 /** Options of a library collector. Durations are milliseconds. */
@@ -54,11 +57,6 @@ export const LIBRARY_DEFAULTS = {
   errorStatusMin: 500,
 } as const
 
-/** First line of the script of library collector `name`. */
-export function libraryMarker(name: string): string {
-  return `# pixie-exporter: library/${name} v1`
-}
-
 /** Options after defaults and validation. */
 export interface ResolvedLibraryOptions {
   readonly include: readonly string[]
@@ -91,11 +89,34 @@ export function resolveLibraryOptions(options: LibraryOptions): ResolvedLibraryO
   return { include, exclude, maxRows: positiveInteger(options.maxRows ?? LIBRARY_DEFAULTS.maxRows, 'maxRows'), errorStatusMin }
 }
 
+/** What a library script's function takes besides the namespace regexes. */
+export interface LibraryFunctionShape {
+  /** HTTP collectors: the function takes `error_status_min: int`. */
+  readonly errorStatus?: boolean
+}
+
 /**
- * The lines of a script before its body: the marker, the row limit and the import.
+ * The PxL of library collector `name`: the row limit, then one function
+ * `name(include_namespaces: str, exclude_namespaces: str[, error_status_min: int])`
+ * whose body is `body` followed by `return <result>`.
  */
-export function scriptHeader(name: string, resolved: ResolvedLibraryOptions): string[] {
-  return [libraryMarker(name), `#px:set max_output_rows_per_table=${resolved.maxRows}`, 'import px', '']
+export function libraryScript(name: string, resolved: ResolvedLibraryOptions, body: readonly string[], result: string, shape: LibraryFunctionShape = {}): string {
+  const params = ['include_namespaces: str', 'exclude_namespaces: str', ...(shape.errorStatus === true ? ['error_status_min: int'] : [])]
+  return [`#px:set max_output_rows_per_table=${resolved.maxRows}`, 'import px', '', `def ${name}(${params.join(', ')}):`, ...indent([...body, `return ${result}`]), ''].join('\n')
+}
+
+/** The `exec_funcs` of library collector `name`: its function, called with the resolved options, returning table `table`. */
+export function libraryExecFuncs(name: string, table: string, resolved: ResolvedLibraryOptions, shape: LibraryFunctionShape = {}): FuncToExecute[] {
+  return [
+    {
+      funcName: name,
+      argValues: [
+        ...namespaceArgs(resolved.include, resolved.exclude),
+        ...(shape.errorStatus === true ? [{ name: 'error_status_min', value: String(resolved.errorStatusMin) }] : []),
+      ],
+      outputTablePrefix: table,
+    },
+  ]
 }
 
 /** `v = px.DataFrame(table=..., start_time=px.plugin.start_time, end_time=px.plugin.end_time)`. */
@@ -103,12 +124,9 @@ export function sourceLine(v: string, table: string): string {
   return `${v} = px.DataFrame(table='${table}', start_time=px.plugin.start_time, end_time=px.plugin.end_time)`
 }
 
-/** Lines keeping only the rows of `v` whose `namespace` column passes the include/exclude lists. */
-export function namespaceFilter(v: string, resolved: ResolvedLibraryOptions): string[] {
-  const lines: string[] = []
-  if (resolved.include.length > 0) lines.push(`${v} = ${v}[${resolved.include.map((ns) => `${v}.namespace == '${ns}'`).join(' or ')}]`)
-  if (resolved.exclude.length > 0) lines.push(`${v} = ${v}[${resolved.exclude.map((ns) => `${v}.namespace != '${ns}'`).join(' and ')}]`)
-  return lines
+/** Lines keeping only the rows of `v` whose `namespace` column passes the function's namespace regexes. */
+export function namespaceFilter(v: string): string[] {
+  return namespaceFilterLines(v)
 }
 
 /** `v = v[['a', 'b']]`: keeps the columns in this order. */
@@ -145,19 +163,4 @@ export function commonSpecFields(options: LibraryOptions): {
 export interface LibraryColumn {
   readonly name: string
   readonly type: 'STRING' | 'INT64' | 'FLOAT64'
-}
-
-/**
- * What the simulator needs to recognise a library script: the marker and the
- * namespace lists, read back from the text {@link namespaceFilter} wrote.
- * Returns undefined when `script` is not the library script `name`.
- */
-export function parseLibraryScript(script: string, name: string): { include: string[]; exclude: string[]; maxRows: number } | undefined {
-  if (!script.startsWith(`${libraryMarker(name)}\n`)) return undefined
-  const maxRows = /^#px:set max_output_rows_per_table=(\d+)$/m.exec(script)?.[1]
-  if (maxRows === undefined) return undefined
-  const names = (s: string | undefined): string[] => (s === undefined ? [] : [...s.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? ''))
-  const include = /^(\w+) = \1\[(\1\.namespace == .*)\]$/m.exec(script)?.[2]
-  const exclude = /^(\w+) = \1\[(\1\.namespace != .*)\]$/m.exec(script)?.[2]
-  return { include: names(include), exclude: names(exclude), maxRows: Number(maxRows) }
 }

@@ -14,7 +14,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -51,13 +52,12 @@ export interface ProtocolDefinition {
 /** The PxL of a protocol collector. */
 export function protocolScript(def: ProtocolDefinition, options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(def.name, r),
+  return libraryScript(def.name, r, [
     `# ${def.title} requests traced in the range, per pod and trace role.`,
     sourceLine('df', def.source),
     'df = df[df.trace_role == 1 or df.trace_role == 2]',
     "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     "df.pod = df.ctx['pod']",
     "df = df[df.pod != '']",
     "df.role = px.select(df.trace_role == 2, 'server', 'client')",
@@ -69,9 +69,7 @@ export function protocolScript(def: ProtocolDefinition, options: LibraryOptions)
     "    latency_sum_ns=('latency', px.sum),",
     ')',
     projectLine('df', PROTOCOL_COLUMNS),
-    `px.display(df, '${def.table}')`,
-    '',
-  ].join('\n')
+  ], 'df')
 }
 
 /** Builds a protocol collector. @throws TypeError on invalid options. */
@@ -80,6 +78,7 @@ export function protocolCollector(def: ProtocolDefinition, options: LibraryOptio
     name: def.name,
     script: protocolScript(def, options),
     table: def.table,
+    execFuncs: libraryExecFuncs(def.name, def.table, resolveLibraryOptions(options)),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

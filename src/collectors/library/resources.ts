@@ -23,7 +23,8 @@ import {
   namespaceFilter,
   projectLine,
   resolveLibraryOptions,
-  scriptHeader,
+  libraryExecFuncs,
+  libraryScript,
   sourceLine,
   type LibraryColumn,
   type LibraryOptions,
@@ -44,12 +45,11 @@ export const RESOURCES_COLUMNS = [
 /** The PxL of the collector. */
 export function resourcesScript(options: LibraryOptions): string {
   const r = resolveLibraryOptions(options)
-  return [
-    ...scriptHeader(RESOURCES, r),
+  return libraryScript(RESOURCES, r, [
     '# Per process: CPU time used in the range (max - min of the cumulative counters) and peak RSS.',
     sourceLine('df', 'process_stats'),
     "df.namespace = df.ctx['namespace']",
-    ...namespaceFilter('df', r),
+    ...namespaceFilter('df'),
     "df.pod = df.ctx['pod']",
     "df = df[df.pod != '']",
     "df = df.groupby(['namespace', 'pod', 'upid']).agg(",
@@ -66,9 +66,7 @@ export function resourcesScript(options: LibraryOptions): string {
     "    rss_bytes=('rss_max', px.sum),",
     ')',
     projectLine('df', RESOURCES_COLUMNS),
-    `px.display(df, '${RESOURCES_TABLE}')`,
-    '',
-  ].join('\n')
+  ], 'df')
 }
 
 /** Builds the `resources` collector. @throws TypeError on invalid options. */
@@ -77,6 +75,7 @@ export function resourcesCollector(options: LibraryOptions): PxlCollectorSpec {
     name: RESOURCES,
     script: resourcesScript(options),
     table: RESOURCES_TABLE,
+    execFuncs: libraryExecFuncs(RESOURCES, RESOURCES_TABLE, resolveLibraryOptions(options)),
     ...commonSpecFields(options),
     labels: [
       { column: 'namespace', label: 'namespace' },

@@ -8,18 +8,16 @@
  *   the latency sum and cumulative latency-bucket counts, from which the
  *   exporter adds up counters and a histogram.
  *
- * Two DataFrames in one script keep Pixie's cost at one run per interval.
- * Everything interpolated into the PxL text is either a number we produced or
- * a namespace that passed the Kubernetes DNS-1123 label rule, so no input can
- * change the script. {@link parseHttpPodStatsScript} reads the parameters back;
- * the simulator uses it to recognise and answer this script, which keeps the
- * two from drifting apart.
+ * Several tables in one run keep Pixie's cost at one run per interval. The
+ * script only defines PxL functions; the request calls them through Pixie's
+ * `exec_funcs` with the run's parameters as arguments (time range, error
+ * threshold, namespace regexes, bucket bounds, native scale), one function per
+ * table. The only values in the PxL text are the row limit and the number of
+ * latency buckets, numbers we produced, so no input can change the script.
  */
 
 import { MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA, ZERO_THRESHOLD_NS } from '../../metrics/native-histogram.js'
-
-/** First line of the script; identifies it (and its version) to the simulator. */
-export const HTTP_POD_STATS_MARKER = '# pixie-exporter: http_pod_stats v2'
+import type { FuncToExecute } from '../types.js'
 /** The `px.display` name of the windowed table. */
 export const HTTP_POD_STATS_TABLE = 'http_pod_stats'
 /** The `px.display` name of the count table. */
@@ -131,123 +129,187 @@ function checkParams(p: HttpPodStatsParams): void {
   }
 }
 
-/** Lines that load inbound HTTP events of the kept namespaces into `v`, with namespace/pod/service columns. */
-function source(v: string, p: HttpPodStatsParams, startNs: bigint): string[] {
-  const lines = [
-    `${v} = px.DataFrame(table='http_events', start_time=${startNs}, end_time=${p.endNs})`,
-    `${v} = ${v}[${v}.trace_role == 2]`,
-    `${v}.namespace = ${v}.ctx['namespace']`,
+/** The argument values of the namespace filter every built-in script function takes. */
+export function namespaceArgs(include: readonly string[], exclude: readonly string[]): { name: string; value: string }[] {
+  return [
+    { name: 'include_namespaces', value: include.length === 0 ? ALL_NAMESPACES : `^(?:${include.join('|')})$` },
+    { name: 'exclude_namespaces', value: exclude.length === 0 ? NO_NAMESPACE : `^(?:${exclude.join('|')})$` },
   ]
-  if (p.include.length > 0) {
-    lines.push(`${v} = ${v}[${p.include.map((ns) => `${v}.namespace == '${ns}'`).join(' or ')}]`)
-  }
-  if (p.exclude.length > 0) {
-    lines.push(`${v} = ${v}[${p.exclude.map((ns) => `${v}.namespace != '${ns}'`).join(' and ')}]`)
-  }
-  lines.push(`${v}.pod = ${v}.ctx['pod']`, `${v}.service = ${v}.ctx['service']`)
-  return lines
+}
+
+/** Regex of `include_namespaces` when every namespace is kept. */
+export const ALL_NAMESPACES = '^.*$'
+/** Regex of `exclude_namespaces` when none is excluded (a namespace name is never empty). */
+export const NO_NAMESPACE = '^$'
+
+/**
+ * The lines of the namespace filter over `v`, with the regexes passed as the
+ * function's `include_namespaces` / `exclude_namespaces` parameters
+ * (Carnot's `px.regex_match(pattern, value)`). A namespace name (DNS-1123)
+ * holds no regex metacharacter, so `^(?:a|b)$` matches exactly those names.
+ */
+export function namespaceFilterLines(v: string): string[] {
+  return [`${v} = ${v}[px.regex_match(include_namespaces, ${v}.namespace)]`, `${v} = ${v}[not px.regex_match(exclude_namespaces, ${v}.namespace)]`]
+}
+
+/** Indents the body lines of a PxL function. */
+export function indent(lines: readonly string[]): string[] {
+  return lines.map((l) => (l === '' ? '' : `    ${l}`))
+}
+
+const NAMESPACE_PARAMS = 'include_namespaces: str, exclude_namespaces: str'
+const RANGE_PARAMS = 'start_time: int, end_time: int'
+
+/** The helper every function calls: inbound HTTP events of the kept namespaces in [start_time, end_time), with namespace/pod/service columns. */
+function inboundLines(): string[] {
+  return [
+    `def _inbound(${RANGE_PARAMS}, ${NAMESPACE_PARAMS}):`,
+    ...indent([
+      "df = px.DataFrame(table='http_events', start_time=start_time, end_time=end_time)",
+      'df = df[df.trace_role == 2]',
+      "df.namespace = df.ctx['namespace']",
+      ...namespaceFilterLines('df'),
+      "df.pod = df.ctx['pod']",
+      "df.service = df.ctx['service']",
+      'return df',
+    ]),
+  ]
 }
 
 const GROUP = "groupby(['namespace', 'pod', 'service'])"
 const project = (v: string, columns: readonly { name: string }[]) => `${v} = ${v}[[${columns.map((c) => `'${c.name}'`).join(', ')}]]`
+const CALL_INBOUND = '_inbound(start_time, end_time, include_namespaces, exclude_namespaces)'
 
-function countLines(p: HttpPodStatsParams, counts: HttpPodCountsParams): string[] {
-  const classBounds = STATUS_CLASSES.map((c, i) => [c, 100 * (i + 1), 100 * (i + 2)] as const)
+function statsFunction(): string[] {
   return [
-    '',
-    '# Counts over the contiguous range, for counters and the latency histogram.',
-    ...source('c', p, counts.startNs),
-    'c = c[c.resp_status >= 100 and c.resp_status < 600]',
-    ...classBounds.map(([c, lo, hi]) => `c.s${c} = c.resp_status >= ${lo} and c.resp_status < ${hi}`),
-    ...counts.bucketsNs.map((b, i) => `c.le_${i} = c.latency <= ${b}`),
-    `c = c.${GROUP}.agg(`,
-    "    requests=('latency', px.count),",
-    ...STATUS_CLASSES.map((c) => `    s${c}=('s${c}', px.sum),`),
-    "    latency_sum_ns=('latency', px.sum),",
-    ...counts.bucketsNs.map((_, i) => `    le_${i}=('le_${i}', px.sum),`),
-    ')',
-    project('c', httpPodCountsColumns(counts.bucketsNs.length)),
-    `px.display(c, '${HTTP_POD_COUNTS_TABLE}')`,
-    ...(counts.native === undefined ? [] : nativeLines(p, counts, counts.native.schema)),
+    '# Window statistics, for the gauges.',
+    `def ${HTTP_POD_STATS_TABLE}(${RANGE_PARAMS}, ${NAMESPACE_PARAMS}, error_status_min: int):`,
+    ...indent([
+      `w = ${CALL_INBOUND}`,
+      'w.failure = w.resp_status >= error_status_min',
+      `w = w.${GROUP}.agg(`,
+      "    requests=('latency', px.count),",
+      "    errors=('failure', px.sum),",
+      "    latency_quantiles=('latency', px.quantiles),",
+      ')',
+      "w.latency_p50_ns = px.pluck_float64(w.latency_quantiles, 'p50')",
+      "w.latency_p90_ns = px.pluck_float64(w.latency_quantiles, 'p90')",
+      "w.latency_p99_ns = px.pluck_float64(w.latency_quantiles, 'p99')",
+      project('w', HTTP_POD_STATS_COLUMNS),
+      'return w',
+    ]),
+  ]
+}
+
+function countsFunction(buckets: number): string[] {
+  const classBounds = STATUS_CLASSES.map((c, i) => [c, 100 * (i + 1), 100 * (i + 2)] as const)
+  const le = Array.from({ length: buckets }, (_, i) => `le_${i}`)
+  return [
+    '# Counts over the contiguous range, for counters and the latency histogram;',
+    '# le_i is the upper bound of latency bucket i, in ns.',
+    `def ${HTTP_POD_COUNTS_TABLE}(${[RANGE_PARAMS, NAMESPACE_PARAMS, ...le.map((b) => `${b}: int`)].join(', ')}):`,
+    ...indent([
+      `c = ${CALL_INBOUND}`,
+      'c = c[c.resp_status >= 100 and c.resp_status < 600]',
+      ...classBounds.map(([c, lo, hi]) => `c.s${c} = c.resp_status >= ${lo} and c.resp_status < ${hi}`),
+      ...le.map((b) => `c.${b} = c.latency <= ${b}`),
+      `c = c.${GROUP}.agg(`,
+      "    requests=('latency', px.count),",
+      ...STATUS_CLASSES.map((c) => `    s${c}=('s${c}', px.sum),`),
+      "    latency_sum_ns=('latency', px.sum),",
+      ...le.map((b) => `    ${b}=('${b}', px.sum),`),
+      ')',
+      project('c', httpPodCountsColumns(buckets)),
+      'return c',
+    ]),
   ]
 }
 
 /**
- * Requests per exponential bucket over the count range. A latency at or below
- * the zero threshold (2^-20 s, a boundary of every schema) is clamped to it,
- * so its index is exactly zeroIndex(schema): the zero bucket. 2^-20 is written
- * out in full, an exact decimal. px.log2 and px.ceil are Carnot builtins
- * (math_ops); `/` always gives FLOAT64.
+ * Requests per exponential bucket over the count range, for the native
+ * histogram; `scale` is 2^schema. A latency at or below the zero threshold
+ * (2^-20 s, a boundary of every schema) is clamped to it, so its index is
+ * exactly zeroIndex(schema): the zero bucket. 2^-20 is written out in full,
+ * an exact decimal. px.log2 and px.ceil are Carnot builtins (math_ops); `/`
+ * always gives FLOAT64.
  */
-function nativeLines(p: HttpPodStatsParams, counts: HttpPodCountsParams, schema: number): string[] {
+function nativeFunction(): string[] {
   return [
-    '',
-    '# Requests per exponential latency bucket, for the native histogram.',
-    ...source('n', p, counts.startNs),
-    'n = n[n.resp_status >= 100 and n.resp_status < 600]',
-    `n.seconds = px.select(n.latency > ${ZERO_THRESHOLD_NS}, n.latency / 1000000000.0, ${ZERO_THRESHOLD_DECIMAL})`,
-    `n.bucket = px.ceil(px.log2(n.seconds) * ${2 ** schema})`,
-    "n = n.groupby(['namespace', 'pod', 'service', 'bucket']).agg(",
-    "    count=('latency', px.count),",
-    ')',
-    project('n', HTTP_POD_NATIVE_BUCKETS_COLUMNS),
-    `px.display(n, '${HTTP_POD_NATIVE_BUCKETS_TABLE}')`,
+    '# Requests per exponential latency bucket (scale = 2^schema), for the native histogram.',
+    `def ${HTTP_POD_NATIVE_BUCKETS_TABLE}(${RANGE_PARAMS}, ${NAMESPACE_PARAMS}, scale: float):`,
+    ...indent([
+      `n = ${CALL_INBOUND}`,
+      'n = n[n.resp_status >= 100 and n.resp_status < 600]',
+      `n.seconds = px.select(n.latency > ${ZERO_THRESHOLD_NS}, n.latency / 1000000000.0, ${ZERO_THRESHOLD_DECIMAL})`,
+      'n.bucket = px.ceil(px.log2(n.seconds) * scale)',
+      "n = n.groupby(['namespace', 'pod', 'service', 'bucket']).agg(",
+      "    count=('latency', px.count),",
+      ')',
+      project('n', HTTP_POD_NATIVE_BUCKETS_COLUMNS),
+      'return n',
+    ]),
   ]
 }
 
 /** 2^-20 written as an exact decimal. */
 const ZERO_THRESHOLD_DECIMAL = '0.00000095367431640625'
 
-/** Builds the PxL text for one run. Throws TypeError on parameters that could alter the script. */
-export function buildHttpPodStatsScript(p: HttpPodStatsParams): string {
-  checkParams(p)
-  return [
-    HTTP_POD_STATS_MARKER,
-    `#px:set max_output_rows_per_table=${p.maxRows}`,
-    'import px',
-    '',
-    '# Window statistics, for the gauges.',
-    ...source('w', p, p.startNs),
-    `w.failure = w.resp_status >= ${p.errorStatusMin}`,
-    `w = w.${GROUP}.agg(`,
-    "    requests=('latency', px.count),",
-    "    errors=('failure', px.sum),",
-    "    latency_quantiles=('latency', px.quantiles),",
-    ')',
-    "w.latency_p50_ns = px.pluck_float64(w.latency_quantiles, 'p50')",
-    "w.latency_p90_ns = px.pluck_float64(w.latency_quantiles, 'p90')",
-    "w.latency_p99_ns = px.pluck_float64(w.latency_quantiles, 'p99')",
-    project('w', HTTP_POD_STATS_COLUMNS),
-    `px.display(w, '${HTTP_POD_STATS_TABLE}')`,
-    ...(p.counts === undefined ? [] : countLines(p, p.counts)),
-    '',
-  ].join('\n')
+/** `query_name` of the script's runs. */
+export const HTTP_POD_STATS_QUERY_NAME = 'pixie-exporter/http_pod_stats'
+
+/** What one run sends: the PxL (functions only) and the calls with their parameters. */
+export interface HttpPodStatsRequest {
+  readonly script: string
+  readonly queryName: string
+  readonly execFuncs: readonly FuncToExecute[]
 }
 
 /**
- * Reads the parameters back from a script built by {@link buildHttpPodStatsScript}.
- * Returns undefined when the text is not that script.
+ * Builds the request of one run: a script that only defines PxL functions,
+ * and `exec_funcs` calling one function per table with the run's parameters
+ * as arguments (Pixie parses each string into the parameter's type). Each
+ * function's `output_table_prefix` is its table name, which is the name
+ * Pixie gives the table it returns. Throws TypeError on invalid parameters.
  */
-export function parseHttpPodStatsScript(script: string): HttpPodStatsParams | undefined {
-  if (!script.startsWith(`${HTTP_POD_STATS_MARKER}\n`)) return undefined
-  const maxRows = /^#px:set max_output_rows_per_table=(\d+)$/m.exec(script)
-  const window = /^w = px\.DataFrame\(table='http_events', start_time=(\d+), end_time=(\d+)\)$/m.exec(script)
-  const status = /^w\.failure = w\.resp_status >= (\d+)$/m.exec(script)
-  if (!maxRows?.[1] || !window?.[1] || !window[2] || !status?.[1]) return undefined
-  const include = /^w = w\[(w\.namespace == .*)\]$/m.exec(script)?.[1]
-  const exclude = /^w = w\[(w\.namespace != .*)\]$/m.exec(script)?.[1]
-  const names = (s: string | undefined): string[] => (s === undefined ? [] : [...s.matchAll(/'([^']*)'/g)].map((m) => m[1] ?? ''))
-  const countStart = /^c = px\.DataFrame\(table='http_events', start_time=(\d+), end_time=\d+\)$/m.exec(script)?.[1]
-  const bucketsNs = [...script.matchAll(/^c\.le_\d+ = c\.latency <= (\d+)$/gm)].map((m) => BigInt(m[1] ?? '0'))
-  const perPowerOfTwo = /^n\.bucket = px\.ceil\(px\.log2\(n\.seconds\) \* (\d+)\)$/m.exec(script)?.[1]
-  const native = perPowerOfTwo === undefined ? undefined : { schema: Math.log2(Number(perPowerOfTwo)) }
-  return {
-    startNs: BigInt(window[1]),
-    endNs: BigInt(window[2]),
-    errorStatusMin: Number(status[1]),
-    maxRows: Number(maxRows[1]),
-    include: names(include),
-    exclude: names(exclude),
-    ...(countStart === undefined ? {} : { counts: { startNs: BigInt(countStart), bucketsNs, ...(native !== undefined && { native }) } }),
+export function buildHttpPodStatsRequest(p: HttpPodStatsParams): HttpPodStatsRequest {
+  checkParams(p)
+  const ns = namespaceArgs(p.include, p.exclude)
+  const range = (startNs: bigint) => [
+    { name: 'start_time', value: String(startNs) },
+    { name: 'end_time', value: String(p.endNs) },
+  ]
+  const execFuncs: FuncToExecute[] = [
+    {
+      funcName: HTTP_POD_STATS_TABLE,
+      argValues: [...range(p.startNs), ...ns, { name: 'error_status_min', value: String(p.errorStatusMin) }],
+      outputTablePrefix: HTTP_POD_STATS_TABLE,
+    },
+  ]
+  const counts = p.counts
+  if (counts !== undefined) {
+    execFuncs.push({
+      funcName: HTTP_POD_COUNTS_TABLE,
+      argValues: [...range(counts.startNs), ...ns, ...counts.bucketsNs.map((b, i) => ({ name: `le_${i}`, value: String(b) }))],
+      outputTablePrefix: HTTP_POD_COUNTS_TABLE,
+    })
+    if (counts.native !== undefined) {
+      execFuncs.push({
+        funcName: HTTP_POD_NATIVE_BUCKETS_TABLE,
+        argValues: [...range(counts.startNs), ...ns, { name: 'scale', value: String(2 ** counts.native.schema) }],
+        outputTablePrefix: HTTP_POD_NATIVE_BUCKETS_TABLE,
+      })
+    }
   }
+  const script = [
+    `#px:set max_output_rows_per_table=${p.maxRows}`,
+    'import px',
+    '',
+    ...inboundLines(),
+    '',
+    ...statsFunction(),
+    ...(counts === undefined ? [] : ['', ...countsFunction(counts.bucketsNs.length)]),
+    ...(counts?.native === undefined ? [] : ['', ...nativeFunction()]),
+    '',
+  ].join('\n')
+  return { script, queryName: HTTP_POD_STATS_QUERY_NAME, execFuncs }
 }

@@ -1,56 +1,34 @@
 /**
- * The simulated answers to the built-in library scripts
- * (src/collectors/library/): one table each, computed from the scenario's
- * pods over the range the request's plugin config carries. Like Pixie's
+ * The rows of the library tables (see answerers/): one table each, computed
+ * from the scenario's pods over the range the request's plugin config
+ * carries. Like Pixie's
  * groupby, a group has a row only when it had data in the range.
  */
-import { HTTP_ENDPOINT_COLUMNS, HTTP_ENDPOINT_TABLE } from '../../collectors/library/http-endpoint.js'
-import { HTTP_SERVICE_COLUMNS, HTTP_SERVICE_TABLE } from '../../collectors/library/http-service.js'
-import { NETWORK_COLUMNS, NETWORK_TABLE } from '../../collectors/library/network.js'
-import { PROTOCOL_COLUMNS } from '../../collectors/library/protocol.js'
-import { RESOURCES_COLUMNS, RESOURCES_TABLE } from '../../collectors/library/resources.js'
-import { DNS_TABLE } from '../../collectors/library/dns.js'
-import { MYSQL_TABLE } from '../../collectors/library/mysql.js'
-import type { ColumnType } from '../../pixie/types.js'
+import type { CellValue } from '../answerers/answerer.js'
 import { renderServices, type PodTraffic } from '../traffic.js'
 import { LIBRARY_MODEL, PodResources, protocolCounts, type LinearRate } from './model.js'
 
-/** A cell value: STRING as string, INT64/TIME64NS as number or decimal string, FLOAT64 as number, BOOLEAN as boolean. */
-export type CellValue = string | number | boolean
-
-/** One simulated result table. */
-export interface SimulatedTable {
-  /** The `px.display` name. */
-  readonly name: string
-  readonly columns: readonly { readonly name: string; readonly type: ColumnType }[]
-  /** Rows, each in column order. */
+/** Rows of one library table, before Pixie's row limit, each in the answerer's column order. */
+export interface LibraryRows {
   readonly rows: readonly (readonly CellValue[])[]
-  /** Rows dropped by `max_output_rows_per_table`. */
-  readonly truncated: number
   /** Pixie's records processed (events or samples read), for the execution stats. */
   readonly recordsProcessed: number
 }
 
-/** What every library table computation gets. */
+/** What every library table computation gets: the functions' parameters, decoded. */
 export interface LibraryQuery {
   readonly traffic: readonly PodTraffic[]
-  /** Range, ms after the simulator's start. */
+  /** Range (the plugin time), ms after the simulator's start. */
   readonly startMs: number
   readonly endMs: number
-  readonly include: readonly string[]
-  readonly exclude: readonly string[]
-  readonly maxRows: number
-  /** HTTP scripts: the error threshold read back from the script. */
+  /** The namespace filter (`include_namespaces` / `exclude_namespaces`). */
+  readonly keepNamespace: (namespace: string) => boolean
+  /** HTTP functions: their `error_status_min` argument. */
   readonly errorStatusMin: number
 }
 
 function kept(q: LibraryQuery, namespace: string): boolean {
-  if (q.include.length > 0 && !q.include.includes(namespace)) return false
-  return !q.exclude.includes(namespace)
-}
-
-function finish(name: string, columns: SimulatedTable['columns'], rows: CellValue[][], q: LibraryQuery, recordsProcessed: number): SimulatedTable {
-  return { name, columns, rows: rows.slice(0, q.maxRows), truncated: Math.max(0, rows.length - q.maxRows), recordsProcessed }
+  return q.keepNamespace(namespace)
 }
 
 /** Requests and errors of one pod over the range, by the query's error threshold. */
@@ -69,7 +47,7 @@ function httpCounts(model: PodTraffic, q: LibraryQuery): { requests: number; err
  * one service, the sums over its pods. The quantiles are those of the pod
  * that served the most requests (its dominant phase, as in http_pod_stats).
  */
-export function simulateHttpService(q: LibraryQuery): SimulatedTable {
+export function simulateHttpService(q: LibraryQuery): LibraryRows {
   const groups = new Map<string, { namespace: string; service: string; requests: number; errors: number; sum: number; top: number; model: PodTraffic }>()
   let records = 0
   for (const model of q.traffic) {
@@ -97,7 +75,7 @@ export function simulateHttpService(q: LibraryQuery): SimulatedTable {
     const latency = g.model.latencyFor(q.startMs, q.endMs)
     return [g.namespace, g.service, g.requests, g.errors, g.sum, Math.floor(latency?.p50 ?? 0), Math.floor(latency?.p90 ?? 0), Math.floor(latency?.p99 ?? 0)]
   })
-  return finish(HTTP_SERVICE_TABLE, HTTP_SERVICE_COLUMNS, rows, q, records)
+  return { rows: rows, recordsProcessed: records }
 }
 
 /** The synthetic endpoints every simulated pod serves, with their weights out of {@link ENDPOINT_PATTERN}'s length. */
@@ -145,7 +123,7 @@ function httpCumulative(model: PodTraffic, offsetMs: number, errorStatusMin: num
  * rows of pods with the same namespace and ctx['service'] are added up, as
  * Pixie's groupby would.
  */
-export function simulateHttpEndpoint(q: LibraryQuery): SimulatedTable {
+export function simulateHttpEndpoint(q: LibraryQuery): LibraryRows {
   const weights = SIMULATED_ENDPOINTS.map((_, k) => endpointShare(ENDPOINT_PATTERN.length, k))
   const rows = new Map<string, CellValue[]>()
   let records = 0
@@ -173,11 +151,11 @@ export function simulateHttpEndpoint(q: LibraryQuery): SimulatedTable {
       }
     })
   }
-  return finish(HTTP_ENDPOINT_TABLE, HTTP_ENDPOINT_COLUMNS, [...rows.values()], q, records)
+  return { rows: [...rows.values()], recordsProcessed: records }
 }
 
 /** `pod_resources`: per pod alive in the range, CPU ns used and RSS bytes (see model.ts). */
-export function simulateResources(q: LibraryQuery): SimulatedTable {
+export function simulateResources(q: LibraryQuery): LibraryRows {
   const rows: CellValue[][] = []
   for (const { pod } of q.traffic) {
     if (!kept(q, pod.namespace)) continue
@@ -186,11 +164,11 @@ export function simulateResources(q: LibraryQuery): SimulatedTable {
     if (rss === undefined) continue
     rows.push([pod.namespace, `${pod.namespace}/${pod.name}`, model.increase(LIBRARY_MODEL.cpuNsPerSecond, q.startMs, q.endMs), rss])
   }
-  return finish(RESOURCES_TABLE, RESOURCES_COLUMNS, rows, q, rows.length)
+  return { rows, recordsProcessed: rows.length }
 }
 
 /** `pod_network`: per pod alive in the range, bytes received and sent (see model.ts). */
-export function simulateNetwork(q: LibraryQuery): SimulatedTable {
+export function simulateNetwork(q: LibraryQuery): LibraryRows {
   const rows: CellValue[][] = []
   for (const { pod } of q.traffic) {
     if (!kept(q, pod.namespace)) continue
@@ -203,10 +181,10 @@ export function simulateNetwork(q: LibraryQuery): SimulatedTable {
       model.increase(LIBRARY_MODEL.txBytesPerSecond, q.startMs, q.endMs),
     ])
   }
-  return finish(NETWORK_TABLE, NETWORK_COLUMNS, rows, q, rows.length)
+  return { rows, recordsProcessed: rows.length }
 }
 
-function simulateProtocol(table: string, rate: LinearRate, errorShare: number, latencyNs: number, q: LibraryQuery): SimulatedTable {
+function simulateProtocol(rate: LinearRate, errorShare: number, latencyNs: number, q: LibraryQuery): LibraryRows {
   const rows: CellValue[][] = []
   let records = 0
   for (const { pod } of q.traffic) {
@@ -216,17 +194,17 @@ function simulateProtocol(table: string, rate: LinearRate, errorShare: number, l
     records += c.requests
     rows.push([pod.namespace, `${pod.namespace}/${pod.name}`, 'client', c.requests, c.errors, c.latencySumNs])
   }
-  return finish(table, PROTOCOL_COLUMNS, rows, q, records)
+  return { rows, recordsProcessed: records }
 }
 
 /** `dns_pod_stats`: DNS queries every pod sends (role client), see model.ts. */
-export function simulateDns(q: LibraryQuery): SimulatedTable {
+export function simulateDns(q: LibraryQuery): LibraryRows {
   const m = LIBRARY_MODEL
-  return simulateProtocol(DNS_TABLE, m.dnsQueriesPerSecond, m.dnsErrorShare, m.dnsLatencyNs, q)
+  return simulateProtocol(m.dnsQueriesPerSecond, m.dnsErrorShare, m.dnsLatencyNs, q)
 }
 
 /** `mysql_pod_stats`: MySQL queries every pod with HTTP traffic sends (role client), see model.ts. */
-export function simulateMysql(q: LibraryQuery): SimulatedTable {
+export function simulateMysql(q: LibraryQuery): LibraryRows {
   const m = LIBRARY_MODEL
-  return simulateProtocol(MYSQL_TABLE, m.mysqlQueriesPerSecond, m.mysqlErrorShare, m.mysqlLatencyNs, q)
+  return simulateProtocol(m.mysqlQueriesPerSecond, m.mysqlErrorShare, m.mysqlLatencyNs, q)
 }

@@ -121,7 +121,7 @@ t.test('a custom collector answered by a scenario custom table', async (t) => {
   const custom = libraryScenario({
     customTables: [
       {
-        match: '# shop: orders v1',
+        queryName: 'pixie-exporter/shop_orders',
         table: 'orders_by_pod',
         columns: [
           { name: 'pod', type: 'STRING' },

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { LIBRARY, LIBRARY_NAMES, libraryMarker } from '../../../src/collectors/library/index.js'
+import { LIBRARY, LIBRARY_NAMES } from '../../../src/collectors/library/index.js'
 import { LIBRARY_DEFAULTS, type LibraryOptions } from '../../../src/collectors/library/options.js'
 import { checkPxlSpec } from '../../../src/collectors/pxl.js'
 import * as names from '../../../src/metrics/names.js'
@@ -13,9 +13,11 @@ for (const name of LIBRARY_NAMES) {
   t.test(`library/${name}: a valid spec whose script reads its range from the plugin config`, async (t) => {
     t.equal(spec.name, name, 'the spec has the library name')
     t.doesNotThrow(() => checkPxlSpec(spec), "the engine's checks pass")
-    t.equal(spec.script.split('\n')[0], libraryMarker(name), 'the first line is the marker')
     t.equal(spec.script.match(/start_time=px\.plugin\.start_time, end_time=px\.plugin\.end_time/g)?.length, 1, 'one DataFrame, over the plugin range')
-    t.match(spec.script, new RegExp(`^px\\.display\\(df, '${spec.table}'\\)$`, 'm'), 'the table the spec reads is displayed')
+    t.notMatch(spec.script, /px\.display/, 'no top-level display: the request calls the function')
+    t.match(spec.script, new RegExp(`^def ${name}\\(include_namespaces: str, exclude_namespaces: str(, error_status_min: int)?\\):$`, 'm'), 'the script defines the function, with typed parameters')
+    t.match(spec.script, /^ {4}return df$/m, 'the function returns its table')
+    t.same(spec.execFuncs?.map((f) => [f.funcName, f.outputTablePrefix]), [[name, spec.table]], 'the request calls it; Pixie names its table by the output_table_prefix, the table the spec reads')
     for (const m of spec.metrics) {
       t.equal(m.type === 'counter', m.name.endsWith('_total'), `${m.name}: _total exactly on counters`)
       t.notMatch(m.name, /_(ns|nanoseconds|milliseconds|kb|mb|percent)(_|$)/, `${m.name}: base units only`)
@@ -24,7 +26,8 @@ for (const name of LIBRARY_NAMES) {
   })
 
   t.test(`library/${name}: every table, column, ctx key and function of the script exists in Pixie`, async (t) => {
-    const script = spec.script
+    // The function body, dedented.
+    const script = spec.script.split('\n').map((l) => l.replace(/^ {4}/, '')).join('\n')
     const tables = [...script.matchAll(/px\.DataFrame\(table='([a-z_]+)'/g)].map((m) => m[1] ?? '')
     t.equal(tables.length, 1, 'one source table')
     const columns = PIXIE_TABLES[tables[0] ?? ''] ?? []
@@ -74,9 +77,11 @@ t.test('options: defaults and pass-through', async (t) => {
   t.match(spec.script, /^#px:set max_output_rows_per_table=100000$/m, 'default row limit')
   const custom = LIBRARY.http_service({ ...OPTIONS, maxRows: 500, errorStatusMin: 400, staticLabels: { cluster: 'prod' }, namespaces: { include: ['shop', 'ops'], exclude: ['kube-system'] } })
   t.match(custom.script, /^#px:set max_output_rows_per_table=500$/m, 'maxRows reaches the script')
-  t.match(custom.script, /^df\.failure = df\.resp_status >= 400$/m, 'errorStatusMin reaches the script')
-  t.match(custom.script, /^df = df\[df\.namespace == 'shop' or df\.namespace == 'ops'\]$/m, 'include list')
-  t.match(custom.script, /^df = df\[df\.namespace != 'kube-system'\]$/m, 'exclude list')
+  const args = Object.fromEntries((custom.execFuncs?.[0]?.argValues ?? []).map((a) => [a.name, a.value]))
+  t.match(custom.script, /^ {4}df\.failure = df\.resp_status >= error_status_min$/m, 'the script compares with the error_status_min parameter')
+  t.same(args, { include_namespaces: '^(?:shop|ops)$', exclude_namespaces: '^(?:kube-system)$', error_status_min: '400' }, 'errorStatusMin and the namespace lists reach the request as arguments')
+  t.match(custom.script, /^ {4}df = df\[px\.regex_match\(include_namespaces, df\.namespace\)\]$/m, 'include filter')
+  t.match(custom.script, /^ {4}df = df\[not px\.regex_match\(exclude_namespaces, df\.namespace\)\]$/m, 'exclude filter')
   t.same(custom.staticLabels, { cluster: 'prod' }, 'static labels')
   const endpoint = LIBRARY.http_endpoint({ ...OPTIONS, routes: { patterns: ['/orders/*'], maxRoutes: 20 } })
   t.same(endpoint.routes, { patterns: ['/orders/*'], maxRoutes: 20 }, 'routes reach the spec')
