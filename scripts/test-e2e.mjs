@@ -3,7 +3,10 @@
 // `exclude` (the files `npm test` leaves out) with tap, next to ONE real
 // Prometheus shared by the whole tier.
 //
-//   node scripts/test-e2e.mjs [tap options, e.g. --reporter=tap]
+//   node scripts/test-e2e.mjs [tap options, e.g. --reporter=tap] [FILE...]
+//
+// With FILEs, runs only those (beside the shared Prometheus) instead of the
+// tier; give tap options in the --name=value form.
 //
 // The shared Prometheus scrapes every second and finds its targets through
 // file_sd: a test adds a JSON file to $PIXIE_E2E_PROMETHEUS_SD and removes it
@@ -89,13 +92,15 @@ async function startSharedPrometheus(bin) {
 }
 
 async function main() {
-  const files = e2eFiles()
+  const args = process.argv.slice(2)
+  const named = args.filter((a) => !a.startsWith('-'))
+  const files = named.length > 0 ? [] : e2eFiles()
   const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' })
   const bin = which.status === 0 ? which.stdout.trim() : ''
   const prom = bin === '' ? undefined : await startSharedPrometheus(bin)
   if (prom === undefined) console.error('test-e2e: prometheus is not installed; no shared Prometheus (apt-get install -y prometheus)')
   const env = { ...process.env, ...(prom !== undefined && { PIXIE_E2E_PROMETHEUS_URL: prom.url, PIXIE_E2E_PROMETHEUS_SD: prom.sd }) }
-  const tap = spawn(process.execPath, [join(ROOT, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...process.argv.slice(2), ...files], { stdio: 'inherit', env })
+  const tap = spawn(process.execPath, [join(ROOT, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...args, ...files], { stdio: 'inherit', env })
   const stopTap = (signal) => tap.kill(signal)
   process.on('SIGINT', stopTap)
   process.on('SIGTERM', stopTap)
