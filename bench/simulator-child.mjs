@@ -1,7 +1,7 @@
 // Runs the Pixie API simulator with a large generated scenario in its own
 // process, so the benchmark measures only the exporter's side.
 import { pino } from 'pino'
-import { makeLargeScenario } from '../dist/simulator/large.js'
+import { makeLargeScenario } from '../dist/simulator/scenario.js'
 import { startSimulator } from '../dist/simulator/server.js'
 
 const pods = Number(process.argv[2] ?? 10000)

@@ -57,7 +57,8 @@ function gaugeRatio(hash, pad = '') {
 
 function quantile(q, hash, pad = '') {
   const buckets = `sum by (le) (max by (namespace, pod, le) (${fresh(`rate(pixie_http_request_duration_seconds_bucket{${sel(hash)}}[{{args.range}}])`)}))`
-  const requests = `sum(max by (namespace, pod) (${fresh(`increase(pixie_http_request_duration_seconds_count{${sel(hash)}}[{{args.range}}])`)}))`
+  // The +Inf bucket counts every request (the default series set has no _count).
+  const requests = `sum(max by (namespace, pod) (${fresh(`increase(pixie_http_request_duration_seconds_bucket{${sel(hash)}, le="+Inf"}[{{args.range}}])`)}))`
   return [
     `${pad}scalar(`,
     `${pad}    histogram_quantile(${q}, ${buckets})`,
@@ -181,8 +182,11 @@ const TEMPLATES = [
 #
 # A canary three times slower than stable but under the threshold passes this
 # template: use pixie-canary-latency-vs-stable (latency-vs-stable.yaml) to
-# judge a regression. The estimate interpolates inside a bucket (bounds
-# 0.005 … 10 s): choose a threshold near a bucket bound (0.25, 0.5, 1).
+# judge a regression. The estimate interpolates inside a bucket (default
+# bounds 0.025, 0.1, 0.25, 0.5, 1 s): choose a threshold AT a bucket bound
+# (0.25, 0.5, 1), where the decision is exact (more than 1 % of requests
+# slower than the threshold), and below the highest bound (a p99 beyond it
+# is reported as that bound).
 # NaN (Inconclusive) below {{args.min-requests}} requests in the range or
 # with stale data.`,
     args: ['namespace', 'rollout', 'canary-hash', 'prometheus-address', 'max-p99-seconds', 'range', 'min-requests', 'max-data-age', 'interval', 'count', 'failure-limit', 'inconclusive-limit', 'coverage-delay'],
@@ -212,7 +216,8 @@ const TEMPLATES = [
   {
     file: 'worst-pod.yaml',
     name: 'pixie-canary-worst-pod',
-    comment: `# The worst canary pod's error ratio: one bad pod among several healthy ones
+    comment: `# The worst canary pod's error ratio (errors / requests per second of each
+# pod, from the window gauges): one bad pod among several healthy ones
 # fails the analysis even when the canary's aggregate ratio would pass (a bad
 # node, a bad volume, one pod with a broken cache). Pods below {{args.min-rps}}
 # requests per second are not judged; NaN (Inconclusive) when none is, or
@@ -225,7 +230,8 @@ const TEMPLATES = [
         query: [
           'scalar(',
           '  max(',
-          `      max by (namespace, pod) (${fresh(`pixie_http_error_ratio{${sel('canary-hash')}}`)})`,
+          `      max by (namespace, pod) (${fresh(`pixie_http_errors_per_second{${sel('canary-hash')}}`)})`,
+          `    / max by (namespace, pod) (${fresh(`pixie_http_requests_per_second{${sel('canary-hash')}}`)})`,
           '    and',
           `      max by (namespace, pod) (${fresh(`pixie_http_requests_per_second{${sel('canary-hash')}}`)}) >= {{args.min-rps}}`,
           '  )',

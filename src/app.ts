@@ -13,6 +13,9 @@ import type { CollectorJob } from './scheduler/job.js'
 import { renderLandingPage, type LandingInfo } from './server/landing-page.js'
 import { errorRateFromRegistry, errorRateRoute } from './server/error-rate-route.js'
 
+/** What a reload did: the answer of `POST /-/reload` (declared here, where it is served; src/exporter.ts produces it). */
+export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
+
 const gzipAsync = promisify(gzip)
 
 /** Everything the HTTP app needs; it never listens (src/cli.ts does). */
@@ -23,7 +26,7 @@ export interface AppDeps {
   readonly landing: LandingInfo
   readonly now: () => number
   /** Reloads the configuration (POST /-/reload); absent: the route answers 404. */
-  readonly reload?: () => Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }>
+  readonly reload?: () => Promise<ReloadOutcome>
   /**
    * Whether `POST /-/reload` may reload (`--web.enable-lifecycle`, as
    * Prometheus); default false: it answers 403 and says how to enable it.

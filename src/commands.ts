@@ -11,7 +11,9 @@
 import type { ParseArgsConfig } from 'node:util'
 import { ANALYZE_USAGE } from './analyze/command.js'
 import type { BuildInfo } from './build-info.js'
-import { ENV_VARS, FLAGS, LOG_FORMATS, LOG_LEVELS, TLS_MODES } from './config/schema.js'
+import { ENV_VARS, FLAGS } from './config/schema.js'
+import { LOG_FORMATS, LOG_LEVELS } from './log.js'
+import { TLS_MODES } from './pixie/tls-modes.js'
 
 /** The program's name, as installed by package.json `bin`. */
 export const PROGRAM = 'pixie-exporter'

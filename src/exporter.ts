@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
-import { buildApp } from './app.js'
+import { buildApp, type ReloadOutcome } from './app.js'
 import { readBuildInfo } from './build-info.js'
 import { HttpCollector } from './collectors/http.js'
 import type { Collector } from './collectors/collector.js'
@@ -55,9 +55,6 @@ export interface ExporterOptions {
   /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
   readonly secrets?: Secrets
 }
-
-/** What a reload did. */
-export type ReloadOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
 
 /** A wired exporter: the HTTP app (not listening), its jobs, and its Pixie client. */
 export interface Exporter {

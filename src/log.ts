@@ -10,16 +10,27 @@
  * The innermost value wins, as it does for `JSON.parse`.
  */
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino'
-import type { Config } from './config/types.js'
 import { ExporterError } from './errors.js'
 import type { Secrets } from './secrets.js'
+
+/** The levels a logger can be set to (pino's levels): `log.level`, `--log.level`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** The line formats, those of the Prometheus exporter-toolkit's `--log.format`: `log.format`, `--log.format`. */
+export const LOG_FORMATS = ['logfmt', 'json'] as const
+
+/** One of {@link LOG_FORMATS}. */
+export type LogFormat = (typeof LOG_FORMATS)[number]
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
   /** Minimum level logged. */
-  readonly level: Config['log']['level']
+  readonly level: LogLevel
   /** `json` (default) or `logfmt`. */
-  readonly format?: Config['log']['format']
+  readonly format?: LogFormat
   /** Keys on every line (e.g. `{ simulated: true }`). */
   readonly bindings?: Readonly<Record<string, unknown>>
   /** Scrubbed from every line as written, and their fields censored by path. Default none. */
@@ -50,7 +61,7 @@ function errSerializer(level: string): (err: unknown) => unknown {
 }
 
 /** Rewrites one JSON line from pino: leading keys first, duplicates folded, in the chosen format. */
-export function formatLine(line: string, format: Config['log']['format']): string {
+export function formatLine(line: string, format: LogFormat): string {
   let record: Record<string, unknown>
   try {
     // JSON.parse keeps the last value of a repeated key, and stringify writes each key once.

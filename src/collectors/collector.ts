@@ -1,4 +1,4 @@
-import type { CollectorSchedule } from '../config/types.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
 
 /** What a run gets from the scheduler. */
 export interface RunContext {

@@ -223,8 +223,12 @@ export class HttpCounterStore {
     }
   }
 
-  /** Samples of the latency histogram: `_bucket{le}` (cumulative, with +Inf), `_sum`, `_count`. */
-  *histogramSamples(name: string): Generator<Sample> {
+  /**
+   * Samples of the latency histogram: `_bucket{le}` (cumulative, with +Inf),
+   * then `_sum` and `_count` unless `sumAndCount` is false (the lean default:
+   * `_count` repeats the +Inf bucket, and no shipped query reads `_sum`).
+   */
+  *histogramSamples(name: string, sumAndCount = true): Generator<Sample> {
     const bounds = this.bucketsSeconds.map(String)
     const bucket = `${name}_bucket`
     for (const totals of this.#pods.values()) {
@@ -232,6 +236,7 @@ export class HttpCounterStore {
         yield { labels: totals.labels, extra: ['le', bounds[i] ?? ''], value: totals.buckets[i] ?? 0, metricName: bucket }
       }
       yield { labels: totals.labels, extra: ['le', '+Inf'], value: totals.requests, metricName: bucket }
+      if (!sumAndCount) continue
       yield { labels: totals.labels, value: totals.latencySumSeconds, metricName: `${name}_sum` }
       yield { labels: totals.labels, value: totals.requests, metricName: `${name}_count` }
     }
@@ -244,7 +249,7 @@ export class HttpCounterStore {
  * bucket, spans and deltas) and, per `classic`:
  *
  * - `separate`: the classic series as their own COUNTER families
- *   `<name>_bucket{le}`, `<name>_sum`, `<name>_count`. Prometheus 2.42 to 2.44
+ *   `<name>_bucket{le}` and, with `sumAndCount`, `<name>_sum`, `<name>_count`. Prometheus 2.42 to 2.44
  *   ingest only the native part of a histogram that has one, so this keeps
  *   every classic series (and every query on them) working beside it;
  * - `inline`: the classic buckets inside the same Histogram messages (for a
@@ -259,6 +264,7 @@ export function nativeHistogramFamilies(
   name: string,
   help: string,
   classic: ClassicInProtobuf,
+  sumAndCount = true,
 ): MetricFamilyMessage[] {
   const schema = store.nativeSchema
   if (schema === undefined) throw new TypeError('the counter store has no native histogram schema')
@@ -298,11 +304,14 @@ export function nativeHistogramFamilies(
   }
   const families: MetricFamilyMessage[] = [{ name, help, type: MetricType.HISTOGRAM, metric: histograms }]
   if (classic === 'separate') {
-    families.push(
-      { name: `${name}_bucket`, help: `Classic buckets of ${name} (cumulative, by le).`, type: MetricType.COUNTER, metric: bucketSeries },
-      { name: `${name}_sum`, help: `Sum of ${name}.`, type: MetricType.COUNTER, metric: sums },
-      { name: `${name}_count`, help: `Count of ${name}.`, type: MetricType.COUNTER, metric: counts },
-    )
+    families.push({ name: `${name}_bucket`, help: `Classic buckets of ${name} (cumulative, by le).`, type: MetricType.COUNTER, metric: bucketSeries })
+    // Like the text exposition: _sum and _count only when configured (the native part carries both anyway).
+    if (sumAndCount) {
+      families.push(
+        { name: `${name}_sum`, help: `Sum of ${name}.`, type: MetricType.COUNTER, metric: sums },
+        { name: `${name}_count`, help: `Count of ${name}.`, type: MetricType.COUNTER, metric: counts },
+      )
+    }
   }
   return families
 }

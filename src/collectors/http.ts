@@ -25,8 +25,9 @@ import {
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
 import { HTTP_METRIC_FAMILIES } from '../config/schema.js'
+import { familyFromValues } from '../metrics/protobuf.js'
 import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
-import { formatDuration } from '../config/duration.js'
+import { formatDuration } from '../duration.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 
@@ -229,17 +230,33 @@ export class HttpCollector implements Collector {
     ))
     const native = config.nativeHistogram
     const durationHelp = `Latency of inbound HTTP requests served by the pod, in seconds (buckets counted exactly in PxL). ${counted}`
+    const sumAndCount = config.histogramSumAndCount ?? true
     if (enabled.has(HTTP_REQUEST_DURATION)) track(new SnapshotMetric(
       {
         name: HTTP_REQUEST_DURATION,
         help: durationHelp,
         type: 'histogram',
         version: () => this.#version(),
-        samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION) : []),
+        samples: () => (this.#fresh() ? this.#counters.histogramSamples(HTTP_REQUEST_DURATION, sumAndCount) : []),
         // The text exposition stays classic (byte for byte the same); protobuf
         // scrapes also get the native buckets counted in PxL.
         ...(native !== undefined && {
-          protobuf: () => (this.#fresh() ? nativeHistogramFamilies(this.#counters, HTTP_REQUEST_DURATION, durationHelp, native.classicBuckets) : []),
+          protobuf: () => (this.#fresh() ? nativeHistogramFamilies(this.#counters, HTTP_REQUEST_DURATION, durationHelp, native.classicBuckets, sumAndCount) : []),
+        }),
+        // A classic protobuf Histogram message always carries a count and a
+        // sum (Prometheus stores them as _count and _sum): give it the real
+        // ones rather than zeros when the text exposition leaves them out.
+        ...(native === undefined && !sumAndCount && {
+          protobuf: () => {
+            if (!this.#fresh()) return []
+            const values = [...this.#counters.histogramSamples(HTTP_REQUEST_DURATION, true)].map((s) => ({
+              labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+              value: s.value,
+              ...(s.metricName !== undefined && { metricName: s.metricName }),
+            }))
+            const family = familyFromValues(HTTP_REQUEST_DURATION, durationHelp, 'histogram', values)
+            return family === undefined ? [] : [family]
+          },
         }),
       },
       registry,

@@ -4,7 +4,7 @@
  * YAML config and the built-in library collectors are both expressed as a
  * {@link PxlCollectorSpec} and run by the same engine (src/collectors/pxl.ts).
  */
-import type { CollectorSchedule } from '../config/types.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
 import type { FuncToExecute } from '../pixie/types.js'
 import type { RouterOptions } from './routes.js'
 
@@ -124,9 +124,6 @@ export function metricNameProblem(name: string, type: MetricMapping['type']): st
   if (type === 'gauge' && name.endsWith('_total')) return `${JSON.stringify(name)} is a gauge and must not end in _total (reserved for counters)`
   return undefined
 }
-
-/** Default of {@link PxlCollectorSpec.maxSeries}. */
-export const DEFAULT_MAX_SERIES = 50_000
 
 /**
  * What the configuration resolves for an enabled library collector

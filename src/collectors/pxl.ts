@@ -17,7 +17,7 @@
  */
 import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
-import { formatDuration } from '../config/duration.js'
+import { formatDuration } from '../duration.js'
 import { CollectorResultError } from '../errors.js'
 import { SnapshotMetric, type Labels, type Sample } from '../metrics/snapshot-metric.js'
 import { tableOf } from '../pixie/table.js'

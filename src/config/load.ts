@@ -4,32 +4,39 @@
  * precedence. Every problem is collected and thrown together as a
  * {@link ConfigError}, each line `<field>: <reason>` where the field is named
  * the way the user wrote it: a YAML path, an environment variable or a flag.
+ *
+ * The sources are read by sources/flags.ts, sources/env.ts and
+ * sources/file.ts (which validates the file once against schema.ts) and
+ * merged here only, in {@link readSources}; the value parsers they share are
+ * in values.ts. docs/architecture.md shows where this sits.
  */
 import { readFileSync } from 'node:fs'
 import { readFile as readFileAsync } from 'node:fs/promises'
-import { isIP } from 'node:net'
-import { parseArgs } from 'node:util'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import { validateDetailed } from 'node-cron'
-import { LineCounter, isScalar, parseDocument, visit, type Document } from 'yaml'
 import { ConfigError } from '../errors.js'
+import { LOG_FORMATS, LOG_LEVELS } from '../log.js'
+import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
+import { parseDuration } from '../duration.js'
+import { intervalToCron, type CollectorSchedule } from '../scheduler/schedule.js'
 import { SECRET_PLACEHOLDER, scrubText } from '../secrets.js'
 import { atLeastTheGap, buildPxlCollectors, type FieldParsers } from './collectors.js'
-import { parseDuration } from './duration.js'
+import { CLASSIC_IN_PROTOBUF, DEFAULT_HTTP_INTERVAL, ENV_VARS, FLAGS, LAYERED_SETTINGS, type LayeredSetting } from './schema.js'
+import { readEnvironment, type Environment } from './sources/env.js'
+import { loadFile, type FileLayer } from './sources/file.js'
+import { parseFlags, type Flags } from './sources/flags.js'
+import type { Config } from './types.js'
 import {
-  CONFIG_FILE_SCHEMA,
-  DEFAULT_HTTP_INTERVAL,
-  CLASSIC_IN_PROTOBUF,
-  ENV_PREFIX,
-  ENV_VARS,
-  FLAGS,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  MESSAGE_KEYWORD,
-  TLS_MODES,
-  type ConfigFile,
-} from './schema.js'
-import type { CollectorSchedule, Config, TlsMode } from './types.js'
+  cronExpression,
+  duration,
+  hostPort,
+  Invalid,
+  listenAddress,
+  oneOf,
+  resolve,
+  tryRead,
+  uuid,
+  type Resolved,
+  type Source,
+} from './values.js'
 
 /** Inputs of {@link loadConfig}; everything the process provides is injected. */
 export interface LoadConfigOptions {
@@ -53,50 +60,51 @@ export interface LoadedConfig {
   readonly configFile: string | undefined
 }
 
+/**
+ * The three sources, read once, and the one place they are merged: for a
+ * setting of LAYERED_SETTINGS, its provided values, highest precedence first
+ * (flag, environment, file). Every other setting comes from the file alone.
+ */
+interface Sources {
+  readonly flags: Flags
+  readonly env: Environment
+  readonly file: FileLayer
+  /** Where the file's path came from: `--config` or PIXIE_EXPORTER_CONFIG. */
+  readonly configSource: Source | undefined
+  /** The provided values of `key`, highest precedence first (the first defined one wins). */
+  layers(key: LayeredSetting): readonly (Source | undefined)[]
+  /** How to set `key`, for a "required" message: `PX_CLUSTER_ID, --pixie.cluster-id or pixie.clusterId`. */
+  where(key: LayeredSetting): string
+}
+
+function readSources(options: LoadConfigOptions, readFile: (path: string) => string, errors: string[]): Sources {
+  const flags = parseFlags(options.argv, errors)
+  const env = readEnvironment(options.env, errors)
+  const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
+  const file = loadFile(configSource, readFile, errors)
+  return {
+    flags,
+    env,
+    file,
+    configSource,
+    layers(key) {
+      const { flag, env: variable } = LAYERED_SETTINGS[key]
+      return [flags.get(flag), env.get(variable), file.text(key)]
+    },
+    where(key) {
+      const { flag, env: variable } = LAYERED_SETTINGS[key]
+      return `${variable}, --${flag} or ${key}`
+    },
+  }
+}
+
 /** Stand-in for the API key wherever the configuration is shown. */
 export const REDACTED = SECRET_PLACEHOLDER
 
-const MAX_TIMEOUT_MS = 10 * 60_000
-const MIN_INTERVAL_MS = 1_000
-const MIN_WINDOW_MS = 1_000
-const MAX_WINDOW_MS = 3_600_000
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // gRPC metadata values must be printable ASCII; spaces would be trimmed by proxies.
 const API_KEY_PATTERN = /^[\x21-\x7e]+$/
-const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----'
-
-const FLAG_OPTIONS = {
-  [FLAGS.config]: { type: 'string' },
-  [FLAGS.checkConfig]: { type: 'boolean' },
-  [FLAGS.enableLifecycle]: { type: 'boolean' },
-  [FLAGS.listenAddress]: { type: 'string' },
-  [FLAGS.logLevel]: { type: 'string' },
-  [FLAGS.logFormat]: { type: 'string' },
-  [FLAGS.address]: { type: 'string' },
-  [FLAGS.clusterId]: { type: 'string' },
-  [FLAGS.tls]: { type: 'string' },
-  [FLAGS.caFile]: { type: 'string' },
-  [FLAGS.webConfigFile]: { type: 'string' },
-} as const
-
-type FlagName = (typeof FLAGS)[keyof typeof FLAGS]
-
-/** A raw value and the name of where it came from, used as the message prefix. */
-interface Source {
-  readonly label: string
-  readonly value: string
-}
-
-/** The winning source of a setting; `value` is undefined when that source was invalid. */
-interface Resolved<T> {
-  readonly label: string
-  readonly value: T | undefined
-}
-
-/** Thrown by the small parsers below; its message is the `<reason>` part of a line. */
-class Invalid extends Error {}
 
 /**
  * Loads and validates the configuration. Sources, lowest precedence first:
@@ -109,14 +117,12 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const errors: string[] = []
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
 
-  const flags = parseFlags(options.argv, errors)
-  const env = readEnvironment(options.env, errors)
-  const configSource = flags.get(FLAGS.config) ?? env.get(ENV_VARS.config)
-  const file = loadFile(configSource, readFile, errors)
+  const sources = readSources(options, readFile, errors)
+  const { flags, env, file, configSource } = sources
 
   // Every key read from a key file, valid or not: never echoed in an error.
   const keyTexts: string[] = []
-  const pixie = buildPixie(flags, env, file, readFile, errors, keyTexts)
+  const pixie = buildPixie(sources, readFile, errors, keyTexts)
   const http = buildHttpCollector(file, pixie.timeoutMs, errors)
   const pxl = buildPxlCollectors(
     {
@@ -129,11 +135,11 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     fieldParsers(readFile, errors),
     errors,
   )
-  const web = buildWeb(flags, env, file, readFile, errors)
-  const level = resolve(errors, [flags.get(FLAGS.logLevel), env.get(ENV_VARS.logLevel), file.text('log.level')], (text) =>
+  const web = buildWeb(sources, readFile, errors)
+  const level = resolve(errors, sources.layers('log.level'), (text) =>
     oneOf(text, LOG_LEVELS),
   )
-  const format = resolve(errors, [flags.get(FLAGS.logFormat), env.get(ENV_VARS.logFormat), file.text('log.format')], (text) =>
+  const format = resolve(errors, sources.layers('log.format'), (text) =>
     oneOf(text, LOG_FORMATS),
   )
 
@@ -209,28 +215,6 @@ export async function loadConfigAsync(options: LoadConfigAsyncOptions): Promise<
 }
 
 /**
- * Turns a collection interval into a six-field cron expression that fires at
- * the same cadence, aligned to the clock. Returns undefined when no such
- * expression exists (the interval must divide a minute, an hour or a day).
- */
-export function intervalToCron(intervalMs: number): string | undefined {
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1_000 || intervalMs % 1_000 !== 0) return undefined
-  const seconds = intervalMs / 1_000
-  if (seconds < 60) return 60 % seconds === 0 ? `${step(seconds)} * * * * *` : undefined
-  if (seconds % 60 !== 0) return undefined
-  const minutes = seconds / 60
-  if (minutes < 60) return 60 % minutes === 0 ? `0 ${step(minutes)} * * * *` : undefined
-  if (minutes % 60 !== 0) return undefined
-  const hours = minutes / 60
-  if (hours === 24) return '0 0 0 * * *'
-  return hours < 24 && 24 % hours === 0 ? `0 0 ${step(hours)} * * *` : undefined
-}
-
-function step(n: number): string {
-  return n === 1 ? '*' : `*/${n}`
-}
-
-/**
  * A copy of `config` that is safe to log or serve: the API key, when set, is
  * replaced by `<secret>`.
  */
@@ -240,344 +224,33 @@ export function redactConfig(config: Config): unknown {
   return copy
 }
 
-// ---------------------------------------------------------------- flags
-
-interface Flags {
-  get(name: FlagName): Source | undefined
-  readonly checkOnly: boolean
-  readonly enableLifecycle: boolean
-}
-
-function parseFlags(argv: readonly string[], errors: string[]): Flags {
-  // parseArgs' own strict mode stops at the first problem; we want them all,
-  // so it runs non-strict and the strict rules are applied to its tokens.
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options: FLAG_OPTIONS,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  })
-  const values = new Map<string, Source>()
-  let checkOnly = false
-  let enableLifecycle = false
-  // Index of an argument taken to be the value of an unknown flag: it is part
-  // of that flag's error and is never echoed (it could be a secret).
-  let swallowed = -1
-  const shortReported = new Set<number>()
-  for (const token of tokens) {
-    if (token.kind === 'option-terminator') continue
-    if (token.kind === 'positional') {
-      if (token.index !== swallowed) errors.push(`unexpected argument in position ${token.index + 1} (flags take the form --name VALUE)`)
-      continue
-    }
-    if (!token.rawName.startsWith('--')) {
-      // There are no short flags. parseArgs splits `-config.check` (Go
-      // style) into one token per letter; report the argument once, without
-      // any `=value` part.
-      if (!shortReported.has(token.index)) {
-        const arg = argv[token.index] ?? token.rawName
-        errors.push(`unknown flag ${arg.split('=')[0] ?? arg}`)
-        if (!arg.includes('=')) swallowed = token.index + 1
-        shortReported.add(token.index)
-      }
-      continue
-    }
-    const label = `--${token.name}`
-    if (!Object.hasOwn(FLAG_OPTIONS, token.name)) {
-      errors.push(`unknown flag ${token.rawName}`)
-      if (token.value === undefined) swallowed = token.index + 1
-      continue
-    }
-    if (token.name === FLAGS.checkConfig) {
-      if (token.value !== undefined) errors.push(`${label}: takes no value`)
-      else checkOnly = true
-      continue
-    }
-    if (token.name === FLAGS.enableLifecycle) {
-      if (token.value !== undefined) errors.push(`${label}: takes no value`)
-      else enableLifecycle = true
-      continue
-    }
-    // Non-strict parseArgs takes the next argument as the value even when it
-    // is another flag; strict mode would call that ambiguous, so do we.
-    if (token.value === undefined || token.value === '' || (!token.inlineValue && token.value.startsWith('-'))) {
-      errors.push(`${label}: requires a value`)
-      continue
-    }
-    values.set(token.name, { label, value: token.value })
-  }
-  return { get: (name) => values.get(name), checkOnly, enableLifecycle }
-}
-
-// ---------------------------------------------------------------- environment
-
-interface Environment {
-  get(name: string): Source | undefined
-}
-
-function readEnvironment(env: LoadConfigOptions['env'], errors: string[]): Environment {
-  const known = new Set<string>(Object.values(ENV_VARS))
-  for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith(ENV_PREFIX) || known.has(name) || isServiceLink(name, env[name])) continue
-    errors.push(`${name}: unknown environment variable`)
-  }
-  return {
-    get(name) {
-      const value = env[name]
-      // Kubernetes manifests often set a variable to "" to mean "not set".
-      return value === undefined || value === '' ? undefined : { label: name, value }
-    },
-  }
-}
-
-// Kubernetes injects variables for every Service in the namespace
-// (enableServiceLinks, on by default), so a Service named `pixie-exporter`
-// gives its pods PIXIE_EXPORTER_SERVICE_HOST, PIXIE_EXPORTER_PORT=tcp://...
-// and more. They must not stop the exporter from starting. See
-// https://kubernetes.io/docs/concepts/services-networking/service/#environment-variables
-const SERVICE_LINK_PATTERN = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$/
-const SERVICE_LINK_URL = /^(tcp|udp|sctp):\/\//
-
-function isServiceLink(name: string, value: string | undefined): boolean {
-  // A bare `_PORT` could be a typo of ours (PIXIE_EXPORTER_LISTEN_PORT), so
-  // it is only ignored when it holds the URL Kubernetes puts there.
-  return SERVICE_LINK_PATTERN.test(name) || (name.endsWith('_PORT') && SERVICE_LINK_URL.test(value ?? ''))
-}
-
-// ---------------------------------------------------------------- file
-
-interface FileLayer {
-  /**
-   * False when the named file could not be read, parsed or was not a
-   * mapping. That problem is reported once; "required" errors for keys the
-   * file may well have held would only be noise.
-   */
-  readonly usable: boolean
-  /** Whether the schema rejected the value at a dotted path (already reported). */
-  rejected(path: string): boolean
-  /** The value at a dotted path, unless the schema rejected it or a section above it. */
-  value(path: string): unknown
-  /** A string at a dotted path, unless the schema rejected it. */
-  text(path: string): Source | undefined
-}
-
-function loadFile(source: Source | undefined, readFile: (path: string) => string, errors: string[]): FileLayer {
-  let raw: unknown = {}
-  let usable = true
-  if (source !== undefined) {
-    const content = tryRead(source, source.value, readFile, errors)
-    const parsed = content === undefined ? undefined : parseYaml(source.value, content, errors)
-    usable = parsed !== undefined
-    if (parsed !== undefined) raw = parsed.value ?? {}
-  }
-  const rejected = new Set<string>()
-  let data = validateFile(raw, source?.value ?? 'config file', rejected, errors)
-  if (data === undefined) {
-    usable = false
-    // The top level was not a mapping: carry on with the defaults so the
-    // environment and flags are still checked.
-    data = validateFile({}, '', rejected, errors) as ConfigFile
-  }
-  const root: unknown = data
-  const value = (path: string): unknown => {
-    if (rejected.has(path)) return undefined
-    let node = root
-    for (const key of path.split('.')) {
-      node = typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined
-    }
-    return node
-  }
-  return {
-    usable,
-    rejected: (path) => rejected.has(path),
-    value,
-    text(path) {
-      const node = value(path)
-      return typeof node === 'string' ? { label: path, value: node } : undefined
-    },
-  }
-}
-
-/** The document's value (`null` for an empty file), or undefined after reporting why it is not YAML. */
-function parseYaml(path: string, content: string, errors: string[]): { value: unknown } | undefined {
-  try {
-    // The parser's own duplicate-key check compares each key with every
-    // earlier one (quadratic: 40k keys took 11 s); firstDuplicateKey does the
-    // same check with a hash set and the parser's wording and position.
-    const lineCounter = new LineCounter()
-    const doc = parseDocument(content, { uniqueKeys: false, lineCounter })
-    const first = doc.errors[0]
-    const duplicate = firstDuplicateKey(doc)
-    if (first !== undefined && (duplicate === undefined || first.pos[0] <= duplicate)) {
-      errors.push(`${path}: invalid YAML: ${firstLine(first.message)}`)
-      return undefined
-    }
-    if (duplicate !== undefined) {
-      const { line, col } = lineCounter.linePos(duplicate)
-      errors.push(`${path}: invalid YAML: Map keys must be unique at line ${line}, column ${col}`)
-      return undefined
-    }
-    const value = plainData(doc.toJS(), new Set())
-    if (value === NOT_PLAIN) {
-      errors.push(`${path}: must be a YAML mapping`)
-      return undefined
-    }
-    return { value }
-  } catch (err) {
-    // toJS throws on unresolved aliases and alias bombs.
-    errors.push(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`)
-    return undefined
-  }
-}
-
-/**
- * The offset of the first key that repeats an earlier key of the same
- * mapping (scalar keys with equal values, as the YAML parser compares them),
- * or undefined. Linear in the size of the document: aliases are not followed.
- */
-function firstDuplicateKey(doc: Document): number | undefined {
-  let found: number | undefined
-  visit(doc, {
-    Map(_, map) {
-      const seen = new Set<unknown>()
-      for (const pair of map.items) {
-        const key = pair.key
-        if (!isScalar(key)) continue
-        if (seen.has(key.value)) {
-          const at = key.range?.[0]
-          if (at !== undefined && (found === undefined || at < found)) found = at
-        }
-        seen.add(key.value)
-      }
-    },
-  })
-  return found
-}
-
-const NOT_PLAIN = Symbol('not plain data')
-
-/**
- * The document with every value that is not plain data replaced by null,
- * which every rule of the schema rejects as the wrong type. Tags such as
- * `!!set`, `!!omap`, `!!binary` and `!!timestamp` (and YAML 1.1 dates) give
- * Sets, Maps, Buffers and Dates, which the schema would otherwise take for
- * empty mappings or mappings of their methods. Cycles (`&x [*x]`) are cut the
- * same way. Returns NOT_PLAIN when the document itself is such a value.
- */
-function plainData(value: unknown, ancestors: Set<object>, depth = 0): unknown {
-  if (typeof value !== 'object' || value === null) return value
-  const proto: unknown = Object.getPrototypeOf(value)
-  const plain = Array.isArray(value) || proto === Object.prototype || proto === null
-  if (!plain || ancestors.has(value)) return depth === 0 ? NOT_PLAIN : null
-  ancestors.add(value)
-  const out = Array.isArray(value)
-    ? value.map((item: unknown) => plainData(item, ancestors, depth + 1))
-    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainData(v, ancestors, depth + 1)]))
-  ancestors.delete(value)
-  return out
-}
-
-/** The parser's first line names the problem and its position; later lines quote the source, which may hold the key. */
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? '').replace(/:$/, '')
-}
-
-// Compiling the schema costs ~40ms, so it is done once, on first use. The
-// compiled function only remembers the last call's `errors`, which are read
-// right after that (synchronous) call, so sharing it leaks nothing between
-// loads.
-let compiledSchema: ValidateFunction<ConfigFile> | undefined
-
-function fileValidator(): ValidateFunction<ConfigFile> {
-  if (compiledSchema === undefined) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true })
-    ajv.addKeyword({ keyword: MESSAGE_KEYWORD, schemaType: 'string' })
-    compiledSchema = ajv.compile<ConfigFile>(CONFIG_FILE_SCHEMA)
-  }
-  return compiledSchema
-}
-
-function validateFile(raw: unknown, path: string, rejected: Set<string>, errors: string[]): ConfigFile | undefined {
-  const validate = fileValidator()
-  if (validate(raw)) return raw
-  for (const error of validate.errors ?? []) {
-    const field = dottedPath(error.instancePath)
-    if (field === '') {
-      if (error.keyword === 'type') {
-        errors.push(`${path}: must be a YAML mapping`)
-        return undefined
-      }
-    }
-    rejected.add(field)
-    errors.push(schemaMessage(field, error, path))
-  }
-  return raw as ConfigFile
-}
-
-function schemaMessage(field: string, error: ErrorObject, file: string): string {
-  if (error.keyword === 'additionalProperties') {
-    const key = String((error.params as { additionalProperty: string }).additionalProperty)
-    // A key that cannot stand as the field of a `<field>: <reason>` line (empty,
-    // a colon, control or invisible characters, a line break) is quoted after
-    // the section that holds it instead.
-    if (!plainKey(key)) return `${field === '' ? file : field}: unknown key ${quoteKey(key)}`
-    return `${field === '' ? key : `${field}.${key}`}: unknown key`
-  }
-  if (error.keyword === 'type' && (error.params as { type: string }).type === 'object') return `${field}: must be a mapping`
-  const message: unknown = (error.parentSchema as Record<string, unknown> | undefined)?.[MESSAGE_KEYWORD]
-  // Every leaf of the schema carries its message; the fallback only guards
-  // against a future key added without one.
-  return `${field}: ${typeof message === 'string' ? message : (error.message ?? 'is invalid')}`
-}
-
-function plainKey(key: string): boolean {
-  return key !== '' && key.trim() === key && !/[\p{C}\p{Zl}\p{Zp}:]/u.test(key)
-}
-
-/** JSON-style quoting that also escapes the invisible characters JSON.stringify leaves alone. */
-function quoteKey(key: string): string {
-  return JSON.stringify(key).replace(/[\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`)
-}
-
-/** `/collectors/http/namespaces/include/0` → `collectors.http.namespaces.include[0]`. */
-function dottedPath(pointer: string): string {
-  let out = ''
-  for (const part of pointer.split('/').slice(1)) {
-    const key = part.replaceAll('~1', '/').replaceAll('~0', '~')
-    // Numeric segments only arise as array indexes: object keys are fixed by the schema.
-    out += /^\d+$/.test(key) ? `[${key}]` : out === '' ? key : `.${key}`
-  }
-  return out
-}
 
 // ---------------------------------------------------------------- pixie
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 function buildPixie(
-  flags: Flags,
-  env: Environment,
-  file: FileLayer,
+  sources: Sources,
   readFile: (path: string) => string,
   errors: string[],
   keyTexts: string[],
 ): Partial<Mutable<Config['pixie']>> {
-  const address = resolve(errors, [flags.get(FLAGS.address), env.get(ENV_VARS.address), file.text('pixie.address')], (text) =>
+  const { env, file } = sources
+  const address = resolve(errors, sources.layers('pixie.address'), (text) =>
     hostPort(text, 1, 'must be host:port (e.g. work.withpixie.ai:443)'),
   )
-  const clusterId = resolve(errors, [flags.get(FLAGS.clusterId), env.get(ENV_VARS.clusterId), file.text('pixie.clusterId')], uuid)
+  const clusterId = resolve(errors, sources.layers('pixie.clusterId'), uuid)
   // No "required" error when the file could not be used or its value was
   // rejected: that problem is already reported.
   if (clusterId === undefined && file.usable && !file.rejected('pixie.clusterId')) {
-    errors.push(`pixie.clusterId: required (set ${ENV_VARS.clusterId}, --${FLAGS.clusterId} or pixie.clusterId)`)
+    errors.push(`pixie.clusterId: required (set ${sources.where('pixie.clusterId')})`)
   }
-  const tls = resolve(errors, [flags.get(FLAGS.tls), env.get(ENV_VARS.tls), file.text('pixie.tls')], (text) => oneOf(text, TLS_MODES))
+  const tls = resolve(errors, sources.layers('pixie.tls'), (text) => oneOf(text, TLS_MODES))
   // Unknown when the winning value is invalid, so that no rule depending on
   // the mode adds a second, misleading error.
   const tlsMode: TlsMode | undefined = tls === undefined ? (file.rejected('pixie.tls') ? undefined : 'verify') : tls.value
 
-  const caFile = resolve(errors, [flags.get(FLAGS.caFile), env.get(ENV_VARS.caFile), file.text('pixie.caFile')], (text) => text)
+  const caFile = resolve(errors, sources.layers('pixie.caFile'), (text) => text)
   if (caFile?.value !== undefined) {
     if (tls !== undefined && tlsMode !== undefined && tlsMode !== 'verify') {
       errors.push(`${caFile.label}: only allowed with TLS mode verify (${tls.label} is ${tlsMode})`)
@@ -593,9 +266,7 @@ function buildPixie(
     errors.push(`pixie.apiKey: required (set ${ENV_VARS.apiKey}, pixie.apiKey or pixie.apiKeyFile)`)
   }
 
-  const timeout = resolve(errors, [file.text('pixie.timeout')], (text) =>
-    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
-  )
+  const timeout = fileDuration(file, 'pixie.timeout')
 
   return {
     ...(address?.value !== undefined && { address: address.value.address }),
@@ -663,6 +334,16 @@ function readKeyFile(source: Source, readFile: (path: string) => string, errors:
 
 // ---------------------------------------------------------------- collectors
 
+/**
+ * A duration from the file, in ms. The schema has checked its grammar and
+ * its range (DURATION_KEYWORD); a value it rejected is absent here.
+ */
+function fileDuration(file: FileLayer, path: string): Resolved<number> | undefined {
+  const source = file.text(path)
+  // Cannot throw for a value the schema accepted.
+  return source === undefined ? undefined : { label: source.label, value: parseDuration(source.value) }
+}
+
 function buildHttpCollector(
   file: FileLayer,
   pixieTimeoutMs: number | undefined,
@@ -673,27 +354,17 @@ function buildHttpCollector(
   const fallback = file.rejected('collectors.http.interval') ? undefined : { label: 'collectors.http.interval', value: DEFAULT_HTTP_INTERVAL }
   const schedule = parseSchedule(errors, interval, scheduleText, fallback, 'collectors.http.schedule')
 
-  const window = resolve(errors, [file.text('collectors.http.window')], (text) =>
-    durationBetween(text, MIN_WINDOW_MS, MAX_WINDOW_MS, 'must be from 1s to 1h'),
-  )
-  const timeout = resolve(errors, [file.text('collectors.http.timeout')], (text) =>
-    durationBetween(text, 1, MAX_TIMEOUT_MS, 'must be greater than 0 and at most 10m'),
-  )
-  const staleAfter = resolve(errors, [file.text('collectors.http.staleAfter')], (text) =>
-    durationBetween(text, 1, Number.MAX_SAFE_INTEGER, 'must be greater than 0'),
-  )
+  const window = fileDuration(file, 'collectors.http.window')
+  const timeout = fileDuration(file, 'collectors.http.timeout')
+  const staleAfter = fileDuration(file, 'collectors.http.staleAfter')
   const least = schedule === undefined ? undefined : atLeastTheGap(schedule)
   if (staleAfter?.value !== undefined && least !== undefined && staleAfter.value < least.ms) {
     errors.push(`collectors.http.staleAfter: ${least.reason}`)
   }
 
-  const lag = resolve(errors, [file.text('collectors.http.lag')], (text) => durationBetween(text, 0, 300_000, 'must be from 0s to 5m'))
-  const maxCatchUp = resolve(errors, [file.text('collectors.http.maxCatchUp')], (text) =>
-    durationBetween(text, 1_000, 86_400_000, 'must be from 1s to 1d'),
-  )
-  const expireAfter = resolve(errors, [file.text('collectors.http.expireAfter')], (text) =>
-    durationBetween(text, 1_000, Number.MAX_SAFE_INTEGER, 'must be at least 1s'),
-  )
+  const lag = fileDuration(file, 'collectors.http.lag')
+  const maxCatchUp = fileDuration(file, 'collectors.http.maxCatchUp')
+  const expireAfter = fileDuration(file, 'collectors.http.expireAfter')
   if (expireAfter?.value !== undefined && least !== undefined && expireAfter.value < least.ms) {
     errors.push(`collectors.http.expireAfter: ${least.reason}`)
   }
@@ -722,6 +393,7 @@ function buildHttpCollector(
     errors.push('collectors.http.nativeHistogram: enabled, but collectors.http.metrics leaves out pixie_http_request_duration_seconds')
   }
   const maxRows = file.value('collectors.http.maxRows')
+  const histogramSumAndCount = file.value('collectors.http.histogramSumAndCount')
   return {
     ...(schedule !== undefined && { schedule }),
     ...(window?.value !== undefined && { windowMs: window.value }),
@@ -735,6 +407,7 @@ function buildHttpCollector(
     ...(expireAfter?.value !== undefined && { expireAfterMs: expireAfter.value }),
     ...(buckets !== undefined && { bucketsSeconds: buckets }),
     ...(metrics !== undefined && { metrics }),
+    ...(typeof histogramSumAndCount === 'boolean' && { histogramSumAndCount }),
     ...(nativeHistogram !== undefined && { nativeHistogram }),
   }
 }
@@ -806,8 +479,8 @@ function parseSchedule(
 }
 
 function intervalSchedule(text: string, scheduleKey: string): CollectorSchedule {
+  // The schema has checked the grammar and the minimum (1s) of a value from the file.
   const intervalMs = duration(text)
-  if (intervalMs < MIN_INTERVAL_MS) throw new Invalid('must be at least 1s')
   const cron = intervalToCron(intervalMs)
   if (cron === undefined) {
     throw new Invalid(`must divide a minute, an hour or a day evenly (e.g. 10s, 15s, 30s, 1m, 5m); use ${scheduleKey} for other cadences`)
@@ -818,154 +491,33 @@ function intervalSchedule(text: string, scheduleKey: string): CollectorSchedule 
 /** The value parsers handed to collectors.ts, reporting onto `errors` with the same messages as here. */
 function fieldParsers(readFile: (path: string) => string, errors: string[]): FieldParsers {
   return {
-    duration: (source, min, max, reason) =>
-      source === undefined ? undefined : resolve(errors, [source], (text) => durationBetween(text, min, max, reason))?.value,
+    duration: (source) => (source === undefined ? undefined : resolve(errors, [source], duration)?.value),
     schedule: (interval, scheduleText, fallback, scheduleKey) => parseSchedule(errors, interval, scheduleText, fallback, scheduleKey),
     readFile: (source) => tryRead(source, source.value, readFile, errors),
   }
 }
 
-const CRON_FIELD_NAMES: Readonly<Record<string, string>> = { dayOfMonth: 'day-of-month', dayOfWeek: 'day-of-week' }
-
-function cronExpression(text: string): string {
-  const fields = text.trim().split(/\s+/)
-  // node-cron also takes 5 fields; we require the seconds field so that an
-  // expression means the same thing here as in docs/configuration.md.
-  if (fields.length !== 6) {
-    throw new Invalid('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)')
-  }
-  const result = validateDetailed(fields.join(' '))
-  if (!result.valid) {
-    // Our own wording: node-cron's messages are not a stable interface.
-    const bad = result.errors.map((e) => `${CRON_FIELD_NAMES[e.field] ?? e.field} ${JSON.stringify(e.value ?? '')}`)
-    throw new Invalid(`invalid cron field${bad.length > 1 ? 's' : ''} ${bad.join(', ')}`)
-  }
-  return fields.join(' ')
-}
 
 // ---------------------------------------------------------------- web
 
 function buildWeb(
-  flags: Flags,
-  env: Environment,
-  file: FileLayer,
+  sources: Sources,
   readFile: (path: string) => string,
   errors: string[],
 ): Partial<Mutable<Config['web']>> {
   const listen = resolve(
     errors,
-    [flags.get(FLAGS.listenAddress), env.get(ENV_VARS.listenAddress), file.text('web.listenAddress')],
+    sources.layers('web.listenAddress'),
     (text) => listenAddress(text),
   )
   // Parsed by the CLI (src/server/web-config.ts); here only checked to be readable.
-  const configFile = resolve(errors, [flags.get(FLAGS.webConfigFile), env.get(ENV_VARS.webConfigFile), file.text('web.configFile')], (text) => text)
+  const configFile = resolve(errors, sources.layers('web.configFile'), (text) => text)
   if (configFile?.value !== undefined) tryRead(configFile, configFile.value, readFile, errors)
   if (listen?.value === undefined) return {}
   return { listenAddress: listen.value.address, host: listen.value.host, port: listen.value.port, configFile: configFile?.value }
 }
 
-// ---------------------------------------------------------------- value parsers
 
-/**
- * Parses each provided source (flag, environment, file; highest precedence
- * first), so a bad value is reported even when a higher source overrides it.
- * The highest provided source wins.
- */
-function resolve<T>(errors: string[], sources: readonly (Source | undefined)[], parse: (text: string) => T): Resolved<T> | undefined {
-  let winner: Resolved<T> | undefined
-  for (const source of sources) {
-    if (source === undefined) continue
-    let value: T | undefined
-    try {
-      value = parse(source.value)
-    } catch (err) {
-      if (!(err instanceof Invalid)) throw err
-      errors.push(`${source.label}: ${err.message}`)
-    }
-    winner ??= { label: source.label, value }
-  }
-  return winner
-}
-
-function oneOf<T extends string>(text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new Invalid(`must be one of ${allowed.join(', ')}`)
-  return text as T
-}
-
-function uuid(text: string): string {
-  if (!UUID_PATTERN.test(text)) throw new Invalid('must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)')
-  // Pixie prints cluster IDs in lower case.
-  return text.toLowerCase()
-}
-
-function duration(text: string): number {
-  try {
-    return parseDuration(text)
-  } catch {
-    throw new Invalid('must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)')
-  }
-}
-
-function durationBetween(text: string, min: number, max: number, reason: string): number {
-  const ms = duration(text)
-  if (ms < min || ms > max) throw new Invalid(reason)
-  return ms
-}
-
-interface HostPort {
-  readonly address: string
-  readonly host: string
-  readonly port: number
-}
-
-/** `host:port` or `[ipv6]:port`; `host` comes back without brackets. */
-function hostPort(text: string, minPort: number, reason: string): HostPort {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text)
-  const host = match?.[1] ?? match?.[2]
-  if (match === null || host === undefined) throw new Invalid(reason)
-  if (match[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOSTNAME_PATTERN.test(host)) throw new Invalid(reason)
-  // Digits and dots are never a host name (no top-level domain is numeric): an
-  // address like 256.1.1.1 is a mistyped IPv4 address, which would otherwise
-  // pass --check-config and fail only when resolved (ENOTFOUND).
-  if (isIP(host) === 0 && /^[\d.]+$/.test(host)) throw new Invalid(`${host} is not a valid IPv4 address`)
-  const port = Number(match[3])
-  if (port < minPort || port > 65_535) throw new Invalid(`port must be from ${minPort} to 65535`)
-  return { address: text, host, port }
-}
-
-/**
- * A listen address: `host:port`, `[ipv6]:port`, or `:port` as Prometheus
- * exporters accept it (`--web.listen-address=:9100`). A bare `:port` means
- * every IPv4 interface, the same as `0.0.0.0:port`; `[::]:port` adds IPv6.
- */
-function listenAddress(text: string): HostPort {
-  const reason = 'must be host:port or :port (e.g. 0.0.0.0:10049, :10049 or [::1]:10049)'
-  if (text.startsWith(':')) {
-    const { port } = hostPort(`0.0.0.0${text}`, 0, reason)
-    return { address: text, host: '0.0.0.0', port }
-  }
-  return hostPort(text, 0, reason)
-}
-
-// ---------------------------------------------------------------- helpers
-
-function tryRead(source: { readonly label: string }, path: string, readFile: (path: string) => string, errors: string[]): string | undefined {
-  try {
-    return readFile(path)
-  } catch (err) {
-    errors.push(`${source.label}: cannot read ${path}: ${describeReadError(err)}`)
-    return undefined
-  }
-}
-
-/** `ENOENT: no such file or directory`: the code and its meaning, without the path Node repeats. */
-function describeReadError(err: unknown): string {
-  if (!(err instanceof Error)) return 'unreadable'
-  const code = (err as NodeJS.ErrnoException).code
-  const head = firstLine(err.message).split(',')[0] ?? ''
-  if (typeof code === 'string') return head.startsWith(code) ? head : code
-  return head === '' ? 'unreadable' : head
-}
 
 function secretsOf(env: Environment, file: FileLayer): string[] {
   return [env.get(ENV_VARS.apiKey)?.value, file.value('pixie.apiKey')].filter((s): s is string => typeof s === 'string')

@@ -3,16 +3,19 @@
  * defaults of every key that has a fixed one, and the names of the
  * environment variables and flags that can override some of those keys.
  *
- * The schema checks structure and simple per-key rules (types, enums,
- * ranges, namespace names); rules that also apply to values from the
- * environment or flags (durations, `host:port`, UUID) and cross-key rules
- * live in load.ts so they run once for every source.
+ * The schema checks structure and per-key rules (types, enums, ranges,
+ * namespace names, durations and their ranges through {@link DURATION_KEYWORD});
+ * rules that also apply to values from the environment or flags
+ * (`host:port`, UUID; see {@link LAYERED_SETTINGS}) live in values.ts so
+ * they run once for every source, and cross-key rules in load.ts.
  */
 import { DEFAULT_NATIVE_SCHEMA, MAX_NATIVE_SCHEMA, MIN_NATIVE_SCHEMA } from '../metrics/native-histogram.js'
-import type { SchemaObject } from 'ajv'
+import type { ErrorObject, KeywordDefinition, SchemaObject } from 'ajv'
+import { parseDuration } from '../duration.js'
 import { LIBRARY_NAMES } from '../collectors/library/index.js'
 import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
-import type { Config, TlsMode } from './types.js'
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js'
+import { TLS_MODES, type TlsMode } from '../pixie/tls-modes.js'
 
 /** Names of the built-in library collectors (`collectors.library`): the keys of LIBRARY. */
 export const LIBRARY_COLLECTORS: readonly string[] = LIBRARY_NAMES
@@ -40,15 +43,6 @@ export const LABEL_TRANSFORMS = ['strip-namespace', 'service-list', 'route'] as 
 
 /** Accepted values of `collectors.custom[].metrics[].type`. */
 export const METRIC_TYPES = ['gauge', 'counter'] as const
-
-/** Accepted values of `pixie.tls`. */
-export const TLS_MODES = ['verify', 'skip-verify', 'plaintext'] as const satisfies readonly TlsMode[]
-
-/** Accepted values of `log.level` (pino's levels). */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const satisfies readonly Config['log']['level'][]
-
-/** Accepted values of `log.format`: the two formats of the Prometheus exporter-toolkit's `--log.format`. */
-export const LOG_FORMATS = ['logfmt', 'json'] as const satisfies readonly Config['log']['format'][]
 
 /**
  * `collectors.http.interval` when neither it nor `collectors.http.schedule`
@@ -102,6 +96,28 @@ export const FLAGS = {
 } as const
 
 /**
+ * The settings the flags and the environment can also set: each file key
+ * with its flag and its variable. The one table of where a setting may come
+ * from; precedence is flag, then environment, then file, then the schema's
+ * default (src/config/load.ts merges them in that one order). The API key
+ * is not here: it has no flag, and its environment and file forms pair a
+ * value with a key file (see load.ts, resolveApiKey).
+ */
+export const LAYERED_SETTINGS = {
+  'pixie.address': { flag: FLAGS.address, env: ENV_VARS.address },
+  'pixie.clusterId': { flag: FLAGS.clusterId, env: ENV_VARS.clusterId },
+  'pixie.tls': { flag: FLAGS.tls, env: ENV_VARS.tls },
+  'pixie.caFile': { flag: FLAGS.caFile, env: ENV_VARS.caFile },
+  'web.listenAddress': { flag: FLAGS.listenAddress, env: ENV_VARS.listenAddress },
+  'web.configFile': { flag: FLAGS.webConfigFile, env: ENV_VARS.webConfigFile },
+  'log.level': { flag: FLAGS.logLevel, env: ENV_VARS.logLevel },
+  'log.format': { flag: FLAGS.logFormat, env: ENV_VARS.logFormat },
+} as const
+
+/** A key of {@link LAYERED_SETTINGS}. */
+export type LayeredSetting = keyof typeof LAYERED_SETTINGS
+
+/**
  * The configuration file after schema validation and defaults. Durations are
  * still text here; load.ts parses them.
  */
@@ -131,7 +147,8 @@ export interface ConfigFile {
       readonly maxCatchUp: string
       readonly expireAfter: string
       readonly buckets: readonly number[]
-      readonly metrics?: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+      readonly metrics: readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+      readonly histogramSumAndCount: boolean
       readonly nativeHistogram?: { readonly enabled: boolean; readonly schema: number; readonly classicBuckets: (typeof CLASSIC_IN_PROTOBUF)[number] }
     }
     readonly custom: readonly CustomCollectorFile[]
@@ -139,7 +156,7 @@ export interface ConfigFile {
     readonly libraryOptions: Readonly<Record<string, PxlSettingsFile>>
   }
   readonly web: { readonly listenAddress: string; readonly configFile?: string }
-  readonly log: { readonly level: Config['log']['level']; readonly format: Config['log']['format'] }
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat }
 }
 
 /** Settings shared by custom and library collectors, as in the file (durations are text). */
@@ -186,8 +203,37 @@ export const HTTP_METRIC_FAMILIES = [
 /** Where the classic buckets of the native histogram go in protobuf scrapes. */
 export const CLASSIC_IN_PROTOBUF = ['separate', 'inline', 'none'] as const
 
-/** Default latency histogram buckets, seconds (as Beyla's and OpenTelemetry's HTTP defaults, minus the finest). */
-export const DEFAULT_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+/*
+ * The default series budget of the built-in HTTP collector (issue 15): about
+ * 10 series per pod, so that one Prometheus scrapes 10,000 pods in about
+ * 0.15 s (~1.4 µs per sample). Per pod answering only 2xx and 5xx:
+ *   requests_per_second + errors_per_second     2  (gauge templates, /error-rate, detection time)
+ *   requests_total{2xx,5xx}                     2  (+1 per other class the pod answered)
+ *   request_duration_seconds_bucket (5 + +Inf)  6  (latency templates)
+ * = 10. The optional parts (error_ratio, the quantile gauges, the histogram's
+ * _sum and _count) are switched on in the configuration. docs/metrics.md has
+ * the count for every choice and the reasoning behind the buckets.
+ */
+
+/** The families served when `collectors.http.metrics` is not set: what every shipped template, panel and rule needs. */
+export const DEFAULT_HTTP_METRIC_FAMILIES = [
+  'pixie_http_requests_per_second',
+  'pixie_http_errors_per_second',
+  'pixie_http_requests_total',
+  'pixie_http_request_duration_seconds',
+] as const satisfies readonly (typeof HTTP_METRIC_FAMILIES)[number][]
+
+/**
+ * Default latency histogram buckets, seconds, chosen for canary decisions
+ * (docs/metrics.md): 0.025 is the latency-vs-stable floor, 0.25 / 0.5 / 1 are
+ * the absolute gates (0.5 the default; a bound above it keeps a p99 beyond
+ * the gate from being reported as the gate itself), 0.1 splits the span where
+ * most services' p90/p99 lie. Above 0.1 s they are the former defaults' bounds.
+ */
+export const DEFAULT_BUCKETS_SECONDS = [0.025, 0.1, 0.25, 0.5, 1] as const
+
+/** Whether the latency histogram has `_sum` and `_count` series by default (`collectors.http.histogramSumAndCount`). */
+export const DEFAULT_HISTOGRAM_SUM_AND_COUNT = false
 
 const DURATION_MESSAGE = 'must be a duration (e.g. 500ms, 10s, 1m30s, 2h, 1d)'
 
@@ -201,8 +247,83 @@ function text(message: string, extra: SchemaObject = {}): SchemaObject {
   return { type: 'string', minLength: 1, [MESSAGE_KEYWORD]: message, ...extra }
 }
 
-function duration(extra: SchemaObject = {}): SchemaObject {
-  return text(DURATION_MESSAGE, extra)
+/**
+ * Schema keyword of a duration field (src/duration.ts grammar) and its
+ * range: the one place each range is declared. Checked by Ajv through
+ * {@link durationKeyword}; its failures carry their own message (see
+ * {@link durationRangeMessage}).
+ */
+export const DURATION_KEYWORD = 'x-duration'
+
+/** The range of a duration field, as durations; every bound optional. */
+export interface DurationRange {
+  /** Smallest value allowed (inclusive). */
+  readonly min?: string
+  /** The value must be greater than 0 (instead of `min`). */
+  readonly positive?: true
+  /** Largest value allowed (inclusive). */
+  readonly max?: string
+}
+
+/** Timeouts (`pixie.timeout`, `collectors.*.timeout`): more than 0, at most 10m. */
+const TIMEOUT_RANGE: DurationRange = { positive: true, max: '10m' }
+
+/** The ranges of the duration settings shared by the HTTP, custom and library collectors. */
+export const COLLECTOR_DURATION_RANGES = {
+  interval: { min: '1s' },
+  timeout: TIMEOUT_RANGE,
+  window: { min: '1s', max: '1h' },
+  lag: { min: '0s', max: '5m' },
+  maxCatchUp: { min: '1s', max: '1d' },
+  staleAfter: { positive: true },
+  expireAfter: { min: '1s' },
+} as const satisfies Readonly<Record<string, DurationRange>>
+
+/** The message of a value outside `range`, e.g. `must be from 1s to 1h`; undefined for no range. */
+export function durationRangeMessage(range: DurationRange): string | undefined {
+  const low = range.positive === true ? 'greater than 0' : range.min
+  if (low !== undefined && range.max !== undefined) {
+    return range.positive === true ? `must be ${low} and at most ${range.max}` : `must be from ${low} to ${range.max}`
+  }
+  if (range.positive === true) return `must be ${low}`
+  if (low !== undefined) return `must be at least ${low}`
+  if (range.max !== undefined) return `must be at most ${range.max}`
+  return undefined
+}
+
+/**
+ * The Ajv definition of {@link DURATION_KEYWORD}: the value must be a
+ * duration in the project grammar and inside the declared range. An error's
+ * `message` is the reason to print.
+ */
+export const durationKeyword: KeywordDefinition = {
+  keyword: DURATION_KEYWORD,
+  type: 'string',
+  schemaType: 'object',
+  errors: true,
+  validate: validateDuration,
+}
+
+function validateDuration(range: DurationRange, data: string): boolean {
+  const fail = (message: string): false => {
+    validateDuration.errors = [{ keyword: DURATION_KEYWORD, message, params: { range } }]
+    return false
+  }
+  let ms: number
+  try {
+    ms = parseDuration(data)
+  } catch {
+    return fail(DURATION_MESSAGE)
+  }
+  const min = range.min === undefined ? (range.positive === true ? 1 : 0) : parseDuration(range.min)
+  const max = range.max === undefined ? Number.MAX_SAFE_INTEGER : parseDuration(range.max)
+  if (ms < min || ms > max) return fail(durationRangeMessage(range) ?? DURATION_MESSAGE)
+  return true
+}
+validateDuration.errors = [] as Partial<ErrorObject>[]
+
+function duration(range: DurationRange = {}, extra: SchemaObject = {}): SchemaObject {
+  return text(DURATION_MESSAGE, { [DURATION_KEYWORD]: range, ...extra })
 }
 
 function namespaceList(): SchemaObject {
@@ -221,14 +342,14 @@ function namespaceList(): SchemaObject {
 /** Keys shared by custom and library collectors. */
 function pxlSettingsSchema(): Record<string, SchemaObject> {
   return {
-    interval: duration(),
+    interval: duration(COLLECTOR_DURATION_RANGES.interval),
     schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-    timeout: duration(),
-    window: duration(),
-    lag: duration(),
-    maxCatchUp: duration(),
-    staleAfter: duration(),
-    expireAfter: duration(),
+    timeout: duration(COLLECTOR_DURATION_RANGES.timeout),
+    window: duration(COLLECTOR_DURATION_RANGES.window),
+    lag: duration(COLLECTOR_DURATION_RANGES.lag),
+    maxCatchUp: duration(COLLECTOR_DURATION_RANGES.maxCatchUp),
+    staleAfter: duration(COLLECTOR_DURATION_RANGES.staleAfter),
+    expireAfter: duration(COLLECTOR_DURATION_RANGES.expireAfter),
     staticLabels: {
       type: 'object',
       [MESSAGE_KEYWORD]: 'must be a mapping of label names to values',
@@ -307,15 +428,15 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
       apiKeyFile: text('must be a file path'),
       tls: { enum: [...TLS_MODES], default: 'verify', [MESSAGE_KEYWORD]: `must be one of ${TLS_MODES.join(', ')}` },
       caFile: text('must be a file path'),
-      timeout: duration({ default: '10s' }),
+      timeout: duration(TIMEOUT_RANGE, { default: '10s' }),
       encryption: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
       simulated: { type: 'boolean', default: false, [MESSAGE_KEYWORD]: 'must be true or false' },
     }),
     collectors: section({
       http: section({
-        interval: duration(),
+        interval: duration(COLLECTOR_DURATION_RANGES.interval),
         schedule: text('must be a cron expression with 6 fields (second minute hour day-of-month month day-of-week)'),
-        window: duration({ default: '10s' }),
+        window: duration(COLLECTOR_DURATION_RANGES.window, { default: '10s' }),
         errorStatusMin: {
           type: 'integer',
           minimum: 100,
@@ -324,8 +445,8 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
           [MESSAGE_KEYWORD]: 'must be an integer from 100 to 599',
         },
         namespaces: section({ include: namespaceList(), exclude: namespaceList() }),
-        staleAfter: duration(),
-        timeout: duration(),
+        staleAfter: duration(COLLECTOR_DURATION_RANGES.staleAfter),
+        timeout: duration(COLLECTOR_DURATION_RANGES.timeout),
         // Written into the script as `#px:set max_output_rows_per_table=<n>`: an integer Pixie reads (int64) and JavaScript prints exactly.
         maxRows: {
           type: 'integer',
@@ -334,9 +455,9 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
           default: 100_000,
           [MESSAGE_KEYWORD]: `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
         },
-        lag: duration({ default: '5s' }),
-        maxCatchUp: duration({ default: '5m' }),
-        expireAfter: duration({ default: '5m' }),
+        lag: duration(COLLECTOR_DURATION_RANGES.lag, { default: '5s' }),
+        maxCatchUp: duration(COLLECTOR_DURATION_RANGES.maxCatchUp, { default: '5m' }),
+        expireAfter: duration(COLLECTOR_DURATION_RANGES.expireAfter, { default: '5m' }),
         buckets: {
           type: 'array',
           minItems: 1,
@@ -347,11 +468,13 @@ export const CONFIG_FILE_SCHEMA: SchemaObject = {
         },
         metrics: {
           type: 'array',
+          default: [...DEFAULT_HTTP_METRIC_FAMILIES],
           minItems: 1,
           uniqueItems: true,
           [MESSAGE_KEYWORD]: 'must be a list of distinct metric family names, at least one',
           items: { enum: [...HTTP_METRIC_FAMILIES], [MESSAGE_KEYWORD]: `must be one of ${HTTP_METRIC_FAMILIES.join(', ')}` },
         },
+        histogramSumAndCount: { type: 'boolean', default: DEFAULT_HISTOGRAM_SUM_AND_COUNT, [MESSAGE_KEYWORD]: 'must be true or false' },
         nativeHistogram: {
           type: 'object',
           additionalProperties: false,

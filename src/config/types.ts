@@ -1,8 +1,9 @@
 /** The validated, frozen configuration. Produced only by loadConfig (src/config/load.ts). */
 import type { LibraryCollectorOptions, PxlCollectorSpec } from '../collectors/pxl-spec.js'
+import type { LogFormat, LogLevel } from '../log.js'
+import type { TlsMode } from '../pixie/tls-modes.js'
+import type { CollectorSchedule } from '../scheduler/schedule.js'
 
-/** How the exporter secures its connection to Pixie. */
-export type TlsMode = 'verify' | 'skip-verify' | 'plaintext'
 
 export interface PixieConfig {
   /** `host:port` of Pixie Cloud (or a self-hosted cloud / in-cluster proxy). Default `work.withpixie.ai:443`. */
@@ -28,11 +29,6 @@ export interface PixieConfig {
   readonly simulated: boolean
 }
 
-/** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */
-export type CollectorSchedule =
-  | { readonly kind: 'interval'; readonly intervalMs: number; readonly cron: string }
-  | { readonly kind: 'cron'; readonly cron: string }
-
 export interface HttpCollectorConfig {
   readonly schedule: CollectorSchedule
   /** Window each run aggregates over, ms. Default 30s. */
@@ -54,8 +50,18 @@ export interface HttpCollectorConfig {
   readonly expireAfterMs: number
   /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
   readonly bucketsSeconds: readonly number[]
-  /** The metric families served (`collectors.http.metrics`); absent: all of them. */
+  /**
+   * The metric families served (`collectors.http.metrics`). The loaded
+   * configuration always has it (default: DEFAULT_HTTP_METRIC_FAMILIES in
+   * schema.ts); absent (a collector built directly): all of them.
+   */
   readonly metrics?: readonly string[]
+  /**
+   * Whether the latency histogram has `_sum` and `_count` series
+   * (`collectors.http.histogramSumAndCount`; the loaded configuration always
+   * has it, default false); absent: true.
+   */
+  readonly histogramSumAndCount?: boolean
   /** The latency histogram also as a native histogram (protobuf scrapes); absent: classic only. */
   readonly nativeHistogram?: NativeHistogramConfig
 }
@@ -101,8 +107,8 @@ export interface Config {
   readonly web: WebConfig
   readonly log: {
     /** Minimum level logged. Default `info`. */
-    readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+    readonly level: LogLevel
     /** `json` (one JSON object a line, the default) or `logfmt` (`key=value` pairs). */
-    readonly format: 'logfmt' | 'json'
+    readonly format: LogFormat
   }
 }

@@ -16,8 +16,6 @@ import { StackingConfigBuilder, StackingMode, TableSortByFieldStateBuilder } fro
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table'
 import {
   HTTP_ERRORS_PER_SECOND,
-  HTTP_ERROR_RATIO,
-  HTTP_LATENCY_SECONDS,
   HTTP_REQUESTS_PER_SECOND,
   HTTP_REQUESTS_TOTAL,
   HTTP_REQUEST_DURATION,
@@ -71,6 +69,11 @@ function decoratePods(expr: string): string {
   return `label_replace(${stable}, "role", "canary", "pod", "$workload-$canary_hash-${SEGMENT}")`
 }
 
+/** Each pod's latency quantile from its histogram buckets (one series per pod). */
+function podQuantile(quantile: string, selector: string): string {
+  return `histogram_quantile(${quantile}, sum by (namespace, pod, le) (${dedupReplicas(`rate(${HTTP_REQUEST_DURATION}_bucket{${selector}}[$__rate_interval])`)}))`
+}
+
 const GAUGE_ROW = 'Canary vs stable: window gauges (what the analysis templates read)'
 const COUNTER_ROW = 'Canary vs stable: counters and histogram (rate over $__rate_interval)'
 
@@ -98,13 +101,15 @@ function gaugeRow(): RowBuilder {
     ),
     DEFAULT_MAX_ERROR_RATIO,
   )
+  // The window quantile gauges (pixie_http_latency_seconds) are not in the
+  // default series set: each pod's quantile comes from its histogram buckets.
   const latency = (quantile: string, label: string, threshold: number | undefined) => {
     const panel = timeseries(
-      `${label} latency (window gauge, worst pod)`,
-      `max of ${HTTP_LATENCY_SECONDS}{quantile="${quantile}"} over the pods of each side: quantiles cannot be averaged, the worst pod is shown.${threshold === undefined ? '' : ` The dashed line is the analysis templates' default p99 threshold (${threshold}s).`}`,
+      `${label} latency (histogram, worst pod)`,
+      `The highest per-pod histogram_quantile(${quantile}) of ${HTTP_REQUEST_DURATION}_bucket over the pods of each side (interpolated within a bucket): quantiles cannot be averaged, the worst pod is shown.${threshold === undefined ? '' : ` The dashed line is the analysis templates' default p99 threshold (${threshold}s).`}`,
       's',
       SIDES.map(({ side, variable }, i) =>
-        rangeQuery(String.fromCharCode(65 + i), `max(${HTTP_LATENCY_SECONDS}{${podsOf(variable)}, quantile="${quantile}"})`, `${side} $${variable}`),
+        rangeQuery(String.fromCharCode(65 + i), `max(${podQuantile(quantile, podsOf(variable))})`, `${side} $${variable}`),
       ),
     )
     return threshold === undefined ? panel : withThresholdLine(panel, threshold)
@@ -175,13 +180,13 @@ function podTable(): TablePanelBuilder {
   const perPod = (expr: string) => decoratePods(`max by (namespace, pod) (${expr})`)
   return new TablePanelBuilder()
     .title('Pods by error ratio (window gauges)')
-    .description('Every pod of the workload with traffic in the window, worst error ratio first; role says which side a pod belongs to.')
+    .description('Every pod of the workload with traffic in the window, worst error ratio first (errors / requests per second of the window gauges); role says which side a pod belongs to; p99 from the pod\'s histogram over $__rate_interval.')
     .datasource(DATASOURCE)
     .height(9)
     .span(24)
-    .withTarget(tableQuery('A', `sort_desc(${perPod(`${HTTP_ERROR_RATIO}{${ALL_PODS}}`)})`))
+    .withTarget(tableQuery('A', `sort_desc(${decoratePods(`max by (namespace, pod) (${HTTP_ERRORS_PER_SECOND}{${ALL_PODS}}) / max by (namespace, pod) (${HTTP_REQUESTS_PER_SECOND}{${ALL_PODS}})`)})`))
     .withTarget(tableQuery('B', perPod(`${HTTP_REQUESTS_PER_SECOND}{${ALL_PODS}}`)))
-    .withTarget(tableQuery('C', perPod(`${HTTP_LATENCY_SECONDS}{${ALL_PODS}, quantile="0.99"}`)))
+    .withTarget(tableQuery('C', decoratePods(podQuantile('0.99', ALL_PODS))))
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({
       id: 'organize',

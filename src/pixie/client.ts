@@ -19,6 +19,7 @@ import { scrubErrorWith, scrubText } from '../secrets.js'
 import { JWE_ALGORITHMS, decryptBatch, generateEncryptionKeys, type EncryptionKeys } from './jwe.js'
 import { decodeRowBatch, vizierServiceDefinition } from './proto.js'
 import type { Wire } from './proto.js'
+import { TLS_MODES, type TlsMode } from './tls-modes.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
 
 /** Default value of the `pixie-api-client` metadata. */
@@ -29,9 +30,6 @@ export const DEFAULT_CLIENT_NAME = 'pixie-exporter'
  * (pixie-api.md §3.2); grpc-js's 4 MiB default leaves room, this leaves more.
  */
 const MAX_RECEIVE_BYTES = 16 * 1024 * 1024
-
-/** Transport security of the channel. */
-export type PixieTlsMode = 'verify' | 'skip-verify' | 'plaintext'
 
 /** Options of {@link PixieClient}. */
 export interface PixieClientOptions {
@@ -46,7 +44,7 @@ export interface PixieClientOptions {
    * `skip-verify`: TLS without checking the chain or the host name;
    * `plaintext`: no TLS.
    */
-  readonly tls: PixieTlsMode
+  readonly tls: TlsMode
   /** PEM of a CA to trust in `verify` mode (instead of the system roots). */
   readonly ca?: Buffer | undefined
   /** Name to check the server certificate against, instead of the address's host. */
@@ -135,7 +133,7 @@ export class PixieClient implements PixieApi {
       throw new TypeError('PixieClient: address (host:port) is required')
     }
     if (typeof options.clusterId !== 'string') throw new TypeError('PixieClient: clusterId must be a string')
-    if (!['verify', 'skip-verify', 'plaintext'].includes(options.tls)) {
+    if (!(TLS_MODES as readonly string[]).includes(options.tls)) {
       throw new TypeError(`PixieClient: tls must be verify, skip-verify or plaintext, got ${String(options.tls)}`)
     }
     if (options.ca !== undefined && options.tls !== 'verify') {

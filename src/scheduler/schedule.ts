@@ -1,5 +1,32 @@
 import cron from 'node-cron'
-import type { CollectorSchedule } from '../config/types.js'
+
+/** When a collector runs: a fixed interval (turned into a cron expression) or a cron schedule. */
+export type CollectorSchedule =
+  | { readonly kind: 'interval'; readonly intervalMs: number; readonly cron: string }
+  | { readonly kind: 'cron'; readonly cron: string }
+
+/**
+ * Turns a collection interval into a six-field cron expression that fires at
+ * the same cadence, aligned to the clock. Returns undefined when no such
+ * expression exists (the interval must be whole seconds, at least 1s, and
+ * divide a minute, an hour or a day).
+ */
+export function intervalToCron(intervalMs: number): string | undefined {
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < 1_000 || intervalMs % 1_000 !== 0) return undefined
+  const seconds = intervalMs / 1_000
+  if (seconds < 60) return 60 % seconds === 0 ? `${step(seconds)} * * * * *` : undefined
+  if (seconds % 60 !== 0) return undefined
+  const minutes = seconds / 60
+  if (minutes < 60) return 60 % minutes === 0 ? `0 ${step(minutes)} * * * *` : undefined
+  if (minutes % 60 !== 0) return undefined
+  const hours = minutes / 60
+  if (hours === 24) return '0 0 0 * * *'
+  return hours < 24 && 24 % hours === 0 ? `0 0 ${step(hours)} * * *` : undefined
+}
+
+function step(n: number): string {
+  return n === 1 ? '*' : `*/${n}`
+}
 
 /**
  * The nominal interval of a schedule, in ms: the interval itself, or for a cron

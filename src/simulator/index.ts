@@ -2,7 +2,7 @@
  * The Pixie API simulator: scenarios, deterministic traffic and the gRPC
  * server. See docs/scenarios.md.
  */
-export { DURATION_PATTERN, formatDuration, parseDuration } from './duration.js'
+export { DURATION_PATTERN, formatDuration, parseDuration } from '../duration.js'
 export { simulateHttpPodCounts, type HttpPodCountsRows } from './http-pod-counts.js'
 export { simulateHttpPodStats, type HttpCountsQuery, type HttpPodStatsRows, type HttpQuery } from './http-pod-stats.js'
 export { ANSWERERS, answererFor, SimCompileError, type Answer, type AnswerContext, type Answerer, type FuncCall, type SimTable } from './answerers/index.js'
@@ -20,10 +20,11 @@ export {
   type LogNormal,
   type MixturePart,
 } from './latency.js'
-export { makeLargeScenario, type LargeScenarioOptions } from './large.js'
+export { type LargeScenarioOptions } from './large.js'
 export {
   FAULT_KINDS,
   loadScenarioFile,
+  makeLargeScenario,
   parseScenario,
   SCENARIO_SCHEMA_URL,
   scenarioFromObject,

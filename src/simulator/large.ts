@@ -3,7 +3,7 @@
  * `generate` section of scenario files: N pods with steady, deterministic
  * traffic spread over a few namespaces.
  */
-import { scenarioFromObject, type PodInput, type Scenario } from './scenario.js'
+import type { PodInput } from './scenario-input.js'
 
 /** Options of {@link makeLargeScenario}. */
 export interface LargeScenarioOptions {
@@ -73,18 +73,4 @@ export function largePodInputs(pods: number, options: LargeScenarioOptions = {})
     })
   }
   return list
-}
-
-/**
- * Makes a valid scenario of `pods` pods of the {@link largePodInputs} model,
- * for benchmarks and tests. The shipped `scenarios/large-cluster.yaml` is the
- * same model with 10,000 pods, written as `generate: {pods: 10000}`.
- */
-export function makeLargeScenario(pods: number, options: LargeScenarioOptions = {}): Scenario {
-  const list = largePodInputs(pods, options)
-  return scenarioFromObject({
-    name: `large-${pods}`,
-    description: `${pods} simulated pods over ${options.namespaces ?? 20} namespaces (built in code)`,
-    pods: list,
-  })
 }

@@ -11,7 +11,7 @@
  * comes from erf's power series near zero and erfc's continued fraction in
  * the tails, both accurate to about 1e-15 absolute.
  */
-import type { LatencyNs } from './scenario.js'
+import type { LatencyNs } from './scenario-input.js'
 
 /** Standard normal 90th percentile. */
 export const Z90 = 1.2815515655446004

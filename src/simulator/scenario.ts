@@ -12,11 +12,12 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { ScenarioError } from '../errors.js'
-import { formatDuration, parseDuration } from './duration.js'
+import { formatDuration, parseDurationFine } from '../duration.js'
 // large.ts imports scenarioFromObject from this module. The cycle is safe: both
 // modules only declare functions and constants at load time, and call each
 // other only once both are evaluated.
-import { largePodInputs } from './large.js'
+import { largePodInputs, type LargeScenarioOptions } from './large.js'
+import type { LatencyNs, PhaseInput, PodInput } from './scenario-input.js'
 import { Z90, Z99 } from './latency.js'
 
 /** The fault kinds the simulator can inject. */
@@ -32,12 +33,6 @@ export interface StatusShare {
   readonly share: number
 }
 
-/** Latency quantiles of a phase, in nanoseconds. */
-export interface LatencyNs {
-  readonly p50: number
-  readonly p90: number
-  readonly p99: number
-}
 
 /** A stretch of constant traffic of one pod, from `atMs` to the next phase (or the pod's end). */
 export interface ScenarioPhase {
@@ -106,27 +101,7 @@ export interface Scenario {
   readonly customTables: readonly ScenarioCustomTable[]
 }
 
-/** A phase as written in a scenario file. */
-export interface PhaseInput {
-  at: string
-  rps: number
-  /** Shares by status code (keys are codes); exclusive with `errorRatio`. */
-  statuses?: Record<string, number>
-  /** Share of 500 responses, the rest being 200; exclusive with `statuses`. */
-  errorRatio?: number
-  latency: { p50: string; p90?: string; p99: string }
-}
 
-/** A pod as written in a scenario file. */
-export interface PodInput {
-  namespace: string
-  name: string
-  services?: string[]
-  node?: string
-  from?: string
-  until?: string
-  phases: PhaseInput[]
-}
 
 /** A fault as written in a scenario file. */
 export interface FaultInput {
@@ -161,6 +136,8 @@ export interface ScenarioInput {
   faults?: FaultInput[]
   customTables?: ScenarioCustomTable[]
 }
+
+export type { LatencyNs, PhaseInput, PodInput } from './scenario-input.js'
 
 const NS_PER_MS = 1_000_000
 const SHARE_TOLERANCE = 1e-9
@@ -248,8 +225,14 @@ function describeAjvError(error: ErrorObject, data: unknown): string {
 }
 
 function ms(text: string): number {
-  // Only called on values the schema already accepted.
-  return parseDuration(text) ?? Number.NaN
+  // Only called on values the schema's pattern already accepted; what the
+  // pattern cannot see (finer than 1ns, too large) becomes NaN, which every
+  // range check below refuses.
+  try {
+    return parseDurationFine(text)
+  } catch {
+    return Number.NaN
+  }
 }
 
 function normalisePhase(input: PhaseInput, path: string, problems: string[]): ScenarioPhase {
@@ -447,4 +430,18 @@ export function loadScenarioFile(path: string): Scenario {
     throw new ScenarioError([`--scenario: cannot read ${path}: ${reason}`], { cause: err })
   }
   return parseScenario(text, path)
+}
+
+/**
+ * Makes a valid scenario of `pods` pods of the {@link largePodInputs} model,
+ * for benchmarks and tests. The shipped `scenarios/large-cluster.yaml` is the
+ * same model with 10,000 pods, written as `generate: {pods: 10000}`.
+ */
+export function makeLargeScenario(pods: number, options: LargeScenarioOptions = {}): Scenario {
+  const list = largePodInputs(pods, options)
+  return scenarioFromObject({
+    name: `large-${pods}`,
+    description: `${pods} simulated pods over ${options.namespaces ?? 20} namespaces (built in code)`,
+    pods: list,
+  })
 }

@@ -62,7 +62,7 @@ t.test('wall clock stepped back 1 h during an outage: data still goes stale afte
   exporter.start()
   await waitFor('the first run', async () => (exporter.jobs[0]?.status().lastOutcome === 'success' ? true : undefined), 10_000, 5)
   const probe = async () => ({
-    series: ((await exporter.app.inject('/metrics')).body.match(/^pixie_http_error_ratio\{/gm) ?? []).length,
+    series: ((await exporter.app.inject('/metrics')).body.match(/^pixie_http_requests_per_second\{/gm) ?? []).length,
     ready: (await exporter.app.inject('/-/ready')).statusCode,
     errorRate: (await exporter.app.inject('/error-rate/default/web-6d8c6b9c8f')).statusCode,
   })

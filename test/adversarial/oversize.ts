@@ -114,7 +114,7 @@ t.test('the HTTP collector passes maxRows as the cap; an oversize run fails, is 
   const text = await registry.metrics()
   t.match(text, /pixie_exporter_collector_oversize_results_total\{collector="http"\} 1/, 'counted in pixie_exporter_collector_oversize_results_total')
   t.match(text, /pixie_exporter_collector_runs_total\{collector="http",result="error"\} 1/, 'and as an error run')
-  t.equal((text.match(/^pixie_http_error_ratio\{/gm) ?? []).length, 3, 'the last good run (3 pods) is still served, none of the 6')
+  t.equal((text.match(/^pixie_http_requests_per_second\{/gm) ?? []).length, 3, 'the last good run (3 pods) is still served, none of the 6')
   const line = log.lines().find((l) => l.msg === 'collector run failed; keeping the last values until they are stale')
   t.equal((line?.err as { code?: string } | undefined)?.code, 'PXE_ERR_PIXIE_RESULT_TOO_LARGE', 'the log carries the code')
 })
@@ -195,7 +195,7 @@ t.test('end to end: a simulator that ignores the pragma gets the run cut, counte
     return /pixie_exporter_collector_oversize_results_total\{collector="http"\} [1-9]/.test(body) ? body : undefined
   }, 20_000, 50)
   t.match(text, /pixie_exporter_collector_up\{collector="http"\} 0/, 'the collector is down')
-  t.notMatch(text, /^pixie_http_error_ratio\{/m, 'nothing was published')
+  t.notMatch(text, /^pixie_http_requests_per_second\{/m, 'nothing was published')
   const ready = await exporter.app.inject('/-/ready')
   t.equal(ready.statusCode, 503, 'not ready')
   t.match(ready.body, /sent more than 2 rows/, 'the reason names the cap')

@@ -108,7 +108,7 @@ t.test('200 reloads that each replace the collector leave the heap flat after GC
     const res = await exporter.app.inject('/metrics')
     return res.statusCode === 200 ? res.body : undefined
   }, 20_000, 100)
-  t.equal(series(text, 'pixie_http_error_ratio').length, 500, 'the last runtime serves its 500 pods')
+  t.equal(series(text, 'pixie_http_requests_per_second').length, 500, 'the last runtime serves its 500 pods')
   t.equal(text.match(/^# TYPE process_resident_memory_bytes /gm)?.length, 1, 'process metrics appear once')
 })
 
@@ -121,7 +121,7 @@ t.test('a reload while Pixie is down keeps serving the last good data until it i
   exporter.start()
   await succeeded(exporter, 'the first run')
   const check = async () => ({
-    series: series((await exporter.app.inject('/metrics')).body, 'pixie_http_error_ratio').length,
+    series: series((await exporter.app.inject('/metrics')).body, 'pixie_http_requests_per_second').length,
     ready: (await exporter.app.inject('/-/ready')).statusCode,
     errorRate: (await exporter.app.inject('/error-rate/default/web-6d8c6b9c8f')).statusCode,
   })
@@ -164,7 +164,7 @@ t.test("a changed collector's new job takes over at its first success", async (t
   const oldJob = exporter.jobs[0]
   t.same(await exporter.reload(), { ok: true }, 'reloaded')
   await waitFor('the new job to be served', async () => (exporter.jobs[0] !== oldJob ? true : undefined), 10_000, 5)
-  t.equal(series((await exporter.app.inject('/metrics')).body, 'pixie_http_error_ratio').length, 5, "the new job's data is served")
+  t.equal(series((await exporter.app.inject('/metrics')).body, 'pixie_http_requests_per_second').length, 5, "the new job's data is served")
   t.equal(await oldJob?.runNow(), 'skipped', 'the replaced job is stopped')
 })
 

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client'
 import { CountRangePlanner } from '../../src/collectors/count-range.js'
 import { HttpCollector } from '../../src/collectors/http.js'
 import { CollectorResultError, PixieUnavailableError } from '../../src/errors.js'
+import { loadConfig } from '../../src/config/load.js'
 import { httpParamsOfCall } from '../fixtures/http-call.js'
 import { sinkLogger } from '../fixtures/logger.js'
 import { ScriptedPixie, answer, httpConfig, podCountsTable, podStatsTable, type PodRow } from '../fixtures/http-fixtures.js'
@@ -180,4 +181,29 @@ t.test('a new pod starts with the classes it answered in its first range', async
   await s.run()
   const total = await s.samples('pixie_http_requests_total')
   t.same(Object.fromEntries(total.map((v) => [v.labels.status_class, v.value])), { '2xx': 8, '3xx': 1, '4xx': 1, '5xx': 0 }, 'the whole pod is new: its classes start with their counts, like before')
+})
+
+t.test('the default series set: 10 series per pod that answered 2xx and 5xx (docs/metrics.md)', async (t) => {
+  const { config } = loadConfig({ argv: [], env: { PX_CLUSTER_ID: '00000000-0000-0000-0000-000000000001', PX_API_KEY: 'px-api-test' } })
+  const { metrics, bucketsSeconds, histogramSumAndCount } = config.collectors.http
+  const buckets = bucketsSeconds.length
+  const counts = podCountsTable(
+    [
+      { namespace: 'default', pod: 'default/a-1-x', service: 'default/a', byClass: [0, 9, 0, 0, 1], buckets: Array.from({ length: buckets }, () => 10), latencySumNs: 1e9 },
+      { namespace: 'default', pod: 'default/b-1-x', service: 'default/a', byClass: [0, 8, 0, 1, 1], buckets: Array.from({ length: buckets }, () => 10), latencySumNs: 1e9 },
+    ],
+    buckets,
+  )
+  const s = setup([[podStatsTable([pod('a-1-x', 10, 1), pod('b-1-x', 10, 1)]), counts]], { bucketsSeconds, ...(metrics !== undefined && { metrics }), ...(histogramSumAndCount !== undefined && { histogramSumAndCount }) })
+  await s.run()
+  const lines = (await s.registry.metrics()).split('\n').filter((l) => l.startsWith('pixie_http_'))
+  const of = (pod: string) => lines.filter((l) => l.includes(`pod="${pod}"`))
+  t.equal(of('a-1-x').length, 10, `2 gauges + 2xx/5xx + ${buckets} buckets + +Inf:\n${of('a-1-x').join('\n')}`)
+  t.equal(of('b-1-x').length, 11, 'one more for a pod that also answered 4xx')
+  t.same([...new Set(lines.map((l) => l.slice(0, l.indexOf('{'))))], [
+    'pixie_http_requests_per_second',
+    'pixie_http_errors_per_second',
+    'pixie_http_requests_total',
+    'pixie_http_request_duration_seconds_bucket',
+  ], 'the families: per-second gauges, counters, histogram buckets')
 })

@@ -67,11 +67,11 @@ const RUN2 = {
   ]),
 }
 
-function setup(answers: PixieTable[][], native: HttpCollectorConfig['nativeHistogram']) {
+function setup(answers: PixieTable[][], native: HttpCollectorConfig['nativeHistogram'], overrides: Partial<HttpCollectorConfig> = {}) {
   let now = T0
   const registry = new Registry()
   const pixie = new ScriptedPixie(answers)
-  const config = httpConfig({ bucketsSeconds: [0.1, 1], ...(native !== undefined && { nativeHistogram: native }) })
+  const config = httpConfig({ bucketsSeconds: [0.1, 1], ...(native !== undefined && { nativeHistogram: native }), ...overrides })
   const collector = new HttpCollector({ pixie, registry, logger: sinkLogger().logger, now: () => now, config })
   const run = async () => {
     const r = await collector.run({ signal: new AbortController().signal, timeoutMs: 5000 })
@@ -154,6 +154,32 @@ t.test('protobuf: classic buckets inline or left out, as configured', async (t) 
   const noneFamilies = decodeFamilies(await none.exposition.renderProtobuf())
   t.same(noneFamilies.find((f) => f.name === 'pixie_http_request_duration_seconds')?.metrics[0]?.histogram?.buckets, [], 'none: native buckets only')
   t.notOk(noneFamilies.some((f) => f.name.startsWith('pixie_http_request_duration_seconds_')), 'none: no classic families')
+})
+
+t.test('histogramSumAndCount false (the default): no _sum/_count in the text, real ones in protobuf', async (t) => {
+  const lean = setup([[RUN1.stats, RUN1.counts]], undefined, { histogramSumAndCount: false })
+  await lean.run()
+  const text = processFree((await lean.exposition.render()).text())
+  t.match(text, /^pixie_http_request_duration_seconds_bucket\{namespace="default",pod="cart-a",service="cart",le="\+Inf"\} 10$/m, 'the +Inf bucket counts every request')
+  t.notMatch(text, /pixie_http_request_duration_seconds_(sum|count)/, 'no _sum and no _count series in the text exposition')
+  t.equal(text.split('\n').filter((l) => l.startsWith('pixie_http_request_duration_seconds')).length, 3, 'two buckets and +Inf per pod')
+  // A protobuf Histogram always carries a count and a sum (Prometheus stores them): the real ones, never zeros.
+  const h = decodeFamilies(await lean.exposition.renderProtobuf()).find((f) => f.name === 'pixie_http_request_duration_seconds')?.metrics[0]?.histogram
+  t.equal(h?.sampleCount, 10, 'protobuf: the count is the requests')
+  t.equal(h?.sampleSum, 0.6, 'protobuf: the sum is the latency sum in seconds')
+  t.same(h?.buckets.map((b) => b.cumulativeCount), [7, 10, 10], 'protobuf: the classic buckets')
+
+  const separate = setup([[RUN1.stats, RUN1.counts, RUN1.native]], NATIVE, { histogramSumAndCount: false })
+  await separate.run()
+  const families = decodeFamilies(await separate.exposition.renderProtobuf()).map((f) => f.name)
+  t.ok(families.includes('pixie_http_request_duration_seconds_bucket'), 'native + separate: the classic buckets beside the native histogram')
+  t.notOk(families.includes('pixie_http_request_duration_seconds_sum') || families.includes('pixie_http_request_duration_seconds_count'), 'native + separate: no _sum/_count families, like the text')
+
+  const full = setup([[RUN1.stats, RUN1.counts]], undefined, { histogramSumAndCount: true })
+  await full.run()
+  const fullText = processFree((await full.exposition.render()).text())
+  t.match(fullText, /^pixie_http_request_duration_seconds_sum\{namespace="default",pod="cart-a",service="cart"\} 0\.6$/m, 'histogramSumAndCount true: _sum')
+  t.match(fullText, /^pixie_http_request_duration_seconds_count\{namespace="default",pod="cart-a",service="cart"\} 10$/m, 'histogramSumAndCount true: _count')
 })
 
 t.test('native buckets that disagree with http_pod_counts reject the whole run', async (t) => {

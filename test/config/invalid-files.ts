@@ -117,14 +117,16 @@ const rows: readonly Row[] = [
   },
   {
     file: 'invalid-many.yaml',
+    // The schema's findings first (durations and their ranges are schema
+    // rules), then the rules that also cover the environment and flags.
     want: () => [
+      `pixie.timeout: ${DURATION}`,
       'collectors.http.errorStatusMin: must be an integer from 100 to 599',
       'collectors.http.maxRows: must be an integer from 1 to 9007199254740991',
       'web.listenAddres: unknown key',
       'log.level: must be one of trace, debug, info, warn, error, fatal',
       'pixie.address: must be host:port (e.g. work.withpixie.ai:443)',
       'pixie.clusterId: must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)',
-      `pixie.timeout: ${DURATION}`,
       `collectors.http.interval: ${UNEVEN}`,
     ],
   },

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { ConfigError } from '../../src/errors.js'
-import { intervalToCron, loadConfig, redactConfig } from '../../src/config/load.js'
+import { loadConfig, redactConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
 import { CLUSTER_ID, FIXTURE_API_KEY, fixturePath, memoryReadFile, problems } from '../fixtures/config/helpers.js'
 
@@ -35,7 +35,10 @@ t.test('defaults apply when only PX_CLUSTER_ID and PX_API_KEY are set', async (t
         lagMs: 5_000,
         maxCatchUpMs: 300_000,
         expireAfterMs: 300_000,
-        bucketsSeconds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        // The lean default series set (docs/metrics.md): 5 buckets, no _sum/_count, four families.
+        bucketsSeconds: [0.025, 0.1, 0.25, 0.5, 1],
+        metrics: ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+        histogramSumAndCount: false,
       },
       custom: [],
       library: [],
@@ -80,6 +83,8 @@ t.test('a full file sets every key', async (t) => {
       maxCatchUpMs: 600_000,
       expireAfterMs: 900_000,
       bucketsSeconds: [0.01, 0.1, 1],
+      metrics: ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+      histogramSumAndCount: false,
     },
     'http collector section',
   )
@@ -480,30 +485,6 @@ t.test('redactConfig hides the API key and leaves the config alone', async (t) =
   t.equal(config.pixie.apiKey, 'px-api-env-key', 'the original is unchanged')
   const plain = loadConfig({ argv: ['--pixie.tls', 'plaintext'], env: { PX_CLUSTER_ID: CLUSTER_ID } }).config
   t.equal((redactConfig(plain) as Config).pixie.apiKey, undefined, 'an unset key stays unset')
-})
-
-t.test('intervals become clock-aligned cron expressions', async (t) => {
-  const table: [number, string | undefined][] = [
-    [1_000, '* * * * * *'],
-    [5_000, '*/5 * * * * *'],
-    [15_000, '*/15 * * * * *'],
-    [30_000, '*/30 * * * * *'],
-    [60_000, '0 * * * * *'],
-    [300_000, '0 */5 * * * *'],
-    [1_800_000, '0 */30 * * * *'],
-    [3_600_000, '0 0 * * * *'],
-    [21_600_000, '0 0 */6 * * *'],
-    [86_400_000, '0 0 0 * * *'],
-    [7_000, undefined],
-    [45_000, undefined],
-    [90_000, undefined],
-    [420_000, undefined],
-    [18_000_000, undefined],
-    [172_800_000, undefined],
-    [1_500, undefined],
-    [500, undefined],
-  ]
-  for (const [ms, cron] of table) t.equal(intervalToCron(ms), cron, `${ms}ms → ${String(cron)}`)
 })
 
 t.test('the web config file comes from the flag, the environment or the file, and must be readable', async (t) => {

@@ -20,7 +20,19 @@ t.test('bad nativeHistogram values are named', async (t) => {
 })
 
 t.test('collectors.http.metrics picks the families of the built-in collector', async (t) => {
-  t.equal(load('    interval: 15s\n').config.collectors.http.metrics, undefined, 'absent: every family')
+  t.same(
+    load('    interval: 15s\n').config.collectors.http.metrics,
+    ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+    'absent: the default series set (no error_ratio, no quantile gauges)',
+  )
+  t.same(
+    load('    metrics: [pixie_http_requests_per_second, pixie_http_errors_per_second, pixie_http_error_ratio, pixie_http_latency_seconds, pixie_http_requests_total, pixie_http_request_duration_seconds]\n').config.collectors.http.metrics,
+    ['pixie_http_requests_per_second', 'pixie_http_errors_per_second', 'pixie_http_error_ratio', 'pixie_http_latency_seconds', 'pixie_http_requests_total', 'pixie_http_request_duration_seconds'],
+    'every family, when listed',
+  )
+  t.equal(load('    interval: 15s\n').config.collectors.http.histogramSumAndCount, false, 'the histogram has no _sum/_count by default')
+  t.equal(load('    histogramSumAndCount: true\n').config.collectors.http.histogramSumAndCount, true, 'histogramSumAndCount: true turns them on')
+  t.same(problems(t, () => load('    histogramSumAndCount: sometimes\n')), ['collectors.http.histogramSumAndCount: must be true or false'], 'a non-boolean is named')
   t.same(load('    metrics: [pixie_http_requests_total, pixie_http_request_duration_seconds]\n').config.collectors.http.metrics, ['pixie_http_requests_total', 'pixie_http_request_duration_seconds'], 'a subset')
   t.match(problems(t, () => load('    metrics: [pixie_http_requests]\n')).join('\n'), /collectors\.http\.metrics.*must be one of pixie_http_requests_per_second/, 'an unknown family is named')
   t.match(problems(t, () => load('    metrics: []\n')).join('\n'), /collectors\.http\.metrics: must be a list of distinct metric family names, at least one/, 'an empty list is refused')

@@ -11,6 +11,7 @@
  *   46–    Pixie unavailable   freezes both sides so they can be compared exactly
  */
 import t from 'tap'
+import { DEFAULT_BUCKETS_SECONDS } from '../../src/config/schema.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,7 +42,8 @@ const scenario = scenarioFromObject({
     { kind: 'unavailable', from: at(46) },
   ],
 })
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+/** The exporter runs with the default buckets. */
+const BUCKETS: readonly number[] = DEFAULT_BUCKETS_SECONDS
 
 for (const tool of ['prometheus', 'promtool']) {
   const found = findTool(tool)
@@ -70,7 +72,8 @@ t.test('counters and histogram match the ground truth through outages, and Prome
   const configFile = join(dir, 'config.yaml')
   writeFileSync(
     configFile,
-    ['collectors:', '  http:', '    interval: 1s', '    window: 5s', '    lag: 1s', '    maxCatchUp: 8s', '    staleAfter: 2m', ''].join('\n'),
+    // histogramSumAndCount: _sum and _count are checked against the truth too.
+    ['collectors:', '  http:', '    interval: 1s', '    window: 5s', '    lag: 1s', '    maxCatchUp: 8s', '    staleAfter: 2m', '    histogramSumAndCount: true', ''].join('\n'),
   )
   const exporter = await startExporter(['--config', configFile, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'], {
     PX_CLUSTER_ID: '10000000-0000-0000-0000-000000000001',

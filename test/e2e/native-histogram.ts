@@ -73,7 +73,8 @@ t.test('Prometheus with native histograms: histogram_quantile on the native hist
   const configFile = join(dir, 'config.yaml')
   writeFileSync(
     configFile,
-    ['collectors:', '  http:', '    interval: 1s', '    window: 10s', '    lag: 1s', '    nativeHistogram:', '      enabled: true', `      schema: ${SCHEMA}`, ''].join('\n'),
+    // _sum and _count on, to compare them with the native count and sum.
+    ['collectors:', '  http:', '    interval: 1s', '    window: 10s', '    lag: 1s', '    histogramSumAndCount: true', '    nativeHistogram:', '      enabled: true', `      schema: ${SCHEMA}`, ''].join('\n'),
   )
   const exporter = await startExporter(['--config', configFile, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'], { PX_CLUSTER_ID: CLUSTER_ID })
   t.teardown(() => exporter.stop())
@@ -178,7 +179,8 @@ t.test('why classicBuckets defaults to separate: Prometheus 2.42 drops the class
   t.teardown(() => sim.close())
   const dir = mkdtempSync(join(tmpdir(), 'pxe-e2e-inline-'))
   const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, ['collectors:', '  http:', '    interval: 1s', '    window: 10s', '    nativeHistogram: {enabled: true, classicBuckets: inline}', ''].join('\n'))
+  // histogramSumAndCount: the text exposition has _count, so its absence in Prometheus means something.
+  writeFileSync(configFile, ['collectors:', '  http:', '    interval: 1s', '    window: 10s', '    histogramSumAndCount: true', '    nativeHistogram: {enabled: true, classicBuckets: inline}', ''].join('\n'))
   const exporter = await startExporter(['--config', configFile, '--pixie.address', sim.address, '--pixie.tls', 'plaintext'], { PX_CLUSTER_ID: CLUSTER_ID })
   t.teardown(() => exporter.stop())
   const prom = await startPrometheus([exporter.url.replace('http://', '')], [], ['--enable-feature=native-histograms'])

@@ -57,7 +57,8 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   const podSelector = `job="${prom.job}",namespace="${canary.namespace}",pod="${canary.name}"`
   const ratio = await waitFor(
     'the canary error ratio in Prometheus',
-    async () => (await promQuery(prom.url, `pixie_http_error_ratio{${podSelector}}`))[0],
+    // Per pod from the default series set (the error_ratio gauge is opt-in).
+    async () => (await promQuery(prom.url, `pixie_http_errors_per_second{${podSelector}} / pixie_http_requests_per_second{${podSelector}}`))[0],
     30_000,
   )
   t.ok(Math.abs(ratio.value - expected) <= 0.02, `per-pod ratio ${ratio.value} is the scenario's ${expected}`)
@@ -89,7 +90,7 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   const gone = await waitFor<Sample[]>(
     'the canary series to go stale',
     async () => {
-      const r = await promQuery(prom.url, `pixie_http_error_ratio{${podSelector}}`)
+      const r = await promQuery(prom.url, `pixie_http_errors_per_second{${podSelector}} / pixie_http_requests_per_second{${podSelector}}`)
       return r.length === 0 ? r : undefined
     },
     30_000,

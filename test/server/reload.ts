@@ -113,7 +113,7 @@ t.test('SIGHUP reloads the process configuration from its file', async (t) => {
     'the default namespace to be filtered out',
     async () => {
       const text = await (await fetch(`${exporter.url}/metrics`)).text()
-      return /pixie_exporter_collector_up\{collector="http"\} 1/.test(text) && !/^pixie_http_error_ratio/m.test(text) ? text : undefined
+      return /pixie_exporter_collector_up\{collector="http"\} 1/.test(text) && !/^pixie_http_requests_per_second/m.test(text) ? text : undefined
     },
     10_000,
   )

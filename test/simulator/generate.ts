@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeLargeScenario } from '../../src/simulator/large.js'
+import { makeLargeScenario } from '../../src/simulator/scenario.js'
 import { loadScenarioFile, parseScenario, scenarioFromObject } from '../../src/simulator/scenario.js'
 import { scenarioProblems } from '../fixtures/simulator-helpers.js'
 

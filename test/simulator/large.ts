@@ -1,6 +1,6 @@
 import t from 'tap'
 import * as grpc from '@grpc/grpc-js'
-import { makeLargeScenario } from '../../src/simulator/large.js'
+import { makeLargeScenario } from '../../src/simulator/scenario.js'
 import { startSimulator } from '../../src/simulator/server.js'
 import { HTTP_POD_STATS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
 import { expectedCounts, expectedPodCounts } from '../../src/simulator/traffic.js'

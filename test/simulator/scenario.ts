@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { NAMESPACE_PATTERN } from '../../src/pixie/scripts/http-pod-stats.js'
-import { DURATION_PATTERN } from '../../src/simulator/duration.js'
+import { DURATION_PATTERN } from '../../src/duration.js'
 import { FAULT_KINDS, loadScenarioFile, parseScenario, SCENARIO_SCHEMA_URL, scenarioFromObject, scenarioValidator } from '../../src/simulator/scenario.js'
 import { expectedCounts } from '../../src/simulator/traffic.js'
 import { scenarioProblems } from '../fixtures/simulator-helpers.js'
@@ -75,7 +75,7 @@ t.test('a negative rps is rejected', async (t) => {
 t.test('a bad duration is rejected', async (t) => {
   t.same(
     scenarioProblems(VALID.replace('until: 120s', 'until: 2 minutes')),
-    ['pods[0].until: must be a duration like 500ms, 10s, 2m or 1h (got "2 minutes")'],
+    ['pods[0].until: must be a duration like 500ms, 10s, 1m30s, 1.5m or 1h (got "2 minutes")'],
     'exact message',
   )
 })

@@ -14,7 +14,7 @@
  * into the PxL text is the row limit, an integer we validated, so no option
  * can change what the script does beyond its documented parameters.
  */
-import type { CollectorSchedule } from '../../config/types.js'
+import type { CollectorSchedule } from '../../scheduler/schedule.js'
 import { NAMESPACE_PATTERN, indent, namespaceArgs, namespaceFilterLines } from '../../pixie/scripts/http-pod-stats.js'
 import type { FuncToExecute } from '../../pixie/types.js'
 import { defaultStaleAfterMs } from '../../scheduler/schedule.js'
