@@ -119,7 +119,9 @@ export async function startExporter(simAddress, configText, nodeOptions) {
     if (child.exitCode !== null) throw new Error(`the exporter exited (${child.exitCode}):\n${stderr}`)
     try {
       if ((await fetch(`${url}/-/healthy`)).ok) break
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     if (Date.now() > until) throw new Error(`the exporter did not answer on ${url}:\n${stderr}`)
     await sleep(100)
   }

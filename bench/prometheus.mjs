@@ -11,7 +11,7 @@
 // native: classicBuckets separate (the default: the classic series stay
 // beside the native histogram); native-only: classicBuckets none.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LEGACY, exporterConfig, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'

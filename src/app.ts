@@ -36,8 +36,12 @@ export interface AppDeps {
   readonly lifecycle?: boolean
   /** TLS and basic auth from the web configuration file; default: plain HTTP, no auth. */
   readonly security?: WebSecurity
-  /** under-pressure thresholds; defaults suit a single small exporter pod. */
-  readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number }
+  /**
+   * under-pressure thresholds; defaults suit a single small exporter pod.
+   * `sampleIntervalMs` is how often it samples the event loop and the heap
+   * (default 1000, at least 10).
+   */
+  readonly pressure?: { readonly maxEventLoopDelayMs?: number; readonly maxHeapUsedBytes?: number; readonly sampleIntervalMs?: number }
   /** Secrets scrubbed from every page and exposition served (see src/secrets.ts); default none. */
   readonly secrets?: Secrets
   /** Where basic-auth passwords are checked; default a bcrypt worker thread. */
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(underPressure, {
     maxEventLoopDelay: deps.pressure?.maxEventLoopDelayMs ?? 1000,
     maxHeapUsedBytes: deps.pressure?.maxHeapUsedBytes ?? 0,
+    sampleInterval: deps.pressure?.sampleIntervalMs ?? 1000,
     retryAfter: 10,
     // Answer 503 when overloaded; Prometheus records the failed scrape (up=0)
     // instead of the process falling over.

@@ -93,6 +93,7 @@ function toLogfmt(record: Record<string, unknown>): string {
 
 function logfmtValue(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'null'
+  // eslint-disable-next-line no-control-regex -- control characters force quoting
   if (text !== '' && /^[^\s"=\\\x00-\x1f]+$/.test(text)) return text
   return JSON.stringify(text)
 }

@@ -64,6 +64,7 @@ export function encodeRowBatch(batch: unknown): Buffer {
  * (int64 fields are decimal strings; when sending, numbers, strings or bigints
  * converted with String() are accepted).
  */
+// eslint-disable-next-line @typescript-eslint/no-namespace -- types only, read as Wire.Status etc.
 export namespace Wire {
   export interface Status {
     code: number

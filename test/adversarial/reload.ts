@@ -72,7 +72,10 @@ t.test('200 reloads that each replace the collector leave the heap flat after GC
     config: configWith('10s'),
     logger: sinkLogger('warn').logger,
     pixie,
-    loadConfig: () => configWith((flip = !flip) ? '15s' : '10s'),
+    loadConfig: () => {
+      flip = !flip
+      return configWith(flip ? '15s' : '10s')
+    },
   })
   t.teardown(() => exporter.close())
   exporter.start()

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { kustomizeBuild, objectId, type K8sObject } from '../fixtures/kustomize.js'
-import { DEPLOY_DIR, KUSTOMIZATIONS } from '../fixtures/deploy.js'
 
 const deployment = () => `apiVersion: apps/v1
 kind: Deployment

@@ -19,7 +19,7 @@ import { logNormalOf, mixtureQuantile } from '../../src/simulator/latency.js'
 import { scenarioFromObject } from '../../src/simulator/scenario.js'
 import { startSimulator } from '../../src/simulator/server.js'
 import { sinkLogger } from '../fixtures/logger.js'
-import { findTool, promQuery, promtool, startExporter, startPrometheus } from '../fixtures/tools.js'
+import { findTool, promQuery, promtool, scrapeWithPrometheus, startExporter } from '../fixtures/tools.js'
 
 const BACK = 30_000
 const pods = {
@@ -79,7 +79,7 @@ t.test('counters and histogram match the ground truth through outages, and Prome
     PX_CLUSTER_ID: '10000000-0000-0000-0000-000000000001',
   })
   t.teardown(() => exporter.stop())
-  const prom = await startPrometheus([exporter.url.replace('http://', '')])
+  const prom = await scrapeWithPrometheus([exporter.url.replace('http://', '')])
   t.teardown(() => prom.stop())
 
   // Let the whole timeline play out, then compare the frozen state.
@@ -117,7 +117,7 @@ t.test('counters and histogram match the ground truth through outages, and Prome
   // counters move once per poll (1 s) and Prometheus samples every second and
   // extrapolates to the range edges, so up to ~2 s of traffic either way.
   const healthyEnd = Math.floor((t0 + 19_000) / 1000)
-  const [inc] = await promQuery(prom.url, `sum(increase(pixie_http_requests_total{pod="${pods.a.name}"}[6s]))`, healthyEnd)
+  const [inc] = await promQuery(prom.url, `sum(increase(pixie_http_requests_total{job="${prom.job}",pod="${pods.a.name}"}[6s]))`, healthyEnd)
   t.ok(inc !== undefined && Math.abs(inc.value - pods.a.rps * 6) <= pods.a.rps * 2, `increase over 6s is ${inc?.value}, expected ${pods.a.rps * 6} ± ${pods.a.rps * 2}`)
 
   // histogram_quantile over several pods lands in the bucket holding the true p99
@@ -127,7 +127,7 @@ t.test('counters and histogram match the ground truth through outages, and Prome
   const trueP99 = (mixtureQuantile(weights.map((p) => ({ weight: p.rps, dist: logNormalOf({ p50: Number.parseInt(p.latency.p50) * 1e6, p90: 0, p99: Number.parseInt(p.latency.p99) * 1e6 }) })), 0.99) ?? NaN) / 1e9
   const [q] = await promQuery(
     prom.url,
-    `histogram_quantile(0.99, sum by (le) (rate(pixie_http_request_duration_seconds_bucket{pod=~"web-6d8c6b9c8f-.*"}[8s])))`,
+    `histogram_quantile(0.99, sum by (le) (rate(pixie_http_request_duration_seconds_bucket{job="${prom.job}",pod=~"web-6d8c6b9c8f-.*"}[8s])))`,
     healthyEnd,
   )
   const upper = BUCKETS.find((b) => b >= trueP99) ?? Number.POSITIVE_INFINITY

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadScenarioFile, startSimulator } from '../../src/simulator/server.js'
 import { sinkLogger } from '../fixtures/logger.js'
-import { findTool, promQuery, promtool, startExporter, startPrometheus, waitFor, type Sample } from '../fixtures/tools.js'
+import { findTool, promQuery, promtool, scrapeWithPrometheus, startExporter, waitFor, type Sample } from '../fixtures/tools.js'
 
 const SCENARIO = join(import.meta.dirname, '..', '..', 'scenarios', 'steady-canary.yaml')
 const CLUSTER_ID = '10000000-0000-0000-0000-000000000001'
@@ -51,10 +51,10 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   t.equal(lint.output.trim(), '', 'promtool reports nothing on the exposition')
 
   const target = exporter.url.replace('http://', '')
-  const prom = await startPrometheus([target])
+  const prom = await scrapeWithPrometheus([target])
   t.teardown(() => prom.stop())
 
-  const podSelector = `namespace="${canary.namespace}",pod="${canary.name}"`
+  const podSelector = `job="${prom.job}",namespace="${canary.namespace}",pod="${canary.name}"`
   const ratio = await waitFor(
     'the canary error ratio in Prometheus',
     // Per pod from the default series set (the error_ratio gauge is opt-in).
@@ -64,14 +64,14 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   t.ok(Math.abs(ratio.value - expected) <= 0.02, `per-pod ratio ${ratio.value} is the scenario's ${expected}`)
   t.equal(ratio.metric.service, canary.services.join(','), 'service label is the plain service name')
 
-  const selector = `namespace="${canary.namespace}",pod=~"${canary.name.split('-').slice(0, -2).join('-')}-${hash}-[a-z0-9]+"`
+  const selector = `job="${prom.job}",namespace="${canary.namespace}",pod=~"${canary.name.split('-').slice(0, -2).join('-')}-${hash}-[a-z0-9]+"`
   const [agg] = await promQuery(
     prom.url,
     `sum(pixie_http_errors_per_second{${selector}}) / sum(pixie_http_requests_per_second{${selector}})`,
   )
   t.ok(agg !== undefined && Math.abs(agg.value - expected) <= 0.02, `aggregated canary ratio ${agg?.value} is ${expected}`)
 
-  const [up] = await promQuery(prom.url, 'pixie_exporter_collector_up{collector="http"}')
+  const [up] = await promQuery(prom.url, `pixie_exporter_collector_up{job="${prom.job}",collector="http"}`)
   t.equal(up?.value, 1, 'the collector is up')
 
   // A Pixie outage must not read as "0 % errors": stop the simulator and the
@@ -81,7 +81,7 @@ t.test('Prometheus scrapes the exporter and PromQL returns the canary error rati
   const down = await waitFor(
     'collector up = 0 after the outage',
     async () => {
-      const [s] = await promQuery(prom.url, 'pixie_exporter_collector_up{collector="http"}')
+      const [s] = await promQuery(prom.url, `pixie_exporter_collector_up{job="${prom.job}",collector="http"}`)
       return s?.value === 0 ? s : undefined
     },
     30_000,

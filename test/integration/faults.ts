@@ -53,7 +53,9 @@ t.test('faults fail the run and never leave half-updated or zeroed metrics', asy
     registry,
     logger: log.logger,
     now: clock,
-    config: httpConfig({ staleAfterMs: 3_600_000, timeoutMs: 1_000 }),
+    // 3 s: the first run (gRPC connection included) must not time out on a loaded
+    // machine; still far below the slow fault's 10 s delay.
+    config: httpConfig({ staleAfterMs: 3_600_000, timeoutMs: 3_000 }),
   })
   const job = new CollectorJob({ collector, metrics, logger: log.logger, now: clock })
   const ratio = async () => (await registry.getMetricsAsJSON()).find((m) => m.name === 'pixie_http_error_ratio')?.values.map((v) => v.value)

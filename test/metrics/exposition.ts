@@ -119,7 +119,7 @@ t.test('the fast formatter matches prom-client on escaping, special values and b
         { labels: shared, value: Number.NaN, metricName: 'odd_values_sum' },
         { labels: {}, value: Number.NEGATIVE_INFINITY },
         { labels: {}, extra: ['x', 'y'] as const, value: 1e-7 },
-        { labels: shared, value: 12345678901234567890 },
+        { labels: shared, value: 1.2345678901234567e19 },
       ],
     },
     registry,

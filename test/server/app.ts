@@ -145,11 +145,11 @@ t.test('under-pressure answers 503 when the event loop is overloaded', async (t)
     logger: log.logger,
     now: Date.now,
     landing: { version: 'x', pixieAddress: 'a:1', clusterId: 'c', simulated: false },
-    pressure: { maxHeapUsedBytes: 1 },
+    pressure: { maxHeapUsedBytes: 1, sampleIntervalMs: 10 },
   })
   t.teardown(() => app.close())
-  // under-pressure samples memory periodically; wait for a sample.
-  await new Promise((r) => setTimeout(r, 1200))
+  // under-pressure samples the heap every sampleIntervalMs: poll for the first sample (10 s at most).
+  for (let i = 0; i < 2000 && !app.isUnderPressure(); i++) await new Promise((r) => setTimeout(r, 5))
   const res = await app.inject('/metrics')
   t.equal(res.statusCode, 503, 'overloaded server refuses with 503')
   t.ok(res.headers['retry-after'], 'Retry-After is set')

@@ -160,9 +160,9 @@ t.test('with the real worker, 60 concurrent wrong passwords do not hold up an au
 
 t.test('under-pressure still answers 503 first under an auth flood: no password is checked', async (t) => {
   const m = manualVerifier()
-  const a = await app(t, new Map([['prometheus', HASH_4]]), { passwordVerifier: m.verifier, pressure: { maxHeapUsedBytes: 1 } })
-  // under-pressure samples memory periodically; wait for a sample.
-  await new Promise((r) => setTimeout(r, 1200))
+  const a = await app(t, new Map([['prometheus', HASH_4]]), { passwordVerifier: m.verifier, pressure: { maxHeapUsedBytes: 1, sampleIntervalMs: 10 } })
+  // under-pressure samples the heap every sampleIntervalMs: poll for the first sample.
+  await waitFor(() => a.isUnderPressure())
   const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => a.inject({ url: '/metrics', headers: { authorization: basic('prometheus', `w${i}`) } })))
   t.same(new Set(codes.map((r) => r.statusCode)), new Set([503]), 'all 503')
   t.equal(m.calls.length, 0, 'no bcrypt comparison spent while overloaded')

@@ -8,7 +8,6 @@ import {
   CUT_MESSAGE,
   EMPTY_QUERY_MESSAGE,
   INJECTED_COMPILE_ERROR_MESSAGE,
-  startSimulator,
   UNAVAILABLE_MESSAGE,
   unsupportedQueryMessage,
 } from '../../src/simulator/server.js'
