@@ -221,6 +221,7 @@ export class HttpPipeline {
       native = checked.rows
     }
     // The columns are decoded: let them go before rendering.
+    // eslint-disable-next-line no-useless-assignment -- drops the last reference to the decoded stream so GC can free it during rendering
     result = undefined as unknown as typeof result
     const rows = pods.rows + counts.length + nativeRowCount
     if (pods.rows >= config.maxRows || counts.length >= config.maxRows || nativeRowCount >= config.maxRows) {

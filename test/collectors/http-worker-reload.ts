@@ -46,7 +46,10 @@ t.test('50 reloads that each replace the collector leave one worker thread; clos
   await promisify(gzip)(Buffer.from('warm up'))
   const before = threads()
   let flip = false
-  const exporter = await createExporter({ config: configWith('10s'), logger: sinkLogger('error').logger, loadConfig: () => configWith((flip = !flip) ? '11s' : '10s') })
+  const exporter = await createExporter({ config: configWith('10s'), logger: sinkLogger('error').logger, loadConfig: () => {
+    flip = !flip
+    return configWith(flip ? '11s' : '10s')
+  } })
   exporter.start()
   const success = () => waitFor('a successful run', async () => (exporter.jobs.find((j) => j.name === 'http')?.status().lastOutcome === 'success' ? true : undefined), 30_000, 20)
   await success()
