@@ -10,8 +10,7 @@
  * The simulator (src/simulator/**) stands beside the exporter and speaks only
  * Pixie's protocol (src/pixie/proto.ts) plus the leaves.
  *
- * A rule at severity `warn` does not yet hold on this branch; its comment
- * names the work that makes it hold, after which it becomes `error`.
+ * Every rule is at severity `error`: npm test fails on any violation.
  */
 
 /** Composition roots: the only modules outside src/config that may import it. */
@@ -45,11 +44,9 @@ module.exports = {
       name: 'config-only-from-composition',
       comment:
         'Imports flow config → domain only: nothing under src/ except src/config itself and the composition roots ' +
-        '(cli.ts, commands.ts, exporter.ts, demo.ts) imports src/config. ' +
-        'WARN until `coll` (issue 14, "a collector is a module") lands: src/collectors/http.ts still takes ' +
-        'HttpCollectorConfig from config/types.ts and HTTP_METRIC_FAMILIES from config/schema.ts; the HTTP ' +
-        'collector module will own both.',
-      severity: 'warn',
+        '(cli.ts, commands.ts, exporter.ts, demo.ts) imports src/config. A collector owns its options\' ' +
+        'schema and types (e.g. src/collectors/http-options.ts); src/config assembles them.',
+      severity: 'error',
       from: { path: '^src/', pathNot: ['^src/config/', COMPOSITION] },
       to: { path: '^src/config/' },
     },

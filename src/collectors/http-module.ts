@@ -4,7 +4,7 @@
  * as an {@link HttpCollector}. Its per-pod rates serve `/error-rate` through
  * the collector's `queries.podRates`.
  */
-import type { HttpCollectorConfig } from '../config/types.js'
+import type { HttpCollectorConfig } from './http-options.js'
 import { HttpCollector } from './http.js'
 import { WorkerHttpRunner } from './http-runner.js'
 import { HTTP_DEFAULTS, httpOptionsSchema } from './http-options.js'
@@ -17,7 +17,7 @@ export const http: BuiltInModule<HttpCollectorConfig> = Object.freeze<BuiltInMod
   summary: 'Inbound HTTP requests per pod: rates, error ratio and latency quantiles over the window; request counters by status class and a latency histogram.',
   optionsSchema: httpOptionsSchema(),
   defaults: HTTP_DEFAULTS,
-  options: (config) => config.collectors.http,
+  options: (config) => (config.collectors as { readonly http: HttpCollectorConfig }).http,
   build: (config, deps) => {
     // The poll pipeline runs in a worker thread with its own Pixie connection
     // when the exporter has one to give; otherwise (a Pixie API passed in) on this thread.

@@ -11,7 +11,7 @@
  */
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
-import type { HttpCollectorConfig } from '../config/types.js'
+import type { HttpCollectorConfig } from './http-options.js'
 import { CollectorResultError } from '../errors.js'
 import { checkRowCap } from './row-cap.js'
 import {

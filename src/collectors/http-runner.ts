@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
-import type { HttpCollectorConfig } from '../config/types.js'
+import type { HttpCollectorConfig } from './http-options.js'
 import * as errors from '../errors.js'
 import { CollectorWorkerError, PixieCancelledError } from '../errors.js'
 import type { PixieApi } from '../pixie/types.js'

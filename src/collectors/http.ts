@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client'
 import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
-import type { HttpCollectorConfig } from '../config/types.js'
+import type { HttpCollectorConfig } from './http-options.js'
 import type { PixieApi } from '../pixie/types.js'
 import { defaultStaleAfterMs } from '../scheduler/schedule.js'
 import type { Collector, CollectorQueries, PodRates, RunContext, RunSummary } from './collector.js'

@@ -18,7 +18,6 @@
 import type { SchemaObject } from 'ajv'
 import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
-import type { Config } from '../config/types.js'
 import type { PixieApi } from '../pixie/types.js'
 import type { BufferReleaser } from '../metrics/buffer-release.js'
 import type { WorkerPixieOptions } from './http-runner.js'
@@ -29,6 +28,15 @@ import type { PxlCollectorSpec } from './pxl-spec.js'
 import { PXL_DEFAULTS, pxlSettingsSchema } from './options-schema.js'
 
 /** What every collector gets to run: passed in, never global. */
+/**
+ * The part of the loaded configuration a built-in module reads its options
+ * from (`collectors.<name>`); the configuration's own types stay in
+ * src/config, which imports the collectors, never the other way round.
+ */
+export interface LoadedConfig {
+  readonly collectors: object
+}
+
 export interface CollectorDeps {
   readonly pixie: PixieApi
   /** The collector's own registry (its metrics only). */
@@ -71,7 +79,7 @@ interface ModuleBase {
 export interface BuiltInModule<Options> extends ModuleBase {
   readonly kind: 'built-in'
   /** Its resolved options in a loaded configuration. */
-  options(config: Config): Options
+  options(config: LoadedConfig): Options
   build(options: Options, deps: CollectorDeps): Collector
 }
 

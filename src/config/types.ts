@@ -2,7 +2,7 @@
 import type { LibraryCollectorOptions, PxlCollectorSpec } from '../collectors/pxl-spec.js'
 import type { LogFormat, LogLevel } from '../log.js'
 import type { TlsMode } from '../pixie/tls-modes.js'
-import type { CollectorSchedule } from '../scheduler/schedule.js'
+import type { HttpCollectorConfig } from '../collectors/http-options.js'
 
 
 export interface PixieConfig {
@@ -29,50 +29,9 @@ export interface PixieConfig {
   readonly simulated: boolean
 }
 
-export interface HttpCollectorConfig {
-  readonly schedule: CollectorSchedule
-  /** Window each run aggregates over, ms. Default 30s. */
-  readonly windowMs: number
-  /** Responses with status >= this are errors. Default 500. */
-  readonly errorStatusMin: number
-  readonly namespaces: { readonly include: readonly string[]; readonly exclude: readonly string[] }
-  /** Drop the series this long after the last success; undefined: 3 intervals of the schedule. */
-  readonly staleAfterMs: number | undefined
-  /** Deadline of one run, ms; defaults to pixie.timeout. */
-  readonly timeoutMs: number
-  /** `#px:set max_output_rows_per_table` value. Default 100000. */
-  readonly maxRows: number
-  /** Counts stop this long before now, so Pixie's data has settled. Default 5s. */
-  readonly lagMs: number
-  /** After failed runs, the next success counts at most this far back; older time is skipped. Default 5m. */
-  readonly maxCatchUpMs: number
-  /** A pod's counter and histogram series are removed this long after it was last seen. Default 5m. */
-  readonly expireAfterMs: number
-  /** Upper bounds of the latency histogram buckets, seconds, strictly increasing (+Inf is implied). */
-  readonly bucketsSeconds: readonly number[]
-  /**
-   * The metric families served (`collectors.http.metrics`). The loaded
-   * configuration always has it (default: DEFAULT_HTTP_METRIC_FAMILIES in
-   * schema.ts); absent (a collector built directly): all of them.
-   */
-  readonly metrics?: readonly string[]
-  /**
-   * Whether the latency histogram has `_sum` and `_count` series
-   * (`collectors.http.histogramSumAndCount`; the loaded configuration always
-   * has it, default false); absent: true.
-   */
-  readonly histogramSumAndCount?: boolean
-  /** The latency histogram also as a native histogram (protobuf scrapes); absent: classic only. */
-  readonly nativeHistogram?: NativeHistogramConfig
-}
+// The HTTP collector's resolved options live with the collector (src/collectors/http-options.ts).
+export type { HttpCollectorConfig, NativeHistogramConfig } from '../collectors/http-options.js'
 
-/** `collectors.http.nativeHistogram` when enabled. */
-export interface NativeHistogramConfig {
-  /** Exponential schema, 0..8 (8·… buckets per power of two: 2^schema). Default 3. */
-  readonly schema: number
-  /** Where the classic buckets go in protobuf scrapes. Default `separate`. */
-  readonly classicBuckets: 'separate' | 'inline' | 'none'
-}
 
 /**
  * A custom PxL collector from `collectors.custom`: a complete spec for the
