@@ -8,6 +8,7 @@
 import type { ErrorObject, KeywordDefinition, SchemaObject } from 'ajv'
 import { parseDuration } from '../duration.js'
 import { NAMESPACE_PATTERN } from '../pixie/scripts/http-pod-stats.js'
+import { DEFAULT_MAX_ROUTES } from './routes.js'
 
 /**
  * Schema keyword holding the message for any failure of the subschema it sits
@@ -142,7 +143,7 @@ export const PXL_DEFAULTS = {
   maxCatchUp: '5m',
   expireAfter: '5m',
   maxSeries: 50_000,
-  maxRoutes: 1000,
+  maxRoutes: DEFAULT_MAX_ROUTES,
 } as const
 
 /** Keys shared by custom and library collectors (`collectors.custom[]`, `collectors.libraryOptions.<name>`). */

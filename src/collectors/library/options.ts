@@ -18,6 +18,9 @@ import type { CollectorSchedule } from '../../scheduler/schedule.js'
 import { NAMESPACE_PATTERN, indent, namespaceArgs, namespaceFilterLines } from '../../pixie/scripts/http-pod-stats.js'
 import type { FuncToExecute } from '../../pixie/types.js'
 import { defaultStaleAfterMs } from '../../scheduler/schedule.js'
+import { parseDuration } from '../../duration.js'
+import { HTTP_DEFAULTS } from '../http-options.js'
+import { PXL_DEFAULTS } from '../options-schema.js'
 
 /** Options of a library collector. Durations are milliseconds. */
 export interface LibraryOptions {
@@ -54,13 +57,13 @@ export interface LibraryOptions {
 
 /** Defaults of the optional {@link LibraryOptions}. */
 export const LIBRARY_DEFAULTS = {
-  windowMs: 30_000,
-  lagMs: 5_000,
-  maxCatchUpMs: 300_000,
-  expireAfterMs: 300_000,
-  maxSeries: 50_000,
-  maxRows: 100_000,
-  errorStatusMin: 500,
+  windowMs: parseDuration(PXL_DEFAULTS.window),
+  lagMs: parseDuration(PXL_DEFAULTS.lag),
+  maxCatchUpMs: parseDuration(PXL_DEFAULTS.maxCatchUp),
+  expireAfterMs: parseDuration(PXL_DEFAULTS.expireAfter),
+  maxSeries: PXL_DEFAULTS.maxSeries,
+  maxRows: HTTP_DEFAULTS.maxRows,
+  errorStatusMin: HTTP_DEFAULTS.errorStatusMin,
 } as const
 
 /** Options after defaults and validation. */
