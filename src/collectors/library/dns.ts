@@ -11,7 +11,7 @@ import type { PxlCollectorSpec } from '../pxl-spec.js'
 import type { LibraryOptions } from './options.js'
 import { protocolCollector, protocolScript, type ProtocolDefinition } from './protocol.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const DNS = 'dns'
 /** `px.display` name of its table. */
 export const DNS_TABLE = 'dns_pod_stats'

@@ -26,7 +26,7 @@ import {
   type LibraryOptions,
 } from './options.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const HTTP_ENDPOINT = 'http_endpoint'
 /** `px.display` name of its table. */
 export const HTTP_ENDPOINT_TABLE = 'http_endpoint_stats'

@@ -22,7 +22,7 @@ import {
   type LibraryOptions,
 } from './options.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const HTTP_SERVICE = 'http_service'
 /** `px.display` name of its table. */
 export const HTTP_SERVICE_TABLE = 'http_service_stats'

@@ -26,7 +26,7 @@ import {
   type LibraryOptions,
 } from './options.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const NETWORK = 'network'
 /** `px.display` name of its table. */
 export const NETWORK_TABLE = 'pod_network'

@@ -33,7 +33,7 @@ export const PROTOCOL_COLUMNS = [
 
 /** What differs between protocol collectors. */
 export interface ProtocolDefinition {
-  /** Collector name (marker `library/<name>`), also the metric infix: `pixie_<name>_requests_total`. */
+  /** Collector name (query_name `pixie-exporter/<name>`), also the metric infix: `pixie_<name>_requests_total`. */
   readonly name: string
   /** Pixie table read. */
   readonly source: string

@@ -22,7 +22,7 @@ import {
   type LibraryOptions,
 } from './options.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const REDIS = 'redis'
 /** `px.display` name of its table. */
 export const REDIS_TABLE = 'redis_pod_stats'

@@ -31,7 +31,7 @@ import {
   type LibraryOptions,
 } from './options.js'
 
-/** Name of the collector and of its marker. */
+/** Name of the collector (its query_name is `pixie-exporter/<name>`). */
 export const RESOURCES = 'resources'
 /** `px.display` name of its table. */
 export const RESOURCES_TABLE = 'pod_resources'
