@@ -2,7 +2,7 @@
 // compiled CLI (dist/cli.js) runs in its own process against the simulator
 // (bench/simulator-child.mjs, another process, real gRPC on loopback), so the
 // figures hold whatever runs inside the exporter (one thread or workers).
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -10,11 +10,41 @@ import { createServer } from 'node:net'
 import { loadavg, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
+import { parseAllDocuments } from 'yaml'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const CLI = join(ROOT, 'dist', 'cli.js')
 export const CLUSTER_ID = '00000000-0000-0000-0000-000000000001'
 export const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
+
+/**
+ * The runtime environment deploy/base gives the exporter container (its env
+ * entries with a literal value: NODE_OPTIONS and the malloc settings), read
+ * from the Deployment so that the benchmarks measure what is shipped.
+ */
+export function deployEnv() {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'base', 'deployment.yaml'), 'utf8')).map((d) => d.toJS())
+  const deployment = docs.find((d) => d?.kind === 'Deployment')
+  const container = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === 'pixie-exporter')
+  if (container === undefined) throw new Error('deploy/base/deployment.yaml has no pixie-exporter container')
+  return Object.fromEntries((container.env ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]))
+}
+
+/**
+ * `--runtime deploy` (the default): the exporter runs with {@link deployEnv};
+ * `--runtime defaults`: with Node.js' own defaults (no heap or malloc settings).
+ */
+export function runtimeEnv(runtime = 'deploy') {
+  if (runtime === 'defaults') return {}
+  if (runtime === 'deploy') return deployEnv()
+  throw new Error(`--runtime must be deploy or defaults, got ${runtime}`)
+}
+
+/** The runtime settings as printed in a benchmark's header. */
+export function describeEnv(env) {
+  const entries = Object.entries(env)
+  return entries.length === 0 ? 'Node.js defaults (no NODE_OPTIONS, no malloc settings)' : `deploy/base's ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`
+}
 
 const children = new Set()
 /** Never leave a child running, whatever happens here. */
@@ -99,7 +129,7 @@ export async function startSimulator(pods) {
  * Starts dist/cli.js against the simulator at `simAddress` with the YAML
  * `configText`; resolves once `/-/healthy` answers.
  */
-export async function startExporter(simAddress, configText, nodeOptions) {
+export async function startExporter(simAddress, configText, env = deployEnv()) {
   const dir = mkdtempSync(join(tmpdir(), 'pxe-bench-'))
   const config = join(dir, 'config.yaml')
   writeFileSync(config, configText)
@@ -108,7 +138,7 @@ export async function startExporter(simAddress, configText, nodeOptions) {
     spawn(
       process.execPath,
       [CLI, '--config', config, '--pixie.address', simAddress, '--pixie.tls', 'plaintext', '--web.listen-address', `127.0.0.1:${port}`, '--log.level', 'warn'],
-      { env: { ...process.env, PX_CLUSTER_ID: CLUSTER_ID, ...(nodeOptions !== undefined && { NODE_OPTIONS: nodeOptions }) }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { env: { ...process.env, PX_CLUSTER_ID: CLUSTER_ID, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
     ),
   )
   let stderr = ''
@@ -190,6 +220,24 @@ export function get(url, encoding = 'plain', timeoutMs = 120_000) {
     })
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)))
     req.on('error', reject)
+  })
+}
+
+/**
+ * One GET by curl (a native HTTP client, as Prometheus' is), when curl is
+ * installed: resolves with the status, bytes and curl's own time_total in
+ * ms (connect to last byte; starting curl is not counted); undefined
+ * without curl. Node.js' http client spends longer than the server on a
+ * 13 MiB body (bench/README), so both are printed.
+ */
+export function curlGet(url, encoding = 'plain') {
+  const headers = encoding === 'gzip' ? ['-H', 'accept-encoding: gzip'] : ['-H', 'accept-encoding: identity']
+  return new Promise((resolve) => {
+    execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', ...headers, url], (err, stdout) => {
+      if (err !== null) return resolve(undefined)
+      const [status, bytes, seconds] = stdout.trim().split(' ').map(Number)
+      resolve({ status, bytes, ms: seconds * 1000 })
+    })
   })
 }
 

@@ -6,11 +6,16 @@
 // MAX_ROWS. With `ignore-row-limit` the simulator sends every pod whatever the
 // pragma says (a Pixie or proxy that ignores it): the exporter must cut the
 // stream at MAX_ROWS rows, so its memory is bounded by MAX_ROWS, not PODS.
-// Environment: INTERVAL (default 5s, as deploy/base), METRICS (a
+// Environment: RUNTIME (deploy, the default: the exporter runs with
+// deploy/base's NODE_OPTIONS and malloc settings; defaults: Node.js' own),
+// INTERVAL (default 5s, as deploy/base), METRICS (a
 // comma-separated collectors.http.metrics list, e.g. the lean set),
 // PIPELINE=in-process (poll and render on the serving thread, to compare),
-// EXPORTER_NODE_OPTIONS (NODE_OPTIONS of the exporter only, e.g. the heap cap
-// the Deployment sets: --max-old-space-size=160).
+// EXPORTER_NODE_OPTIONS (NODE_OPTIONS of the exporter, replacing the
+// runtime's),
+// CHURN=SHARE:LIFETIME (e.g. 0.25:5m: a quarter of the pods replaced by
+// new ones every 5 minutes, as rollouts do, for soaks), PRINT_EVERY=N (one
+// table line every N polls; the summary covers every poll).
 //
 // Per poll: the poll's duration; the longest event-loop stall of the serving
 // thread since the previous poll (monitorEventLoopDelay, 1 ms resolution);
@@ -28,6 +33,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { describeEnv, runtimeEnv } from './lib.mjs'
 
 const pods = Number(process.argv[2] ?? 10000)
 const maxRows = Number(process.argv[3] ?? 100000)
@@ -35,6 +41,17 @@ const polls = Number(process.argv[4] ?? 4)
 const ignoreRowLimit = process.argv[5] === 'ignore-row-limit'
 const interval = process.env.INTERVAL ?? '5s'
 const metrics = process.env.METRICS?.split(',').filter((m) => m !== '')
+// RUNTIME=deploy (default): deploy/base's NODE_OPTIONS and malloc settings; RUNTIME=defaults: Node.js' own.
+const runtime = runtimeEnv(process.env.RUNTIME ?? 'deploy')
+const printEvery = Number(process.env.PRINT_EVERY ?? 1)
+const churnText = process.env.CHURN
+const churnMatch = churnText === undefined ? undefined : /^(0(?:\.\d+)?|1):(\d+)([sm])$/.exec(churnText)
+if (churnText !== undefined && churnMatch === null) throw new Error(`CHURN must be SHARE:LIFETIME, e.g. 0.25:5m, got ${churnText}`)
+// The simulator's clock starts an hour back (simulator-child.mjs): generations cover that hour, the run and a margin.
+const churnArg =
+  churnMatch === null || churnMatch === undefined
+    ? ''
+    : `${churnMatch[1]}:${Number(churnMatch[2]) * (churnMatch[3] === 'm' ? 60 : 1)}:${3600 + Math.ceil((polls * Number(/^(\d+)s$/.exec(process.env.INTERVAL ?? '5s')?.[1] ?? 5) * 2) + 600)}`
 
 const children = []
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')))
@@ -52,7 +69,7 @@ const probeMax = async () => {
   probe.stdin.write('\n')
   return Number((await probeLines.next()).value)
 }
-const sim = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods), ignoreRowLimit ? 'ignore-row-limit' : ''], { stdio: ['ignore', 'pipe', 'inherit'] })
+const sim = spawn(process.execPath, [join(import.meta.dirname, 'simulator-child.mjs'), String(pods), ignoreRowLimit ? 'ignore-row-limit' : '', churnArg], { stdio: ['ignore', 'pipe', 'inherit'] })
 children.push(sim)
 const [line] = await once(sim.stdout, 'data')
 const simAddress = line.toString().trim()
@@ -80,6 +97,7 @@ const exporter = spawn(
     env: {
       ...process.env,
       PX_CLUSTER_ID: '00000000-0000-0000-0000-000000000001',
+      ...runtime,
       ...(process.env.EXPORTER_NODE_OPTIONS !== undefined && { NODE_OPTIONS: process.env.EXPORTER_NODE_OPTIONS }),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -126,7 +144,7 @@ const scraper = (async () => {
 })()
 
 console.log(
-  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS ?? ''}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}`,
+  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, ${describeEnv(runtime)}${process.env.EXPORTER_NODE_OPTIONS === undefined ? '' : `, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS}`}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}${churnArg === '' ? '' : `, churn ${churnText} (a share of the pods replaced by new names every period)`}`,
 )
 console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms | idle probe stall ms')
 const stalls = []
@@ -147,7 +165,7 @@ for await (const text of lines) {
   while (pending.length === 0 && !stop) await new Promise((r) => setTimeout(r, 20))
   const { plain, zipped } = pending.shift()
   const f = (s) => (s === undefined ? '-' : s.ms.toFixed(1))
-  console.log(
+  if (p.poll % printEvery === 0 || p.poll === 1) console.log(
     `  ${String(p.poll).padStart(4)} | ${p.outcome} | ${(p.durationMs / 1000).toFixed(2)} | ${p.stallMs.toFixed(1)} | ${p.rssMiB} | ${p.mainHeapUsedMiB} | ${p.externalMiB} (${p.arrayBuffersMiB}) | ${p.workerHeapUsedMiB ?? '-'} | ${p.workerExternalMiB ?? '-'} | ${plain === undefined ? '-' : (plain.bytes / 1048576).toFixed(1)} / ${zipped === undefined ? '-' : (zipped.bytes / 1048576).toFixed(2)} | ${f(plain)} / ${f(zipped)} | ${floor.toFixed(1)}`,
   )
   if (done >= polls) break
@@ -162,6 +180,9 @@ const floorSorted = [...floors].sort((a, b) => a - b)
 console.log(`idle probe process, same periods (the machine's noise floor, ms): median ${p50(floors).toFixed(1)}, max ${floorSorted.at(-1)?.toFixed(1)}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 console.log(`GET /metrics p50 while polling: plain ${p50(scrapes.plain).toFixed(1)} ms (${scrapes.plain.length} scrapes), gzip ${p50(scrapes.gzip).toFixed(1)} ms (${scrapes.gzip.length} scrapes)`)
 console.log(`RSS after the last poll ${rssAfter.at(-1)} MiB; peak RSS (VmHWM) ${peakRss().toFixed(0)} MiB after ${done} polls`)
+// Flatness (soaks): the median RSS after a poll in each quarter of the run.
+const quarters = [0, 1, 2, 3].map((q) => rssAfter.slice(Math.floor((q * rssAfter.length) / 4), Math.floor(((q + 1) * rssAfter.length) / 4)))
+if (rssAfter.length >= 8) console.log(`RSS after a poll, median by quarter of the run (MiB): ${quarters.map((q) => p50(q).toFixed(1)).join(' | ')}; max ${Math.max(...rssAfter).toFixed(1)}`)
 exporter.kill('SIGTERM')
 sim.kill('SIGTERM')
 probe.kill('SIGTERM')

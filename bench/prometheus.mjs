@@ -6,7 +6,7 @@
 // enabled, Prometheus with --enable-feature=native-histograms, which
 // negotiates the protobuf exposition). Asserts nothing.
 //
-//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--configs classic,native,native-only] [--legacy]
+//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--configs classic,native,native-only] [--legacy] [--runtime deploy|defaults]
 //
 // native: classicBuckets separate (the default: the classic series stay
 // beside the native histogram); native-only: classicBuckets none.
@@ -14,9 +14,10 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LEGACY, exporterConfig, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
+import { LEGACY, describeEnv, exporterConfig, runtimeEnv, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
 
-const args = parseArgs(process.argv.slice(2), { pods: '10k', scrapes: '8', 'scrape-interval': '15s', configs: 'classic,native' })
+const args = parseArgs(process.argv.slice(2), { pods: '10k', scrapes: '8', 'scrape-interval': '15s', configs: 'classic,native', runtime: 'deploy' })
+const env = runtimeEnv(args.runtime)
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus'
 if (!existsSync(PROMETHEUS)) {
   console.error(`${PROMETHEUS} not found: install Debian's prometheus package (or set PROMETHEUS)`)
@@ -40,6 +41,7 @@ const timeout = `${Math.min(10, intervalSeconds)}s`
 
 console.log(`bench:prometheus: ${PROMETHEUS} scraping the exporter every ${interval} (timeout ${timeout}), the exporter polling the simulator every 5s${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
 console.log(`machine: ${machine()}`)
+console.log(`exporter runtime: ${describeEnv(env)}`)
 console.log('')
 console.log('| pods | configuration | samples per scrape (per pod) | scrape_duration_seconds median (min–max) over N scrapes | failed scrapes / scrapes without the pods | first scrape | Prometheus RSS peak |')
 console.log('|---|---|---|---|---|---|---|')
@@ -61,7 +63,7 @@ async function query(url, q) {
 
 async function measure(pods, name, config) {
   const sim = await startSimulator(pods)
-  const exporter = await startExporter(sim.address, exporterConfig({ extra: [...extra, ...config.exporter] }))
+  const exporter = await startExporter(sim.address, exporterConfig({ extra: [...extra, ...config.exporter] }), env)
   const dir = mkdtempSync(join(tmpdir(), 'pxe-bench-prom-'))
   const port = await freePort()
   writeFileSync(

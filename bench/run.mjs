@@ -2,7 +2,11 @@
 // simulator over real gRPC, measured from outside. Prints figures; asserts
 // nothing (test/bench/smoke.ts only checks that it runs and prints a row).
 //
-//   npm run bench [-- --pods 1k,10k,50k] [--polls 6] [--interval 5s] [--legacy] [--native] [--metrics a,b] [--buckets 0.025,0.1]
+//   npm run bench [-- --pods 1k,10k,50k] [--polls 6] [--interval 5s] [--legacy] [--native] [--metrics a,b] [--buckets 0.025,0.1] [--runtime deploy|defaults]
+//
+// --runtime deploy (default): the exporter runs with deploy/base's
+// NODE_OPTIONS and malloc settings (read from the Deployment); defaults:
+// with Node.js' own.
 //
 // For each pod count: series per pod, the exposition's size (plain, gzip,
 // protobuf), poll duration (the exporter's own
@@ -12,16 +16,20 @@
 // nodejs_eventloop_lag_max_seconds beside it), RSS (median and peak, from
 // /proc), heap used and external memory (the exporter's nodejs_* gauges), and
 // GET /metrics p50 plain and gzip while polls continue (one scrape a second,
-// alternating). The protobuf body is fetched once, after the polls.
+// rotating plain and gzip with Node.js' http client, then with curl, a
+// native client like Prometheus'; Node's client is the slower reader of a
+// 13 MiB body, so both are printed). The protobuf body is fetched once,
+// after the polls.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import {
   LEGACY,
-  exporterConfig, get, httpRuns, httpSeries, machine, median, mib, parseArgs, podCounts, processMemory, sampleValue, sleep, startExporter, startSimulator,
+  curlGet, describeEnv, exporterConfig, get, httpRuns, runtimeEnv, httpSeries, machine, median, mib, parseArgs, podCounts, processMemory, sampleValue, sleep, startExporter, startSimulator,
 } from './lib.mjs'
 
-const args = parseArgs(process.argv.slice(2), { pods: '1k,10k,50k', interval: '5s' })
+const args = parseArgs(process.argv.slice(2), { pods: '1k,10k,50k', interval: '5s', runtime: 'deploy' })
+const env = runtimeEnv(args.runtime)
 const extra = []
 if (typeof args.metrics === 'string') extra.push(`metrics: [${args.metrics}]`)
 if (typeof args.buckets === 'string') extra.push(`buckets: [${args.buckets}]`)
@@ -31,9 +39,10 @@ if (args.native === true) extra.push('nativeHistogram:', '  enabled: true')
 
 console.log(`bench: the exporter (dist/cli.js) against the simulator over gRPC, polling every ${args.interval} over a 10s window${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
 console.log(`machine: ${machine()}`)
+console.log(`runtime: ${describeEnv(env)}`)
 console.log('')
-console.log('| pods | series (per pod) | exposition plain / gzip / protobuf | poll | longest stall per poll, probe min / median / max (self-reported max) | RSS median (peak) | heap used / external | GET /metrics p50 plain / gzip |')
-console.log('|---|---|---|---|---|---|---|---|')
+console.log('| pods | series (per pod) | exposition plain / gzip / protobuf | poll | longest stall per poll, probe min / median / max (self-reported max) | RSS median (peak) | heap used / external | GET /metrics p50 plain / gzip, Node.js client | same, curl |')
+console.log('|---|---|---|---|---|---|---|---|---|')
 
 for (const pods of podCounts(args.pods)) {
   const polls = Number(args.polls ?? (pods >= 50_000 ? 4 : 6))
@@ -43,7 +52,7 @@ process.exit(0)
 
 async function measure(pods, polls) {
   const sim = await startSimulator(pods)
-  const exporter = await startExporter(sim.address, exporterConfig({ interval: args.interval, extra }))
+  const exporter = await startExporter(sim.address, exporterConfig({ interval: args.interval, extra }), env)
   const probe = fork(join(import.meta.dirname, 'probe-child.mjs'), [`${exporter.url}/-/healthy`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const take = async () => {
     probe.send('take')
@@ -65,6 +74,7 @@ async function measure(pods, polls) {
     }
     await take()
     const scrapes = { plain: [], gzip: [] }
+    const curled = { plain: [], gzip: [] }
     const bytes = { plain: 0, gzip: 0, protobuf: 0 }
     const stalls = []
     const selfLag = []
@@ -76,8 +86,16 @@ async function measure(pods, polls) {
     let lagMax = 0
     let n = 0
     while (stalls.length < polls) {
-      const encoding = n++ % 2 === 0 ? 'plain' : 'gzip'
+      const turn = n++ % 4
+      const encoding = turn % 2 === 0 ? 'plain' : 'gzip'
       const t0 = Date.now()
+      if (turn >= 2) {
+        const c = await curlGet(`${exporter.url}/metrics`, encoding)
+        if (c?.status === 200) curled[encoding].push(c.ms)
+        rss.push(processMemory(exporter.pid).rss)
+        await sleep(Math.max(0, 1000 - (Date.now() - t0)))
+        continue
+      }
       const r = await get(`${exporter.url}/metrics`, encoding)
       if (r.status === 200) {
         scrapes[encoding].push(r.ms)
@@ -120,6 +138,7 @@ async function measure(pods, polls) {
       `${mib(median(rss))} (${mib(peak)}) MiB`,
       `${mib(median(heap))} / ${mib(median(external))} MiB`,
       `${median(scrapes.plain).toFixed(1)} / ${median(scrapes.gzip).toFixed(1)} ms`,
+      curled.plain.length === 0 ? 'no curl' : `${median(curled.plain).toFixed(1)} / ${median(curled.gzip).toFixed(1)} ms`,
       '',
     ].join(' | ').trim()
   } finally {

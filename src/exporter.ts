@@ -18,7 +18,7 @@ import { createSelfMetrics, type SelfMetrics } from './metrics/self-metrics.js'
 import { monotonicNow, type MonotonicClock } from './clock.js'
 import type { LandingInfo } from './server/landing-page.js'
 import type { WebSecurity } from './server/web-config.js'
-import { PixieClient } from './pixie/client.js'
+import { LazyPixieClient } from './pixie/lazy-client.js'
 import type { Secrets } from './secrets.js'
 import type { PixieApi } from './pixie/types.js'
 import { CollectorJob } from './scheduler/job.js'
@@ -199,7 +199,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
     options.pixie ??
     (samePixie
       ? previous.pixie
-      : new PixieClient({
+      : new LazyPixieClient({
           address: config.pixie.address,
           clusterId: config.pixie.clusterId,
           apiKey: config.pixie.apiKey,

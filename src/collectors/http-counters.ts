@@ -1,5 +1,5 @@
 import { CollectorResultError } from '../errors.js'
-import type { Sample } from '../metrics/snapshot-metric.js'
+import { flatString, type Sample } from '../metrics/snapshot-metric.js'
 import { ZERO_THRESHOLD_SECONDS, spansAndDeltas, zeroIndex } from '../metrics/native-histogram.js'
 import { MetricType, type LabelPair, type MetricFamilyMessage, type MetricMessage } from '../metrics/protobuf.js'
 import { STATUS_CLASSES } from '../pixie/scripts/http-pod-stats.js'
@@ -29,22 +29,31 @@ export interface PodNativeRow {
 /** Where a native histogram's classic buckets go in the protobuf exposition (see docs/configuration.md). */
 export type ClassicInProtobuf = 'separate' | 'inline' | 'none'
 
-/** A pod's running totals. */
+/**
+ * A pod's running totals, packed: one object and one typed array per pod
+ * (10,000 pods hold a few MiB in the worker, not one small array per figure).
+ */
 interface PodTotals {
   readonly labels: Readonly<Record<string, string>>
-  /** The labels as protobuf label pairs (built once). */
+  /** See {@link HttpCounterStore}'s offsets: counts by class, held-back counts by class, buckets, requests, latency sum, last seen. */
+  readonly n: Float64Array
+  /** Bit i set: status class i is exported (see HttpCounterStore). */
+  shown: number
+  /** Native histogram: requests by exponential bucket index (the zero bucket under zeroIndex); only with a native schema. */
+  readonly native: Map<number, number> | undefined
+}
+
+/** A pod's totals as {@link HttpCounterStore.totals} gives them (built per call, for rendering). */
+export interface PodTotalsView {
+  readonly labels: Readonly<Record<string, string>>
+  /** The labels as protobuf label pairs. */
   readonly labelPairs: readonly LabelPair[]
-  readonly byClass: number[]
-  /** Per status class: whether its series is exported (see HttpCounterStore). */
-  readonly shown: boolean[]
-  /** Per status class: counts held back for one publication after the class first appeared. */
-  readonly pending: number[]
-  readonly buckets: number[]
-  /** Native histogram: requests by exponential bucket index (the zero bucket under zeroIndex). */
-  readonly native: Map<number, number>
-  requests: number
-  latencySumSeconds: number
-  lastSeenMs: number
+  /** Cumulative counts, one per bound of bucketsSeconds. */
+  readonly buckets: readonly number[]
+  readonly requests: number
+  readonly latencySumSeconds: number
+  /** Empty without a native schema. */
+  readonly native: ReadonlyMap<number, number>
 }
 
 /** Checks a row's internal consistency; throws CollectorResultError naming the row. */
@@ -68,6 +77,7 @@ export function checkCountRow(row: PodCountRow, index: number, buckets: number):
 const HTTP_COUNTS_NAME = 'http_pod_counts'
 
 const podKey = (r: { namespace: string; pod: string; service: string }) => `${r.namespace}\u0000${r.pod}\u0000${r.service}`
+const EMPTY_NATIVE: ReadonlyMap<number, number> = new Map()
 
 /**
  * Checks `http_pod_native_buckets` against `http_pod_counts` of the same run:
@@ -131,11 +141,20 @@ export class HttpCounterStore {
   readonly nativeSchema: number | undefined
   readonly #expireAfterMs: number
   readonly #pods = new Map<string, PodTotals>()
+  // Offsets into PodTotals.n.
+  readonly #pending = STATUS_CLASSES.length
+  readonly #bucket = 2 * STATUS_CLASSES.length
+  readonly #requests: number
+  readonly #sum: number
+  readonly #seen: number
 
   constructor(options: { bucketsSeconds: readonly number[]; expireAfterMs: number; nativeSchema?: number }) {
     this.bucketsSeconds = options.bucketsSeconds
     this.#expireAfterMs = options.expireAfterMs
     this.nativeSchema = options.nativeSchema
+    this.#requests = this.#bucket + options.bucketsSeconds.length
+    this.#sum = this.#requests + 1
+    this.#seen = this.#requests + 2
   }
 
   /** Number of pods with series. */
@@ -149,76 +168,93 @@ export class HttpCounterStore {
    * sees half of it.
    */
   add(rows: readonly PodCountRow[], nowMs: number, nativeRows: readonly PodNativeRow[] = []): void {
+    const classes = STATUS_CLASSES.length
+    const pending = this.#pending
     // Counts held back at the previous publication are added now.
     for (const totals of this.#pods.values()) {
-      totals.pending.forEach((n, i) => {
-        if (n > 0) {
-          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
-          totals.pending[i] = 0
+      const n = totals.n
+      for (let i = 0; i < classes; i++) {
+        const held = n[pending + i] ?? 0
+        if (held > 0) {
+          n[i] = (n[i] ?? 0) + held
+          n[pending + i] = 0
         }
-      })
+      }
     }
     for (const row of rows) {
       const key = podKey(row)
       let totals = this.#pods.get(key)
       if (totals === undefined) {
+        let shown = 0
+        // A new pod starts with 2xx, 5xx and the classes it answered in this range.
+        STATUS_CLASSES.forEach((c, i) => {
+          if (ALWAYS_SHOWN.has(c) || (row.byClass[i] ?? 0) > 0) shown |= 1 << i
+        })
         totals = {
           labels: { namespace: row.namespace, pod: row.pod, service: row.service },
-          labelPairs: [
-            { name: 'namespace', value: row.namespace },
-            { name: 'pod', value: row.pod },
-            { name: 'service', value: row.service },
-          ],
-          byClass: STATUS_CLASSES.map(() => 0),
-          // A new pod starts with 2xx, 5xx and the classes it answered in this range.
-          shown: STATUS_CLASSES.map((c, i) => ALWAYS_SHOWN.has(c) || (row.byClass[i] ?? 0) > 0),
-          pending: STATUS_CLASSES.map(() => 0),
-          buckets: this.bucketsSeconds.map(() => 0),
-          native: new Map(),
-          requests: 0,
-          latencySumSeconds: 0,
-          lastSeenMs: nowMs,
+          n: new Float64Array(this.#seen + 1),
+          shown,
+          native: this.nativeSchema === undefined ? undefined : new Map(),
         }
-        this.#pods.set(key, totals)
+        // Stored under a flat copy of the key (the template above is a tree of pieces in V8).
+        this.#pods.set(flatString(key), totals)
       }
-      row.byClass.forEach((n, i) => {
-        if (n === 0) return
-        if (totals.shown[i]) {
-          totals.byClass[i] = (totals.byClass[i] ?? 0) + n
+      const n = totals.n
+      for (let i = 0; i < classes; i++) {
+        const count = row.byClass[i] ?? 0
+        if (count === 0) continue
+        if ((totals.shown & (1 << i)) !== 0) {
+          n[i] = (n[i] ?? 0) + count
         } else {
           // First answer of this class by a pod already exported: the series
           // appears at 0 now and gets the count at the next publication, so
           // that rate()/increase() see the first increment.
-          totals.shown[i] = true
-          totals.pending[i] = (totals.pending[i] ?? 0) + n
+          totals.shown |= 1 << i
+          n[pending + i] = (n[pending + i] ?? 0) + count
         }
-      })
-      row.buckets.forEach((n, i) => (totals.buckets[i] = (totals.buckets[i] ?? 0) + n))
-      totals.requests += row.requests
-      totals.latencySumSeconds += row.latencySumSeconds
-      totals.lastSeenMs = nowMs
+      }
+      row.buckets.forEach((count, i) => (n[this.#bucket + i] = (n[this.#bucket + i] ?? 0) + count))
+      n[this.#requests] = (n[this.#requests] ?? 0) + row.requests
+      n[this.#sum] = (n[this.#sum] ?? 0) + row.latencySumSeconds
+      n[this.#seen] = nowMs
     }
     // Native buckets of pods that have a count row in this run (checkNativeRows).
     for (const row of nativeRows) {
-      const totals = this.#pods.get(podKey(row))
-      if (totals !== undefined) totals.native.set(row.bucket, (totals.native.get(row.bucket) ?? 0) + row.count)
+      const native = this.#pods.get(podKey(row))?.native
+      if (native !== undefined) native.set(row.bucket, (native.get(row.bucket) ?? 0) + row.count)
     }
     for (const [key, totals] of this.#pods) {
-      if (nowMs - totals.lastSeenMs > this.#expireAfterMs) this.#pods.delete(key)
+      if (nowMs - (totals.n[this.#seen] ?? 0) > this.#expireAfterMs) this.#pods.delete(key)
     }
   }
 
-  /** The pods' running totals (read-only use). */
-  totals(): IterableIterator<Readonly<PodTotals>> {
-    return this.#pods.values()
+  /** The pods' running totals, one view per pod built on the fly (for the protobuf forms). */
+  *totals(): Generator<PodTotalsView> {
+    const bounds = this.bucketsSeconds.length
+    for (const totals of this.#pods.values()) {
+      const n = totals.n
+      const { namespace = '', pod = '', service = '' } = totals.labels
+      yield {
+        labels: totals.labels,
+        labelPairs: [
+          { name: 'namespace', value: namespace },
+          { name: 'pod', value: pod },
+          { name: 'service', value: service },
+        ],
+        buckets: Array.from(n.subarray(this.#bucket, this.#bucket + bounds)),
+        requests: n[this.#requests] ?? 0,
+        latencySumSeconds: n[this.#sum] ?? 0,
+        native: totals.native ?? EMPTY_NATIVE,
+      }
+    }
   }
 
   /** Samples of `pixie_http_requests_total`. */
   *requestSamples(): Generator<Sample> {
     for (const totals of this.#pods.values()) {
       for (let i = 0; i < STATUS_CLASSES.length; i++) {
-        if (!totals.shown[i]) continue
-        yield { labels: totals.labels, extra: ['status_class', STATUS_CLASSES[i] ?? ''], value: totals.byClass[i] ?? 0 }
+        if ((totals.shown & (1 << i)) === 0) continue
+        yield { labels: totals.labels, extra: ['status_class', STATUS_CLASSES[i] ?? ''], value: totals.n[i] ?? 0 }
       }
     }
   }
@@ -232,13 +268,15 @@ export class HttpCounterStore {
     const bounds = this.bucketsSeconds.map(String)
     const bucket = `${name}_bucket`
     for (const totals of this.#pods.values()) {
+      const n = totals.n
       for (let i = 0; i < bounds.length; i++) {
-        yield { labels: totals.labels, extra: ['le', bounds[i] ?? ''], value: totals.buckets[i] ?? 0, metricName: bucket }
+        yield { labels: totals.labels, extra: ['le', bounds[i] ?? ''], value: n[this.#bucket + i] ?? 0, metricName: bucket }
       }
-      yield { labels: totals.labels, extra: ['le', '+Inf'], value: totals.requests, metricName: bucket }
+      const requests = n[this.#requests] ?? 0
+      yield { labels: totals.labels, extra: ['le', '+Inf'], value: requests, metricName: bucket }
       if (!sumAndCount) continue
-      yield { labels: totals.labels, value: totals.latencySumSeconds, metricName: `${name}_sum` }
-      yield { labels: totals.labels, value: totals.requests, metricName: `${name}_count` }
+      yield { labels: totals.labels, value: n[this.#sum] ?? 0, metricName: `${name}_sum` }
+      yield { labels: totals.labels, value: requests, metricName: `${name}_count` }
     }
   }
 }

@@ -31,7 +31,7 @@ t.test('npm run bench prints a row per pod count with the default series budget'
   t.match(out, /machine: \d+ cores .* load average/, 'the machine and its load are printed')
   const cells = row(out, '40')
   if (cells === undefined) return t.fail(`no row for 40 pods:\n${out}`)
-  t.equal(cells.length, 8, 'eight columns')
+  t.equal(cells.length, 9, 'nine columns')
   const perPod = Number(/\(([\d.]+)\)/.exec(cells[1] ?? '')?.[1])
   // 2 gauges, 2xx/5xx (+4xx once answered: the generated pods answer some 404s), 5 buckets + +Inf.
   t.ok(perPod >= 10 && perPod <= 11, `series per pod is the lean default (10 to 11), got ${cells[1]}`)
@@ -39,7 +39,11 @@ t.test('npm run bench prints a row per pod count with the default series budget'
   t.match(cells[3], /^[\d.]+ s$/, 'poll duration')
   t.match(cells[4], /^\d+ ms \/ \d+ ms \/ \d+ ms over 2 polls \(\d+ ms\)$/, 'stall per poll from the probe, and the self-reported one')
   t.match(cells[5], /^[\d.]+ \([\d.]+\) MiB$/, 'RSS and peak')
-  t.match(cells[7], /^[\d.]+ \/ [\d.]+ ms$/, 'scrape p50 plain / gzip')
+  t.match(cells[7], /^[\d.]+ \/ [\d.]+ ms$/, 'scrape p50 plain / gzip (Node.js client)')
+  // curl is measured when installed (a native client, as Prometheus' is).
+  const hasCurl = spawnSync('curl', ['--version']).status === 0
+  t.match(cells[8], hasCurl ? /^[\d.]+ \/ [\d.]+ ms$/ : /^no curl$/, `scrape p50 plain / gzip with curl (${hasCurl ? 'installed' : 'not installed'})`)
+  t.match(out, /runtime: deploy\/base's NODE_OPTIONS=\S+/, "the exporter runs with deploy/base's runtime settings, printed")
 })
 
 t.test('npm run bench:prometheus prints scrape_duration_seconds for classic and native histograms', async (t) => {

@@ -16,6 +16,19 @@ t.test('makeLargeScenario builds N distinct valid pods over the namespaces', asy
   t.throws(() => makeLargeScenario(-1), TypeError, 'a negative size is refused')
 })
 
+t.test('churn replaces the last share of the pods every lifetime under new names; the pods alive stay N', async (t) => {
+  const s = makeLargeScenario(100, { churn: { share: 0.25, lifetimeSeconds: 300, untilSeconds: 1200 } })
+  t.equal(s.pods.length, 75 + 25 * 4, '75 steady pods and 4 generations of 25')
+  t.equal(new Set(s.pods.map((p) => `${p.namespace}/${p.name}`)).size, s.pods.length, 'every generation has names of its own')
+  for (const atMs of [0, 299_999, 300_000, 1_199_999]) {
+    const alive = s.pods.filter((p) => p.fromMs <= atMs && atMs < p.untilMs)
+    t.equal(alive.length, 100, `100 pods alive at ${atMs / 1000} s`)
+  }
+  t.equal(s.pods.filter((p) => p.fromMs <= 1_200_000 && 1_200_000 < p.untilMs).length, 75, 'after untilSeconds only the steady pods remain')
+  t.throws(() => makeLargeScenario(10, { churn: { share: 1.5, lifetimeSeconds: 300, untilSeconds: 600 } }), /churn.share/, 'a share above 1 is refused')
+  t.throws(() => makeLargeScenario(10, { churn: { share: 0.5, lifetimeSeconds: 0, untilSeconds: 600 } }), /lifetimeSeconds/, 'a zero lifetime is refused')
+})
+
 t.test('a 10,000-pod scenario is answered in full, both tables, in batches', async (t) => {
   const scenario = makeLargeScenario(10_000)
   const { logger } = memoryLogger()
