@@ -110,8 +110,8 @@ function enabledLibraryCollectors(config: Config): { module: LibraryModule; opti
  * with it the previous runtime, and its previous one...) alive for as long as
  * the job lives.
  */
-function preparing(registry: Registry): () => void {
-  return () => prepareExposition(registry)
+function preparing(registry: Registry, secrets: Secrets | undefined): () => void {
+  return () => prepareExposition(registry, secrets)
 }
 
 /** Outcome of reloads, shared by the registries of successive runtimes. */
@@ -240,7 +240,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
       releaser: shared.releaser,
       whenValid: (start) => onValid.push(start),
     })
-    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry) })
+    const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry, options.secrets) })
     return { name, key, collector, job, registry, previous: kept === undefined ? undefined : served(kept) }
   }
   // From the collector list: the built-in collectors, then the enabled

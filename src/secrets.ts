@@ -86,6 +86,9 @@ export function scrubErrorWith<E>(error: E, secrets: Iterable<string>, seen = ne
  * The set of secret values the process holds. Made once by the process
  * (src/cli.ts) and passed to whatever writes text; a reload adds the new key.
  */
+/** {@link Secrets.prescan} searches this many bytes between two turns of the event loop (well under a millisecond). */
+export const PRESCAN_SLICE_BYTES = 1 << 20
+
 export class Secrets {
   readonly #values = new Set<string>()
   /** foundIn's answers per buffer (see there). */
@@ -128,6 +131,33 @@ export class Secrets {
     }
     this.#searched.set(body, { secrets: this.#values.size, found })
     return found
+  }
+
+  /**
+   * Searches `body` as {@link foundIn} does, a slice at a time with the event
+   * loop free in between, and remembers the answer, so that the first scrape
+   * after a poll finds it ready instead of searching tens of MiB while
+   * everything else on the serving thread waits. Consecutive slices overlap
+   * by a secret's length less one, so a secret across a boundary is found.
+   */
+  async prescan(body: Buffer, sliceBytes = PRESCAN_SLICE_BYTES): Promise<void> {
+    const secrets = this.#values.size
+    if (secrets === 0 || this.#searched.get(body)?.secrets === secrets) return
+    let found = false
+    search: for (const secret of [...this.#values]) {
+      for (const form of forms(secret)) {
+        const needle = Buffer.from(form, 'utf8')
+        for (let start = 0; start < body.length; start += sliceBytes) {
+          if (body.subarray(start, start + sliceBytes + needle.length - 1).includes(needle)) {
+            found = true
+            break search
+          }
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      }
+    }
+    // A secret added meanwhile was not searched for: foundIn searches again.
+    if (this.#values.size === secrets) this.#searched.set(body, { secrets, found })
   }
 
   /** Scrubs an error in place (see {@link scrubErrorWith}) and returns it. */

@@ -183,3 +183,26 @@ t.test('a key with HTML-special characters is scrubbed from the landing page, wh
   t.match(page.body, 'echo <secret>', 'the placeholder where the key was')
   t.notMatch((await app.inject('/-/ready')).body, 'html-key', '/-/ready: no key')
 })
+
+t.test('prescan searches a body in slices with the event loop free in between, across slice boundaries, and foundIn reuses its answer', async (t) => {
+  const secrets = new Secrets([KEY])
+  const body = Buffer.alloc(64 * 1024, 'pixie_http_requests_total{pod="web-0"} 1\n')
+  // The key straddles the boundary between the first two 4 KiB slices.
+  body.write(KEY, 4096 - 5)
+  await secrets.prescan(body, 4096)
+  t.equal(secrets.foundIn(body), true, 'the key across a slice boundary is found')
+
+  const clean = Buffer.alloc(64 * 1024, 'pixie_http_requests_total{pod="web-0"} 1\n')
+  let finished = false
+  const prescan = secrets.prescan(clean, 4096).then(() => (finished = true))
+  // A callback queued now runs between two slices: the scan of 16 slices is not over yet.
+  const finishedAtFirstTurn = await new Promise<boolean>((r) => setImmediate(() => r(finished)))
+  t.equal(finishedAtFirstTurn, false, 'the event loop turned while the body was being searched')
+  await prescan
+  // The answer is remembered: writing the key into the buffer afterwards is
+  // not seen, i.e. foundIn did not search the body again.
+  clean.write(KEY, 100)
+  t.equal(secrets.foundIn(clean), false, 'foundIn answers from the prescan without searching again')
+  secrets.add('another-secret-value')
+  t.equal(secrets.foundIn(clean), true, 'a secret added since invalidates the answer: the body is searched again (and holds the first key now)')
+})

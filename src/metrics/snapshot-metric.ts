@@ -353,6 +353,18 @@ export class SnapshotMetric {
     void this.gzip(this.render(), compress).catch(() => undefined)
   }
 
+  /**
+   * The bodies a scrape of the current data sends and that exist already:
+   * the text, and the protobuf form when it was rendered elsewhere (a
+   * worker). Nothing is rendered here beyond what {@link render} caches.
+   */
+  preparedBodies(): Buffer[] {
+    if (this.#rendered === undefined) return [this.render()]
+    const rendered = this.#rendered()
+    if (rendered === undefined) return []
+    return rendered.protobuf === undefined ? [rendered.text] : [rendered.text, rendered.protobuf]
+  }
+
   /** prom-client calls reset() on registry.resetMetrics(); the snapshot belongs to the collector. */
   reset(): void {}
 }
