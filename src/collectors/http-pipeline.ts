@@ -150,7 +150,7 @@ export class HttpPipeline {
   readonly #counters: HttpCounterStore
   readonly #bucketsNs: readonly bigint[]
   /** Label text of the counter store's pods, which live across runs. */
-  readonly #counterLabels = new LabelTextCache()
+  readonly #counterLabels = new LabelTextCache({ flat: true })
 
   constructor(options: HttpPipelineOptions) {
     const { config } = options

@@ -36,6 +36,9 @@ import {
 import { DEFAULT_MAX_ROUTES, makeRouter, type Router } from './routes.js'
 import { checkRowCap, scriptRowCap } from './row-cap.js'
 
+/** Rows decoded between two turns of the event loop (a few ms of work on the serving thread). */
+export const DECODE_SLICE_ROWS = 1024
+
 /** Dependencies of a {@link PxlCollector}. */
 export interface PxlCollectorDeps {
   readonly spec: PxlCollectorSpec
@@ -299,7 +302,7 @@ export class PxlCollector implements Collector {
     checkRowCap(result, this.#maxRows)
     // Decode and check everything before publishing anything.
     const table = tableOf(result, spec.table)
-    const { groups, nonFinite } = this.#decode(table)
+    const { groups, nonFinite } = await this.#decode(table)
     const publishedAt = now()
     const publishedMonotonic = this.#monotonic()
     const { admitted, dropped } = this.#cap(groups, publishedMonotonic)
@@ -324,13 +327,15 @@ export class PxlCollector implements Collector {
   }
 
   /** Rows → one group per label set, sorted by label values. Throws CollectorResultError on a bad table. */
-  #decode(table: PixieTable): { groups: RowGroup[]; nonFinite: number } {
+  async #decode(table: PixieTable): Promise<{ groups: RowGroup[]; nonFinite: number }> {
     const spec = this.#spec
     const labelReaders = spec.labels.map((l) => labelReader(table, l, this.#router))
     const valueReaders = spec.metrics.map((m) => valueReader(table, m))
     const byKey = new Map<string, RowGroup>()
     let nonFinite = 0
     for (let row = 0; row < table.numRows; row++) {
+      // The serving thread runs this: give the event loop a turn every slice of rows.
+      if (row > 0 && row % DECODE_SLICE_ROWS === 0) await new Promise((resolve) => setImmediate(resolve))
       const labelValues = labelReaders.map((read) => read(row))
       const key = JSON.stringify(labelValues)
       let group = byKey.get(key)

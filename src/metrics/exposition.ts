@@ -24,19 +24,24 @@ export interface RenderedExposition {
 }
 
 /**
- * Renders and starts compressing every snapshot metric of `registry` now,
- * right after a publication, so that the first scrape after a poll is served
- * from the cache like every other one (at 10,000 pods, rendering and
- * compressing take seconds). With `secrets`, the bodies are also searched
+ * Renders (in slices, see SnapshotMetric.prepare) and compresses every
+ * snapshot metric of `registry` in the background, right after a
+ * publication, so that the first scrape after a poll is served from the
+ * cache like every other one (at 10,000 pods, rendering and compressing
+ * take seconds). With `secrets`, the bodies are also searched
  * for them in the background (Secrets.prescan). The exporter calls it when a
  * job succeeds; the collectors know nothing of the transport.
  */
 export function prepareExposition(registry: Registry, secrets?: Secrets): void {
   for (const metric of (registry as unknown as RegistryInternals).getMetricsAsArray()) {
     if (!(metric instanceof SnapshotMetric)) continue
-    metric.prepare(gzip)
-    // The secrets check of the first scrape after a poll (src/app.ts), done now, in slices.
-    if (secrets !== undefined && !secrets.empty) for (const body of metric.preparedBodies()) void secrets.prescan(body)
+    void metric
+      .prepare(gzip)
+      .then(async () => {
+        // The secrets check of the first scrape after a poll (src/app.ts), done now, in slices.
+        if (secrets !== undefined && !secrets.empty) for (const body of metric.preparedBodies()) await secrets.prescan(body)
+      })
+      .catch(() => undefined)
   }
 }
 

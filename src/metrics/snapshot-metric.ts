@@ -96,6 +96,12 @@ export function flatString(text: string): string {
 export class LabelTextCache {
   readonly #labels = new WeakMap<Labels, string>()
   readonly #extra = new Map<string, Map<string, string>>()
+  readonly #flat: boolean
+
+  /** `flat`: store each text as one flat string ({@link flatString}), for a cache that lives long (costs a copy per label set). */
+  constructor(options: { readonly flat?: boolean } = {}) {
+    this.#flat = options.flat ?? false
+  }
 
   /** `k1="v1",k2="v2"` (escaped), in insertion order. */
   of(labels: Labels): string {
@@ -103,7 +109,7 @@ export class LabelTextCache {
     if (text === undefined) {
       text = ''
       for (const k in labels) text += `${text === '' ? '' : ','}${k}="${escapeLabel(labels[k] ?? '')}"`
-      text = flatString(text)
+      if (this.#flat) text = flatString(text)
       this.#labels.set(labels, text)
     }
     return text
@@ -157,6 +163,41 @@ export function renderFamilyText(meta: FamilyMeta, samples: Iterable<Sample>, ca
     if (piece.length >= PIECE_CHARS) {
       pieces.push(Buffer.from(piece, 'utf8'))
       piece = ''
+    }
+  }
+  pieces.push(Buffer.from(piece, 'utf8'))
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
+}
+
+/** {@link renderFamilySliced} yields to the event loop after this many samples (a few ms of work). */
+export const RENDER_SLICE_SAMPLES = 2000
+
+/**
+ * {@link renderFamilyText} on the serving thread without holding it: the
+ * event loop gets a turn after every `sliceSamples` samples. `current` is
+ * asked after each turn; once it says false (a newer run was published, so
+ * the samples changed under the iteration) rendering stops and resolves
+ * undefined. Same bytes as {@link formatFamilyText}.
+ */
+export async function renderFamilySliced(
+  meta: FamilyMeta,
+  samples: Iterable<Sample>,
+  current: () => boolean,
+  sliceSamples = RENDER_SLICE_SAMPLES,
+): Promise<Buffer | undefined> {
+  const cache = new LabelTextCache()
+  const pieces: Buffer[] = []
+  let piece = headerText(meta)
+  let n = 0
+  for (const s of samples) {
+    piece += `\n${sampleLine(meta, s, cache)}`
+    if (piece.length >= PIECE_CHARS) {
+      pieces.push(Buffer.from(piece, 'utf8'))
+      piece = ''
+    }
+    if (++n % sliceSamples === 0) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (!current()) return undefined
     }
   }
   pieces.push(Buffer.from(piece, 'utf8'))
@@ -346,20 +387,40 @@ export class SnapshotMetric {
   }
 
   /**
-   * Renders now and starts compressing in the background, so that the first
-   * scrape after a new run is served from the cache like every other one.
+   * Renders the current data in the background, a slice of samples at a
+   * time (the serving thread keeps answering: a PxL collector's 10,000 pods
+   * would otherwise hold it for tens of ms), then starts compressing, so that
+   * the first scrape after a new run is served from the cache like every
+   * other one. A scrape that comes first renders at once, as always. Resolves
+   * when the text is cached (or a newer run made it moot).
    */
-  prepare(compress: (data: Buffer) => Promise<Buffer>): void {
-    void this.gzip(this.render(), compress).catch(() => undefined)
+  async prepare(compress: (data: Buffer) => Promise<Buffer>): Promise<void> {
+    const versionOf = this.#version
+    if (this.#rendered !== undefined || versionOf === undefined) {
+      void this.gzip(this.render(), compress).catch(() => undefined)
+      return
+    }
+    const version = versionOf()
+    if (this.#cache?.version !== version) {
+      const body = await renderFamilySliced(this, this.#sampleList(), () => versionOf() === version)
+      if (body === undefined || versionOf() !== version) return
+      // A scrape may have rendered the same version meanwhile: keep the one it is serving.
+      if (this.#cache?.version !== version) this.#cache = { version, body }
+    }
+    const cached = this.#cache
+    if (cached !== undefined) void this.gzip(cached.body, compress).catch(() => undefined)
   }
 
   /**
    * The bodies a scrape of the current data sends and that exist already:
-   * the text, and the protobuf form when it was rendered elsewhere (a
-   * worker). Nothing is rendered here beyond what {@link render} caches.
+   * the text (once rendered), and the protobuf form when it was rendered
+   * elsewhere (a worker). Nothing is rendered here.
    */
   preparedBodies(): Buffer[] {
-    if (this.#rendered === undefined) return [this.render()]
+    if (this.#rendered === undefined) {
+      const version = this.#version?.()
+      return version !== undefined && this.#cache?.version === version ? [this.#cache.body] : []
+    }
     const rendered = this.#rendered()
     if (rendered === undefined) return []
     return rendered.protobuf === undefined ? [rendered.text] : [rendered.text, rendered.protobuf]

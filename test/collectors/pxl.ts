@@ -294,3 +294,25 @@ t.test('invalid specs are refused at construction', async (t) => {
     'the constructor checks the spec',
   )
 })
+
+t.test('a large result is decoded with the event loop turning every slice of rows; the published values are whole', async (t) => {
+  const { DECODE_SLICE_ROWS } = await import('../../src/collectors/pxl.js')
+  const rows = Array.from({ length: DECODE_SLICE_ROWS * 5 + 3 }, (_, i) => [`web-${String(i).padStart(5, '0')}`, i] as const)
+  const s = pxlSetup([[podRequests(rows)]])
+  let turns = 0
+  let running = true
+  const ticking = (async () => {
+    while (running) {
+      await new Promise((r) => setImmediate(r))
+      turns++
+    }
+  })()
+  await s.run()
+  const turnsDuringRun = turns
+  running = false
+  await ticking
+  t.ok(turnsDuringRun >= 5, `the event loop turned ${turnsDuringRun} times while ${rows.length} rows were decoded (at least one per slice of ${DECODE_SLICE_ROWS})`)
+  const samples = await s.samples('shop_requests')
+  t.equal(samples.length, rows.length, 'every row is published')
+  t.same(samples.at(-1), [`{"pod":"web-${String(rows.length - 1).padStart(5, '0')}"}`, rows.length - 1], 'the last row too')
+})

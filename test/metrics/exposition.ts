@@ -127,3 +127,51 @@ t.test('the fast formatter matches prom-client on escaping, special values and b
   const prom = await (registry as unknown as { getMetricsAsString(m: unknown): Promise<string> }).getMetricsAsString(metric)
   t.equal(metric.render().toString('utf8'), prom, 'identical bytes')
 })
+
+t.test('prepare renders a samples-based metric in slices in the background: same bytes, cached for scrapes, dropped when a newer run comes first', async (t) => {
+  const { RENDER_SLICE_SAMPLES, formatFamilyText, renderFamilySliced } = await import('../../src/metrics/snapshot-metric.js')
+  const samples = Array.from({ length: RENDER_SLICE_SAMPLES * 3 + 7 }, (_, i) => ({
+    labels: { pod: i % 2 === 0 ? `web-${i}` : `a "quoted" \\ pod\nkäse-${i}` },
+    value: i / 3,
+  }))
+  const meta = { name: 'sliced_things', help: 'Things, rendered in slices.', type: 'gauge' as const }
+  let finished = false
+  const rendering = renderFamilySliced(meta, samples, () => true).then((b) => ((finished = true), b))
+  const finishedAtFirstTurn = await new Promise<boolean>((r) => setImmediate(() => r(finished)))
+  t.equal(finishedAtFirstTurn, false, 'the event loop turned while the family was being rendered')
+  const body = await rendering
+  t.equal(body?.toString('utf8'), formatFamilyText(meta, samples), 'byte for byte what the one-piece formatter writes')
+  t.equal(await renderFamilySliced(meta, samples, () => false), undefined, 'a run published meanwhile makes it stop with nothing')
+
+  let version = 1
+  const registry = new Registry()
+  let rendersBySamples = 0
+  const metric = new SnapshotMetric(
+    {
+      ...meta,
+      samples: () => {
+        rendersBySamples++
+        return samples.map((s) => ({ ...s, value: s.value + version }))
+      },
+      version: () => String(version),
+    },
+    registry,
+  )
+  const compress = async (b: Buffer) => Buffer.from(b)
+  await metric.prepare(compress)
+  t.equal(rendersBySamples, 1, 'prepare rendered once')
+  const prepared = metric.preparedBodies()
+  t.equal(prepared.length, 1, 'the prepared text is there for the secrets scan')
+  t.equal(metric.render(), prepared[0], 'a scrape serves the prepared buffer itself, without rendering again')
+  t.equal(rendersBySamples, 1, 'no second rendering')
+  t.equal(metric.render().toString('utf8'), formatFamilyText(meta, samples.map((s) => ({ ...s, value: s.value + 1 }))), 'the text of version 1')
+
+  // A newer run is published while version 2 is being prepared: that preparation is dropped.
+  version = 2
+  const stale = metric.prepare(compress)
+  await new Promise((r) => setImmediate(r))
+  version = 3
+  await stale
+  t.same(metric.preparedBodies(), [], 'nothing prepared for version 3 yet, and version 2 was not cached as current')
+  t.equal(metric.render().toString('utf8'), formatFamilyText(meta, samples.map((s) => ({ ...s, value: s.value + 3 }))), 'a scrape renders version 3 itself')
+})
