@@ -195,22 +195,8 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
   const { logger } = options
   const pixieKey = JSON.stringify(config.pixie)
   const samePixie = previous !== undefined && previous.pixieKey === pixieKey
-  const pixie =
-    options.pixie ??
-    (samePixie
-      ? previous.pixie
-      : new LazyPixieClient({
-          address: config.pixie.address,
-          clusterId: config.pixie.clusterId,
-          apiKey: config.pixie.apiKey,
-          tls: config.pixie.tls,
-          ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
-          encryption: config.pixie.encryption,
-          logger,
-        }))
-  const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
-  /** Work started once the runtime is known to be valid (e.g. a collector's worker thread). */
-  const onValid: (() => void)[] = []
+  // How to reach Pixie, built once (the CA file read once): the serving
+  // thread's lazy client and the HTTP collector's worker both use it.
   const pixieConnection =
     options.pixie !== undefined
       ? undefined
@@ -222,6 +208,10 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
           ca: config.pixie.caFile === undefined ? undefined : readFileSync(config.pixie.caFile),
           encryption: config.pixie.encryption,
         }
+  const pixie = options.pixie ?? (samePixie ? previous.pixie : new LazyPixieClient({ ...pixieConnection!, logger }))
+  const old = new Map((previous?.slots ?? []).map((slot) => [slot.name, slot]))
+  /** Work started once the runtime is known to be valid (e.g. a collector's worker thread). */
+  const onValid: (() => void)[] = []
   const pipeline = options.httpPipeline ?? (options.pixie === undefined ? 'worker' : 'in-process')
   const slot = (name: string, definition: unknown, make: (deps: CollectorDeps) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
