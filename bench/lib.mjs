@@ -138,15 +138,18 @@ export async function startExporter(simAddress, configText, env = deployEnv()) {
     spawn(
       process.execPath,
       [CLI, '--config', config, '--pixie.address', simAddress, '--pixie.tls', 'plaintext', '--web.listen-address', `127.0.0.1:${port}`, '--log.level', 'warn'],
-      { env: { ...process.env, PX_CLUSTER_ID: CLUSTER_ID, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { env: { ...process.env, PX_CLUSTER_ID: CLUSTER_ID, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     ),
   )
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
+  // The log (warnings and errors, JSON on stdout): its last 16 KiB go into error messages.
+  let log = ''
+  child.stdout.on('data', (d) => (log = (log + d).slice(-16_384)))
   const url = `http://127.0.0.1:${port}`
   const until = Date.now() + 30_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the exporter exited (${child.exitCode}):\n${stderr}`)
+    if (child.exitCode !== null) throw new Error(`the exporter exited (${child.exitCode}):\n${stderr}${log}`)
     try {
       if ((await fetch(`${url}/-/healthy`)).ok) break
     } catch {
@@ -159,7 +162,8 @@ export async function startExporter(simAddress, configText, env = deployEnv()) {
     url,
     port,
     pid: child.pid,
-    stderr: () => stderr,
+    /** Standard error, then the end of the log. */
+    stderr: () => `${stderr}${log}`,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM')

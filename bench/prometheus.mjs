@@ -6,17 +6,24 @@
 // enabled, Prometheus with --enable-feature=native-histograms, which
 // negotiates the protobuf exposition). Asserts nothing.
 //
-//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--configs classic,native,native-only] [--legacy] [--runtime deploy|defaults]
+//   npm run bench:prometheus [-- --pods 10k] [--scrapes 8] [--scrape-interval 15s] [--poll-interval 5s] [--configs classic,native,native-only] [--legacy] [--runtime deploy|defaults]
 //
 // native: classicBuckets separate (the default: the classic series stay
-// beside the native histogram); native-only: classicBuckets none.
+// beside the native histogram); native-only: classicBuckets none; static:
+// Prometheus' own floor for the classic exposition, a plain Node server
+// answering every scrape with the body the exporter served once (gzip when
+// asked), with the exporter and simulator stopped (no poll, no other CPU);
+// static-identity: the same, never compressed (what gunzip costs Prometheus).
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { gzipSync } from 'node:zlib'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LEGACY, describeEnv, exporterConfig, runtimeEnv, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
+import { LEGACY, describeEnv, exporterConfig, httpRuns, httpSeries, runtimeEnv, freePort, machine, median, mib, parseArgs, podCounts, processMemory, sleep, startExporter, startSimulator } from './lib.mjs'
 
-const args = parseArgs(process.argv.slice(2), { pods: '10k', scrapes: '8', 'scrape-interval': '15s', configs: 'classic,native', runtime: 'deploy' })
+const args = parseArgs(process.argv.slice(2), { pods: '10k', scrapes: '8', 'scrape-interval': '15s', configs: 'classic,native', runtime: 'deploy', 'poll-interval': '5s' })
 const env = runtimeEnv(args.runtime)
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus'
 if (!existsSync(PROMETHEUS)) {
@@ -27,6 +34,8 @@ const CONFIGS = {
   classic: { exporter: [], flags: [] },
   native: { exporter: ['nativeHistogram:', '  enabled: true'], flags: ['--enable-feature=native-histograms'] },
   'native-only': { exporter: ['nativeHistogram:', '  enabled: true', '  classicBuckets: none'], flags: ['--enable-feature=native-histograms'] },
+  static: { exporter: [], flags: [], static: 'gzip' },
+  'static-identity': { exporter: [], flags: [], static: 'identity' },
 }
 const extra = []
 if (typeof args.metrics === 'string') extra.push(`metrics: [${args.metrics}]`)
@@ -39,7 +48,7 @@ const intervalSeconds = Number(/^(\d+)s$/.exec(interval)?.[1] ?? NaN)
 if (!(intervalSeconds > 0)) throw new Error(`--scrape-interval must be whole seconds (e.g. 15s), got ${interval}`)
 const timeout = `${Math.min(10, intervalSeconds)}s`
 
-console.log(`bench:prometheus: ${PROMETHEUS} scraping the exporter every ${interval} (timeout ${timeout}), the exporter polling the simulator every 5s${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
+console.log(`bench:prometheus: ${PROMETHEUS} scraping the exporter every ${interval} (timeout ${timeout}), the exporter polling the simulator every ${args['poll-interval']}${extra.length > 0 ? `, ${extra.join(' ')}` : ' (default series set)'}`)
 console.log(`machine: ${machine()}`)
 console.log(`exporter runtime: ${describeEnv(env)}`)
 console.log('')
@@ -61,9 +70,45 @@ async function query(url, q) {
   return body.data.result
 }
 
-async function measure(pods, name, config) {
+/** The exporter's plain and gzip bodies once its first poll with the pods is published (then the exporter and simulator stop). */
+async function capture(pods) {
   const sim = await startSimulator(pods)
-  const exporter = await startExporter(sim.address, exporterConfig({ extra: [...extra, ...config.exporter] }), env)
+  const exporter = await startExporter(sim.address, exporterConfig({ interval: args['poll-interval'], extra }), env)
+  try {
+    for (const until = Date.now() + 300_000; Date.now() < until; await sleep(1000)) {
+      const plain = Buffer.from(await (await fetch(`${exporter.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer())
+      const text = plain.toString('utf8')
+      // A steady poll: the counters (from the second poll on) and every pod.
+      if (httpRuns(text) >= 3 && httpSeries(text) >= pods) return { plain, gzip: gzipSync(plain) }
+    }
+    throw new Error(`no poll with ${pods} pods in 5 minutes:\n${exporter.stderr()}`)
+  } finally {
+    await exporter.stop()
+    await sim?.stop()
+  }
+}
+
+/** A server that answers every request with `bodies` (gzip when accepted), like an exporter that does no work. */
+async function staticServer(bodies, compress) {
+  const server = createServer((req, res) => {
+    const gzip = compress && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...(gzip && { 'content-encoding': 'gzip' }) })
+    res.end(gzip ? bodies.gzip : bodies.plain)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { port: server.address().port, stop: () => new Promise((r) => server.close(r)) }
+}
+
+async function measure(pods, name, config) {
+  let sim
+  let exporter
+  if (config.static !== undefined) {
+    exporter = await staticServer(await capture(pods), config.static === 'gzip')
+  } else {
+    sim = await startSimulator(pods)
+    exporter = await startExporter(sim.address, exporterConfig({ interval: args['poll-interval'], extra: [...extra, ...config.exporter] }), env)
+  }
   const dir = mkdtempSync(join(tmpdir(), 'pxe-bench-prom-'))
   const port = await freePort()
   writeFileSync(
@@ -138,6 +183,6 @@ async function measure(pods, name, config) {
     await new Promise((r) => (prom.exitCode !== null ? r() : prom.once('exit', r)))
     rmSync(dir, { recursive: true, force: true })
     await exporter.stop()
-    await sim.stop()
+    await sim?.stop()
   }
 }

@@ -33,11 +33,11 @@ import {
 } from '../metrics/names.js'
 import { CountRangePlanner } from './count-range.js'
 import { podLabel, serviceLabel, wellFormed } from './pixie-labels.js'
-import { HttpCounterStore, checkCountRow, checkNativeRows, nativeHistogramFamilies, type PodCountRow, type PodNativeRow } from './http-counters.js'
+import { HttpCounterStore, checkCountRow, nativeByPod, writeNativeHistogramFamilies, type NativeByPod, type NativeColumns, type PodCountRow } from './http-counters.js'
 import { formatDuration } from '../duration.js'
 import { LabelTextCache, encodeFamilyProtobuf, renderFamilyText, type FamilyMeta, type RenderedFamily, type Sample } from '../metrics/snapshot-metric.js'
 import type { RunContext } from './collector.js'
-import { familyFromValues, type MetricFamilyMessage } from '../metrics/protobuf.js'
+import { ProtoWriter } from '../metrics/protobuf-writer.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -211,14 +211,14 @@ export class HttpPipeline {
     // Decode and check everything before publishing anything.
     const pods = toPodStats(tableOf(result, HTTP_POD_STATS_TABLE), config.windowMs / 1000)
     const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
-    let native: PodNativeRow[] = []
+    let native: NativeByPod = new Map()
     let nativeRowCount = 0
     if (plan.countStartMs !== undefined && config.nativeHistogram !== undefined) {
-      const decoded = toNativeRows(tableOf(result, HTTP_POD_NATIVE_BUCKETS_TABLE))
-      nativeRowCount = decoded.length
-      const checked = checkNativeRows(counts, decoded, decoded.length < config.maxRows)
+      const columns = nativeColumns(tableOf(result, HTTP_POD_NATIVE_BUCKETS_TABLE))
+      nativeRowCount = columns.rows
+      const checked = nativeByPod(counts, columns, columns.rows < config.maxRows)
       if (checked.dropped > 0) log.warn({ pods: checked.dropped }, 'native histogram buckets cut by collectors.http.maxRows; these pods miss this range in the native histogram')
-      native = checked.rows
+      native = checked.byPod
     }
     // The columns are decoded: let them go before rendering.
     // eslint-disable-next-line no-useless-assignment -- drops the last reference to the decoded stream so GC can free it during rendering
@@ -247,13 +247,18 @@ export class HttpPipeline {
         // The text exposition stays classic (byte for byte the same); protobuf
         // scrapes also get the native buckets counted in PxL.
         const sumAndCount = this.#options.config.histogramSumAndCount ?? true
-        let families: MetricFamilyMessage[] | undefined
-        if (family.name === HTTP_REQUEST_DURATION && native !== undefined) families = nativeHistogramFamilies(this.#counters, family.name, family.help, native.classicBuckets, sumAndCount)
-        // A classic protobuf Histogram message always carries a count and a
-        // sum (Prometheus stores them as _count and _sum): give it the real
-        // ones rather than zeros when the text exposition leaves them out.
-        else if (family.name === HTTP_REQUEST_DURATION && !sumAndCount) families = encodedWithSumAndCount(family, this.#counters)
-        proto = encodeFamilyProtobuf(family, samples(), families)
+        if (family.name === HTTP_REQUEST_DURATION && native !== undefined) {
+          const w = new ProtoWriter()
+          writeNativeHistogramFamilies(w, this.#counters, family.name, family.help, native.classicBuckets, sumAndCount)
+          proto = w.finish()
+        } else if (family.name === HTTP_REQUEST_DURATION && !sumAndCount) {
+          // A classic protobuf Histogram message always carries a count and a
+          // sum (Prometheus stores them as _count and _sum): give it the real
+          // ones rather than zeros when the text exposition leaves them out.
+          proto = encodeFamilyProtobuf(family, () => this.#counters.histogramSamples(family.name, true))
+        } else {
+          proto = encodeFamilyProtobuf(family, samples)
+        }
       }
       return { text, proto }
     })
@@ -295,16 +300,6 @@ export class HttpPipeline {
         throw new TypeError(`unknown HTTP family ${family.name}`)
     }
   }
-}
-
-function encodedWithSumAndCount(family: HttpFamily, counters: HttpCounterStore): MetricFamilyMessage[] {
-  const values = [...counters.histogramSamples(family.name, true)].map((s) => ({
-    labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-    value: s.value,
-    ...(s.metricName !== undefined && { metricName: s.metricName }),
-  }))
-  const encoded = familyFromValues(family.name, family.help, 'histogram', values)
-  return encoded === undefined ? [] : [encoded]
 }
 
 function packRates(stats: readonly PodHttpStats[]): PackedRates {
@@ -365,24 +360,38 @@ function toCountRows(table: PixieTable, buckets: number): PodCountRow[] {
   return rows
 }
 
-/** Decodes `http_pod_native_buckets`; throws CollectorResultError on a bad shape. */
-function toNativeRows(table: PixieTable): PodNativeRow[] {
+/**
+ * One label transform remembered per distinct raw value, for the length of
+ * one decode: a table repeats each pod's context in many rows (the native
+ * buckets: one row per pod and bucket), and each call would make new strings.
+ */
+function remembered(transform: (raw: string) => string): (raw: string) => string {
+  const seen = new Map<string, string>()
+  return (raw) => {
+    let label = seen.get(raw)
+    if (label === undefined) seen.set(raw, (label = transform(raw)))
+    return label
+  }
+}
+
+/** The columns of `http_pod_native_buckets`; throws CollectorResultError on a bad shape. */
+function nativeColumns(table: PixieTable): NativeColumns {
   const namespace = columnOf(table, 'namespace', 'STRING')
   const pod = columnOf(table, 'pod', 'STRING')
   const service = columnOf(table, 'service', 'STRING')
   const bucket = columnOf(table, 'bucket', 'INT64')
   const count = columnOf(table, 'count', 'INT64')
-  const rows: PodNativeRow[] = []
-  for (let i = 0; i < table.numRows; i++) {
-    rows.push({
-      namespace: wellFormed(namespace[i] ?? ''),
-      pod: podLabel(pod[i] ?? ''),
-      service: serviceLabel(service[i] ?? ''),
-      bucket: Number(bucket[i] ?? 0n),
-      count: Number(count[i] ?? 0n),
-    })
+  const namespaceLabel = remembered(wellFormed)
+  const podLabelOf = remembered(podLabel)
+  const serviceLabelOf = remembered(serviceLabel)
+  return {
+    rows: table.numRows,
+    namespace: (i) => namespaceLabel(namespace[i] ?? ''),
+    pod: (i) => podLabelOf(pod[i] ?? ''),
+    service: (i) => serviceLabelOf(service[i] ?? ''),
+    bucket: (i) => Number(bucket[i] ?? 0n),
+    count: (i) => Number(count[i] ?? 0n),
   }
-  return rows
 }
 
 /** Decodes the result table into per-pod figures; throws CollectorResultError on a bad shape. */

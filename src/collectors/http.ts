@@ -73,7 +73,7 @@ export class HttpCollector implements Collector {
     this.staleAfterMs = deps.config.staleAfterMs ?? defaultStaleAfterMs(deps.config.schedule)
     const pipeline = new HttpPipeline({ config: deps.config, log: deps.logger, now: deps.now, monotonic: this.#monotonic })
     this.#runner = deps.runner ?? new InProcessHttpRunner(pipeline, deps.pixie)
-    // The protobuf forms cost far more than the text (protobufjs): they are
+    // The protobuf forms cost about as much again as the text: they are
     // rendered with native histograms configured, or once a scrape asked for them.
     this.#protobuf = deps.config.nativeHistogram !== undefined
     // Samples are the last published run's buffers, served only while fresh.

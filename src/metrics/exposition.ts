@@ -88,7 +88,7 @@ export class Exposition {
       }
       const data = (await (metric as { get(): Promise<{ name: string; help: string; type: string; values: ValueLike[] }> }).get())
       const family = familyFromValues(data.name, data.help, data.type, data.values)
-      if (family !== undefined) fresh.push(Buffer.from(encodeFamily(family)))
+      if (family !== undefined) fresh.push(encodeFamily(family))
     }
     flush()
     return {

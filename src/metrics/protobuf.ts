@@ -1,16 +1,16 @@
 /**
  * The Prometheus protobuf exposition format: a stream of length-delimited
  * `io.prometheus.client.MetricFamily` messages. prom-client has none, so the
- * messages are declared here (our own protobufjs reflection definitions, from
- * the field names and numbers that Prometheus publishes in client_model's
- * `metrics.proto`) and encoded with protobufjs.
+ * messages are written here (our own encoder, from the field names and
+ * numbers that Prometheus publishes in client_model's `metrics.proto`) with
+ * the wire-format writer of ./protobuf-writer.ts.
  *
  * Prometheus asks for this format (before the text format) when it runs with
  * `--enable-feature=native-histograms`; it is the only format that carries
  * native histograms.
  */
-import protobuf from 'protobufjs'
 import type { BucketSpan } from './native-histogram.js'
+import { ProtoWriter } from './protobuf-writer.js'
 
 /** The media type Prometheus sends in `Accept` (with q-values) and expects back. */
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'
@@ -54,79 +54,108 @@ export interface MetricFamilyMessage {
   readonly metric: readonly MetricMessage[]
 }
 
-// Field names and numbers of io.prometheus.client (metrics.proto); fields we
-// never send (exemplars, float counts, negative buckets, created timestamps)
-// are left out, which protobuf allows.
-const DEFINITIONS = {
-  nested: {
-    io: {
-      nested: {
-        prometheus: {
-          nested: {
-            client: {
-              nested: {
-                MetricType: { values: MetricType },
-                LabelPair: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-                Gauge: { fields: { value: { type: 'double', id: 1 } } },
-                Counter: { fields: { value: { type: 'double', id: 1 } } },
-                Quantile: { fields: { quantile: { type: 'double', id: 1 }, value: { type: 'double', id: 2 } } },
-                Summary: {
-                  fields: {
-                    sampleCount: { type: 'uint64', id: 1 },
-                    sampleSum: { type: 'double', id: 2 },
-                    quantile: { rule: 'repeated', type: 'Quantile', id: 3 },
-                  },
-                },
-                Untyped: { fields: { value: { type: 'double', id: 1 } } },
-                Bucket: { fields: { cumulativeCount: { type: 'uint64', id: 1 }, upperBound: { type: 'double', id: 2 } } },
-                BucketSpan: { fields: { offset: { type: 'sint32', id: 1 }, length: { type: 'uint32', id: 2 } } },
-                Histogram: {
-                  fields: {
-                    sampleCount: { type: 'uint64', id: 1 },
-                    sampleSum: { type: 'double', id: 2 },
-                    bucket: { rule: 'repeated', type: 'Bucket', id: 3 },
-                    schema: { type: 'sint32', id: 5 },
-                    zeroThreshold: { type: 'double', id: 6 },
-                    zeroCount: { type: 'uint64', id: 7 },
-                    positiveSpan: { rule: 'repeated', type: 'BucketSpan', id: 12 },
-                    positiveDelta: { rule: 'repeated', type: 'sint64', id: 13 },
-                  },
-                },
-                Metric: {
-                  fields: {
-                    label: { rule: 'repeated', type: 'LabelPair', id: 1 },
-                    gauge: { type: 'Gauge', id: 2 },
-                    counter: { type: 'Counter', id: 3 },
-                    summary: { type: 'Summary', id: 4 },
-                    untyped: { type: 'Untyped', id: 5 },
-                    timestampMs: { type: 'int64', id: 6 },
-                    histogram: { type: 'Histogram', id: 7 },
-                  },
-                },
-                MetricFamily: {
-                  fields: {
-                    name: { type: 'string', id: 1 },
-                    help: { type: 'string', id: 2 },
-                    type: { type: 'MetricType', id: 3 },
-                    metric: { rule: 'repeated', type: 'Metric', id: 4 },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
+// Field numbers of io.prometheus.client (metrics.proto). Fields we never send
+// (exemplars, float counts, negative buckets, created timestamps) are left
+// out, which protobuf allows.
+const FAMILY = { name: 1, help: 2, type: 3, metric: 4 } as const
+const METRIC = { label: 1, gauge: 2, counter: 3, summary: 4, untyped: 5, timestampMs: 6, histogram: 7 } as const
+const LABEL_PAIR = { name: 1, value: 2 } as const
+/** Gauge, Counter and Untyped: one double. */
+const VALUE = 1
+const SUMMARY = { sampleCount: 1, sampleSum: 2, quantile: 3 } as const
+const QUANTILE = { quantile: 1, value: 2 } as const
+const HISTOGRAM = { sampleCount: 1, sampleSum: 2, bucket: 3, schema: 5, zeroThreshold: 6, zeroCount: 7, positiveSpan: 12, positiveDelta: 13 } as const
+const BUCKET = { cumulativeCount: 1, upperBound: 2 } as const
+const BUCKET_SPAN = { offset: 1, length: 2 } as const
+
+/** One `label` field (a LabelPair). */
+export function writeLabelPair(w: ProtoWriter, name: string, value: string): void {
+  const mark = w.begin(METRIC.label)
+  w.string(LABEL_PAIR.name, name)
+  w.string(LABEL_PAIR.value, value)
+  w.end(mark)
 }
 
-const root = protobuf.Root.fromJSON(DEFINITIONS)
-/** The MetricFamily message type (exported for tests that decode with our definitions). */
-export const MetricFamilyType = root.lookupType('io.prometheus.client.MetricFamily')
+/** Starts a length-delimited MetricFamily of the stream; end it with `w.end(mark)` after its metrics. */
+export function beginFamily(w: ProtoWriter, name: string, help: string, type: MetricTypeValue): number {
+  const mark = w.begin()
+  w.string(FAMILY.name, name)
+  w.string(FAMILY.help, help)
+  w.uint(FAMILY.type, type)
+  return mark
+}
+
+/** Starts one `metric` of a family (write its labels first, then one value); end it with `w.end(mark)`. */
+export function beginMetric(w: ProtoWriter): number {
+  return w.begin(FAMILY.metric)
+}
+
+/** The value of a counter, gauge or untyped metric. */
+export function writeValue(w: ProtoWriter, type: 'counter' | 'gauge' | 'untyped', value: number): void {
+  const mark = w.begin(type === 'counter' ? METRIC.counter : type === 'gauge' ? METRIC.gauge : METRIC.untyped)
+  w.double(VALUE, value)
+  w.end(mark)
+}
+
+/** A metric's `histogram` field. */
+export function writeHistogram(w: ProtoWriter, h: HistogramMessage): void {
+  const mark = w.begin(METRIC.histogram)
+  w.uint(HISTOGRAM.sampleCount, h.sampleCount)
+  w.double(HISTOGRAM.sampleSum, h.sampleSum)
+  for (const b of h.bucket ?? []) {
+    const bucket = w.begin(HISTOGRAM.bucket)
+    w.uint(BUCKET.cumulativeCount, b.cumulativeCount)
+    w.double(BUCKET.upperBound, b.upperBound)
+    w.end(bucket)
+  }
+  if (h.schema !== undefined) w.sint(HISTOGRAM.schema, h.schema)
+  if (h.zeroThreshold !== undefined) w.double(HISTOGRAM.zeroThreshold, h.zeroThreshold)
+  if (h.zeroCount !== undefined) w.uint(HISTOGRAM.zeroCount, h.zeroCount)
+  for (const s of h.positiveSpan ?? []) {
+    const span = w.begin(HISTOGRAM.positiveSpan)
+    w.sint(BUCKET_SPAN.offset, s.offset)
+    w.uint(BUCKET_SPAN.length, s.length)
+    w.end(span)
+  }
+  if (h.positiveDelta !== undefined) w.packedSint(HISTOGRAM.positiveDelta, h.positiveDelta)
+  w.end(mark)
+}
+
+function writeMetric(w: ProtoWriter, m: MetricMessage): void {
+  const mark = beginMetric(w)
+  for (const l of m.label) writeLabelPair(w, l.name, l.value)
+  if (m.gauge !== undefined) writeValue(w, 'gauge', m.gauge.value)
+  if (m.counter !== undefined) writeValue(w, 'counter', m.counter.value)
+  if (m.summary !== undefined) {
+    const summary = w.begin(METRIC.summary)
+    w.uint(SUMMARY.sampleCount, m.summary.sampleCount)
+    w.double(SUMMARY.sampleSum, m.summary.sampleSum)
+    for (const q of m.summary.quantile) {
+      const quantile = w.begin(SUMMARY.quantile)
+      w.double(QUANTILE.quantile, q.quantile)
+      w.double(QUANTILE.value, q.value)
+      w.end(quantile)
+    }
+    w.end(summary)
+  }
+  if (m.untyped !== undefined) writeValue(w, 'untyped', m.untyped.value)
+  if (m.timestampMs !== undefined) w.uint(METRIC.timestampMs, m.timestampMs)
+  if (m.histogram !== undefined) writeHistogram(w, m.histogram)
+  w.end(mark)
+}
+
+/** One length-delimited MetricFamily, written to `w`. */
+export function writeFamily(w: ProtoWriter, family: MetricFamilyMessage): void {
+  const mark = beginFamily(w, family.name, family.help, family.type)
+  for (const m of family.metric) writeMetric(w, m)
+  w.end(mark)
+}
 
 /** One length-delimited MetricFamily. */
-export function encodeFamily(family: MetricFamilyMessage): Uint8Array {
-  return MetricFamilyType.encodeDelimited(family as unknown as Record<string, unknown>).finish()
+export function encodeFamily(family: MetricFamilyMessage): Buffer {
+  const w = new ProtoWriter(1024)
+  writeFamily(w, family)
+  return w.finish()
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Metric, Registry } from 'prom-client'
-import { encodeFamily, familyFromValues, type MetricFamilyMessage } from './protobuf.js'
+import { MetricType, beginFamily, beginMetric, familyFromValues, writeFamily, writeHistogram, writeLabelPair, writeValue, type ClassicBucket } from './protobuf.js'
+import { ProtoWriter } from './protobuf-writer.js'
 
 /** A metric's exposition rendered once per run: what a scrape sends, ready to write. */
 export interface RenderedFamily {
@@ -57,11 +58,6 @@ export interface SnapshotMetricOptions {
    * stays the same. Default: render every time.
    */
   readonly version?: () => string
-  /**
-   * The metric's protobuf families (src/metrics/protobuf.ts), when they are not
-   * simply its samples: e.g. a native histogram. Default: built from `samples`.
-   */
-  readonly protobuf?: () => readonly MetricFamilyMessage[]
 }
 
 // The Prometheus text format escapes, exactly as prom-client does.
@@ -204,23 +200,125 @@ export async function renderFamilySliced(
   return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
 }
 
-/** The protobuf MetricFamily messages of one family (empty buffer without samples). */
-export function encodeFamilyProtobuf(meta: FamilyMeta, samples: Iterable<Sample>, families?: readonly MetricFamilyMessage[]): Buffer {
-  const all =
-    families ??
-    [
-      familyFromValues(
-        meta.name,
-        meta.help,
-        meta.type,
-        [...samples].map((s) => ({
-          labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-          value: s.value,
-          ...(s.metricName !== undefined && { metricName: s.metricName }),
-        })),
-      ),
-    ].filter((f) => f !== undefined)
-  return Buffer.concat(all.filter((f) => f.metric.length > 0).map(encodeFamily))
+/**
+ * The protobuf MetricFamily message of one family (an empty buffer without
+ * samples), the same messages as {@link familyFromValues} makes of the
+ * samples. It is written as the samples stream, with no object per series;
+ * a histogram's samples are grouped per series as they come (the buckets,
+ * `_sum` and `_count` of one label set one after the other, as every
+ * producer here writes them). Input that does not stream (a series' samples
+ * apart, a summary with `_sum` and `_count`) takes the general path:
+ * `samples` is called a second time.
+ */
+export function encodeFamilyProtobuf(meta: FamilyMeta, samples: () => Iterable<Sample>): Buffer {
+  const w = new ProtoWriter()
+  if (!writeSamplesProtobuf(w, meta, samples())) {
+    w.truncate(0)
+    const family = familyFromValues(meta.name, meta.help, meta.type, [...samples()].map(valueOf))
+    if (family !== undefined && family.metric.length > 0) writeFamily(w, family)
+  }
+  return w.finish()
+}
+
+/** A sample as prom-client's `get()` shows it: the extra label merged into the labels. */
+function valueOf(s: Sample): { labels: Readonly<Record<string, string>>; value: number; metricName?: string } {
+  return {
+    labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
+    value: s.value,
+    ...(s.metricName !== undefined && { metricName: s.metricName }),
+  }
+}
+
+/** The label pairs of a sample in prom-client's order (the extra label replaces one of the same name in place), without `without`. */
+function writeSampleLabels(w: ProtoWriter, labels: Labels, extra: Sample['extra'], without?: string): void {
+  let extraDone = extra === undefined
+  for (const name of Object.keys(labels)) {
+    if (name === without) continue
+    if (extra !== undefined && name === extra[0]) {
+      writeLabelPair(w, name, extra[1])
+      extraDone = true
+    } else {
+      writeLabelPair(w, name, String(labels[name]))
+    }
+  }
+  if (!extraDone && extra !== undefined && extra[0] !== without) writeLabelPair(w, extra[0], extra[1])
+}
+
+/** Identity of a series' label set without `le`, as familyFromValues groups them. */
+function groupKey(labels: Labels, extra: Sample['extra']): string {
+  const merged: Record<string, string> = extra === undefined ? { ...labels } : { ...labels, [extra[0]]: extra[1] }
+  delete merged.le
+  return JSON.stringify(Object.entries(merged))
+}
+
+/** Streams the family into `w`; false (with `w` possibly written to) when the samples need the general path. */
+function writeSamplesProtobuf(w: ProtoWriter, meta: FamilyMeta, samples: Iterable<Sample>): boolean {
+  const start = w.length
+  const { name } = meta
+  const sumName = `${name}_sum`
+  const countName = `${name}_count`
+  let metrics = 0
+  if (meta.type !== 'histogram') {
+    // A summary of quantiles only (no _sum, _count) is sent UNTYPED; see familyFromValues.
+    const kind = meta.type === 'summary' ? 'untyped' : meta.type
+    const family = beginFamily(w, name, meta.help, kind === 'untyped' ? MetricType.UNTYPED : kind === 'counter' ? MetricType.COUNTER : MetricType.GAUGE)
+    for (const s of samples) {
+      if (kind === 'untyped' && (s.metricName === sumName || s.metricName === countName)) return false
+      const metric = beginMetric(w)
+      writeSampleLabels(w, s.labels, s.extra)
+      writeValue(w, kind, s.value)
+      w.end(metric)
+      metrics++
+    }
+    if (metrics === 0) w.truncate(start)
+    else w.end(family)
+    return true
+  }
+  const family = beginFamily(w, name, meta.help, MetricType.HISTOGRAM)
+  const done = new Set<string>()
+  let group: { labels: Labels; extra: Sample['extra'] } | undefined
+  let bucket: ClassicBucket[] = []
+  let sampleSum = 0
+  let sampleCount = 0
+  const flush = () => {
+    if (group === undefined) return
+    const metric = beginMetric(w)
+    writeSampleLabels(w, group.labels, group.extra, 'le')
+    writeHistogram(w, { sampleCount, sampleSum, bucket })
+    w.end(metric)
+    metrics++
+    bucket = []
+    sampleSum = 0
+    sampleCount = 0
+  }
+  for (const s of samples) {
+    if (Object.hasOwn(s.labels, 'le')) return false
+    const isBucket = s.metricName !== sumName && s.metricName !== countName
+    if (isBucket && s.extra?.[0] !== 'le') return false
+    // The series' labels besides le: the sample's labels, and its extra label unless that is le.
+    const extra = s.extra?.[0] === 'le' ? undefined : s.extra
+    if (group === undefined || group.labels !== s.labels || group.extra?.[0] !== extra?.[0] || group.extra?.[1] !== extra?.[1]) {
+      flush()
+      const key = groupKey(s.labels, extra)
+      // The series came back after another one: only the general path groups that.
+      if (done.has(key)) return false
+      done.add(key)
+      group = { labels: s.labels, extra }
+    }
+    if (s.metricName === sumName) sampleSum = s.value
+    else if (s.metricName === countName) sampleCount = s.value
+    else bucket.push({ cumulativeCount: s.value, upperBound: parseBound(s.extra?.[1]) })
+  }
+  flush()
+  if (metrics === 0) w.truncate(start)
+  else w.end(family)
+  return true
+}
+
+function parseBound(text: string | undefined): number {
+  if (text === '+Inf') return Number.POSITIVE_INFINITY
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY
+  return Number(text)
 }
 
 const unescapeLabel = (s: string) => s.replace(/\\(\\|n|")/g, (_m, c: string) => (c === 'n' ? '\n' : c))
@@ -275,7 +373,6 @@ export class SnapshotMetric {
   readonly #samples: (() => Iterable<Sample>) | undefined
   readonly #rendered: (() => RenderedFamily | undefined) | undefined
   readonly #version: (() => string) | undefined
-  readonly #protobuf: (() => readonly MetricFamilyMessage[]) | undefined
   #cache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
   #protobufCache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
   /** HELP and TYPE only: what is served without samples (rendered mode). */
@@ -292,7 +389,6 @@ export class SnapshotMetric {
     this.#samples = options.samples
     this.#rendered = options.rendered
     this.#version = options.version
-    this.#protobuf = options.protobuf
     // Registry only calls get() and reads name/type; see the class comment.
     registry.registerMetric(this as unknown as Metric)
   }
@@ -349,7 +445,7 @@ export class SnapshotMetric {
     }
     const version = this.#version?.()
     if (version !== undefined && this.#protobufCache?.version === version) return this.#protobufCache.body
-    const body = encodeFamilyProtobuf(this, this.#sampleList(), this.#protobuf?.())
+    const body = encodeFamilyProtobuf(this, () => this.#sampleList())
     this.#protobufCache = version === undefined ? undefined : { version, body }
     return body
   }

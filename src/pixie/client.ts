@@ -144,7 +144,7 @@ export class PixieClient implements PixieApi {
     this.#apiKey = options.apiKey === '' ? undefined : options.apiKey
     this.#clientName = options.clientName ?? DEFAULT_CLIENT_NAME
     this.#log = options.logger.child({ component: 'pixie-client', address: options.address })
-    this.#service = vizierServiceDefinition()
+    this.#service = vizierServiceDefinition('client')
     const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES }
     if (options.serverName !== undefined && options.serverName !== '') {
       channelOptions['grpc.ssl_target_name_override'] = options.serverName

@@ -5,7 +5,7 @@
  */
 import { PixieCompileError, PixieProtocolError, PixieQueryError, PixieResultTooLargeError } from '../errors.js'
 import type { CompilerErrorDetail, PixieError } from '../errors.js'
-import type { Wire } from './proto.js'
+import type { Wire, WireInt64 } from './proto.js'
 import type { ColumnInfo, ColumnType, ColumnValues, PixieTable, QueryStats, ScriptResult } from './types.js'
 
 /** gRPC code INVALID_ARGUMENT, which Pixie uses for compile errors and bad requests. */
@@ -41,19 +41,35 @@ const TYPE_OF_CASE: ReadonlyMap<string, ColumnType> = new Map(
  * Formats a Pixie `UInt128` as Pixie's clients do: 16 big-endian bytes, `high`
  * then `low`, written as a lowercase UUID (8-4-4-4-12).
  *
- * @param high - the upper 64 bits (decimal string as the loader yields it, or bigint)
+ * @param high - the upper 64 bits (as the loader yields them, or bigint)
  * @param low - the lower 64 bits
  */
-export function uint128ToUuid(high: string | bigint, low: string | bigint): string {
+export function uint128ToUuid(high: WireInt64, low: WireInt64): string {
   const hex =
-    BigInt.asUintN(64, BigInt(high)).toString(16).padStart(16, '0') +
-    BigInt.asUintN(64, BigInt(low)).toString(16).padStart(16, '0')
+    BigInt.asUintN(64, int64ToBigInt(high)).toString(16).padStart(16, '0') +
+    BigInt.asUintN(64, int64ToBigInt(low)).toString(16).padStart(16, '0')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
-/** Converts a uint64 carried as a decimal string to a number, for line/column positions. */
-function toNumber(value: string | number | undefined): number {
-  const n = Number(value ?? 0)
+/**
+ * An int64/uint64 field as a bigint, exactly: from a Long object (the
+ * client's loader options) without going through a string, or from a
+ * decimal string, number or bigint. Absent is 0.
+ */
+export function int64ToBigInt(value: WireInt64 | null | undefined): bigint {
+  if (value === null || value === undefined) return 0n
+  if (typeof value !== 'object') return BigInt(value)
+  const { low, high, unsigned } = value
+  // Most values fit in 32 bits: one small bigint, nothing else allocated.
+  if (high === 0 && low >= 0) return BigInt(low)
+  if (!unsigned && high === -1 && low < 0) return BigInt(low)
+  const bits = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0)
+  return unsigned ? bits : BigInt.asIntN(64, bits)
+}
+
+/** Converts a uint64 to a number, for line/column positions. */
+function toNumber(value: WireInt64 | undefined): number {
+  const n = Number(int64ToBigInt(value ?? 0))
   return Number.isFinite(n) ? n : 0
 }
 
@@ -128,7 +144,7 @@ function columnLength(column: Wire.Column, oneofCase: ColumnCase): number {
  * Appends a column's values to `target`, converting as documented on
  * {@link ColumnValues}. The caller has checked that the case matches.
  */
-function appendColumn(target: ColumnValues, column: Wire.Column): void {
+function appendColumn(target: ColumnValues, column: Wire.Column, strings: Map<string, string>): void {
   // Plain indexed loops: this runs once per cell and must not allocate beyond the value itself.
   switch (target.type) {
     case 'BOOLEAN': {
@@ -141,7 +157,7 @@ function appendColumn(target: ColumnValues, column: Wire.Column): void {
     case 'TIME64NS': {
       const src = (target.type === 'INT64' ? column.int64_data?.data : column.time64ns_data?.data) ?? []
       const out = target.values
-      for (let i = 0; i < src.length; i++) out.push(BigInt(src[i] ?? 0))
+      for (let i = 0; i < src.length; i++) out.push(int64ToBigInt(src[i]))
       return
     }
     case 'UINT128': {
@@ -166,18 +182,32 @@ function appendColumn(target: ColumnValues, column: Wire.Column): void {
       // Buffer#toString replaces invalid UTF-8 with U+FFFD instead of throwing.
       for (let i = 0; i < src.length; i++) {
         const v: Buffer | string | undefined = src[i]
-        out.push(typeof v === 'string' ? v : (v?.toString('utf8') ?? ''))
+        const text = typeof v === 'string' ? v : (v?.toString('utf8') ?? '')
+        // One string per distinct value: a table repeats the same pod,
+        // namespace and service in many rows (450,000 rows for 10,000 pods'
+        // native buckets), and a copy per cell would hold tens of MiB.
+        let kept = strings.get(text)
+        if (kept === undefined) {
+          kept = text
+          if (strings.size < MAX_INTERNED_STRINGS) strings.set(text, text)
+        }
+        out.push(kept)
       }
       return
     }
   }
 }
 
+/** Distinct string values kept per table while decoding (beyond them, each cell keeps its own copy). */
+const MAX_INTERNED_STRINGS = 1 << 16
+
 interface TableState {
   readonly id: string
   readonly name: string
   readonly columns: readonly ColumnInfo[]
   readonly data: ColumnValues[]
+  /** Distinct values of the table's STRING cells so far, to share one string per value. */
+  readonly strings: Map<string, string>
   numRows: number
   eos: boolean
 }
@@ -276,10 +306,10 @@ export class ResultAssembler {
     if (data.execution_stats !== null && data.execution_stats !== undefined) {
       const s = data.execution_stats
       this.#stats = {
-        executionTimeNs: BigInt(s.timing?.execution_time_ns ?? 0),
-        compilationTimeNs: BigInt(s.timing?.compilation_time_ns ?? 0),
-        bytesProcessed: BigInt(s.bytes_processed ?? 0),
-        recordsProcessed: BigInt(s.records_processed ?? 0),
+        executionTimeNs: int64ToBigInt(s.timing?.execution_time_ns),
+        compilationTimeNs: int64ToBigInt(s.timing?.compilation_time_ns),
+        bytesProcessed: int64ToBigInt(s.bytes_processed),
+        recordsProcessed: int64ToBigInt(s.records_processed),
       }
       outcome = outcome === 'batch' ? 'batch+stats' : 'stats'
     }
@@ -313,7 +343,7 @@ export class ResultAssembler {
       }
       columns.push({ name: c.column_name, type, semanticType: c.column_semantic_type })
     }
-    this.#tables.set(id, { id, name, columns, data: columns.map((c) => emptyValues(c.type)), numRows: 0, eos: false })
+    this.#tables.set(id, { id, name, columns, data: columns.map((c) => emptyValues(c.type)), strings: new Map(), numRows: 0, eos: false })
     this.#names.add(name)
   }
 
@@ -321,7 +351,7 @@ export class ResultAssembler {
     const table = this.#tables.get(batch.table_id)
     if (table === undefined) throw this.#protocol(`batch for unknown table id "${batch.table_id}"`)
     if (table.eos) throw this.#protocol(`data for table "${table.name}" after its end-of-stream`)
-    const numRows = Number(batch.num_rows ?? 0)
+    const numRows = typeof batch.num_rows === 'object' && batch.num_rows !== null ? Number(int64ToBigInt(batch.num_rows)) : Number(batch.num_rows ?? 0)
     const cols = batch.cols ?? []
     if (!Number.isSafeInteger(numRows) || numRows < 0) {
       throw this.#protocol(`batch for table "${table.name}" has invalid num_rows ${String(batch.num_rows)}`)
@@ -356,7 +386,7 @@ export class ResultAssembler {
           )
         }
       }
-      for (let i = 0; i < cols.length; i++) appendColumn(table.data[i] as ColumnValues, cols[i] as Wire.Column)
+      for (let i = 0; i < cols.length; i++) appendColumn(table.data[i] as ColumnValues, cols[i] as Wire.Column, table.strings)
     }
     table.numRows += numRows
     this.#rows += numRows

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { PixieCompileError, PixieProtocolError, PixieQueryError } from '../../src/errors.js'
-import { ResultAssembler, inBandStatusError, uint128ToUuid } from '../../src/pixie/decode.js'
+import { ResultAssembler, inBandStatusError, int64ToBigInt, uint128ToUuid } from '../../src/pixie/decode.js'
+import { onTheWire as wire } from '../fixtures/fake-vizier.js'
 import {
   DataType,
   batchResponse,
@@ -30,6 +31,23 @@ t.test('uint128ToUuid formats high then low as big-endian UUID text', async (t) 
     'halves above 2^63 are exact',
   )
   t.equal(uint128ToUuid(0n, 0n), '00000000-0000-0000-0000-000000000000', 'zero pads every group')
+})
+
+t.test('int64 fields: Long objects from the client\'s loader become exact bigints, at every edge of 32 and 64 bits', async (t) => {
+  /** The Long object protobufjs makes of a value: signed 32-bit halves. */
+  const long = (v: bigint, unsigned: boolean) => ({ low: Number(BigInt.asIntN(32, v)), high: Number(BigInt.asIntN(32, v >> 32n)), unsigned })
+  const signed = [0n, 1n, -1n, 2n ** 31n - 1n, 2n ** 31n, -(2n ** 31n), -(2n ** 31n) - 1n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n)]
+  for (const v of signed) t.equal(int64ToBigInt(long(v, false)), v, `int64 ${v}`)
+  const unsigned = [0n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 63n, 2n ** 64n - 1n]
+  for (const v of unsigned) t.equal(int64ToBigInt(long(BigInt.asIntN(64, v), true)), v, `uint64 ${v}`)
+  t.equal(int64ToBigInt('-9223372036854775808'), -(2n ** 63n), 'a decimal string (the simulator\'s loader)')
+  t.equal(int64ToBigInt(undefined), 0n, 'absent is 0')
+  // Through the real codec: what the client's loader really gives.
+  const values = signed.map(String)
+  const response = wire(batchResponse('abc', values.length, [{ int64_data: { data: values } }]))
+  const column = response.data?.batch?.cols[0]?.int64_data?.data ?? []
+  t.equal(typeof column[0], 'object', 'the client\'s loader gives Long objects')
+  t.same(column.map(int64ToBigInt), signed, 'each value exact')
 })
 
 t.test('decodes all six column types exactly', async (t) => {

@@ -11,6 +11,7 @@ import { PixieProtocolError } from '../../src/errors.js'
 import { PixieClient } from '../../src/pixie/client.js'
 import { MAX_DECOMPRESSED_BYTES, decryptBatch, encryptBatch, generateEncryptionKeys } from '../../src/pixie/jwe.js'
 import { decodeRowBatch, encodeRowBatch } from '../../src/pixie/proto.js'
+import { int64ToBigInt } from '../../src/pixie/decode.js'
 import { loadScenarioFile, startSimulator } from '../../src/simulator/server.js'
 import { Registry } from 'prom-client'
 import { join } from 'node:path'
@@ -27,7 +28,7 @@ t.test('a batch encrypted for a public key decrypts to the same RowBatchData', a
   t.equal(parts.length, 5, 'compact serialization has five parts')
   t.same(JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString()), { alg: 'RSA-OAEP-256', enc: 'A256GCM', zip: 'DEF' }, 'protected header')
   const decoded = decodeRowBatch(decryptBatch(jwe, privateKey))
-  t.same(decoded.cols[0]?.int64_data?.data, ['1', '-2', '1700000000123456789'], 'int64 values exact')
+  t.same((decoded.cols[0]?.int64_data?.data ?? []).map(int64ToBigInt), [1n, -2n, 1700000000123456789n], 'int64 values exact (Long objects, as the client reads them)')
   t.equal(decoded.table_id, 'abc', 'table id')
   t.equal(decoded.eos, true, 'eos')
   t.same(JSON.parse(publicJwk).kty, 'RSA', 'the public key is an RSA JWK')
