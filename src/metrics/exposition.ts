@@ -110,6 +110,13 @@ export class Exposition {
   }
 
   async render(): Promise<RenderedExposition> {
+    // Data being rendered in the background (prepareExposition): wait for
+    // it, once, rather than render it again at once on the serving thread.
+    const preparing = this.#registry
+      .getMetricsAsArray()
+      .map((m) => (m instanceof SnapshotMetric ? m.ready() : undefined))
+      .filter((p) => p !== undefined)
+    if (preparing.length > 0) await Promise.all(preparing)
     const metrics = this.#registry.getMetricsAsArray()
     const segments: { body: Buffer; metric?: SnapshotMetric }[] = []
     let fresh = ''

@@ -375,6 +375,8 @@ export class SnapshotMetric {
   readonly #version: (() => string) | undefined
   #cache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
   #protobufCache: { version: string; body: Buffer; gzip?: Promise<Buffer> } | undefined
+  /** The background rendering in progress (prepare), by version. */
+  #preparing: { version: string; done: Promise<void> } | undefined
   /** HELP and TYPE only: what is served without samples (rendered mode). */
   #empty: { body: Buffer; gzip?: Promise<Buffer> } | undefined
   readonly #parsed = new WeakMap<RenderedFamily, ReturnType<typeof parseFamilyText>>()
@@ -498,13 +500,34 @@ export class SnapshotMetric {
     }
     const version = versionOf()
     if (this.#cache?.version !== version) {
-      const body = await renderFamilySliced(this, this.#sampleList(), () => versionOf() === version)
-      if (body === undefined || versionOf() !== version) return
-      // A scrape may have rendered the same version meanwhile: keep the one it is serving.
-      if (this.#cache?.version !== version) this.#cache = { version, body }
+      const done = (async () => {
+        const body = await renderFamilySliced(this, this.#sampleList(), () => versionOf() === version)
+        if (body === undefined || versionOf() !== version) return
+        // A scrape may have rendered the same version meanwhile: keep the one it is serving.
+        if (this.#cache?.version !== version) this.#cache = { version, body }
+      })()
+      this.#preparing = { version, done }
+      try {
+        await done
+      } finally {
+        if (this.#preparing?.done === done) this.#preparing = undefined
+      }
+      if (versionOf() !== version) return
     }
     const cached = this.#cache
     if (cached !== undefined) void this.gzip(cached.body, compress).catch(() => undefined)
+  }
+
+  /**
+   * Resolves once the background rendering of the current data (see
+   * {@link prepare}) is done; undefined when none is in progress for it. A
+   * scrape that comes during one waits for it (Exposition.render) instead
+   * of rendering the same data again at once on the serving thread.
+   */
+  ready(): Promise<void> | undefined {
+    const preparing = this.#preparing
+    if (preparing === undefined || this.#version?.() !== preparing.version || this.#cache?.version === preparing.version) return undefined
+    return preparing.done.catch(() => undefined)
   }
 
   /**

@@ -175,3 +175,45 @@ t.test('prepare renders a samples-based metric in slices in the background: same
   t.same(metric.preparedBodies(), [], 'nothing prepared for version 3 yet, and version 2 was not cached as current')
   t.equal(metric.render().toString('utf8'), formatFamilyText(meta, samples.map((s) => ({ ...s, value: s.value + 3 }))), 'a scrape renders version 3 itself')
 })
+
+t.test('a scrape during a background rendering waits for it (the event loop turning) instead of rendering the same data at once', async (t) => {
+  const { RENDER_SLICE_SAMPLES, formatFamilyText } = await import('../../src/metrics/snapshot-metric.js')
+  const samples = Array.from({ length: RENDER_SLICE_SAMPLES * 4 }, (_, i) => ({ labels: { pod: `web-${i}` }, value: i }))
+  const meta = { name: 'waited_things', help: 'Things, rendered once.', type: 'gauge' as const }
+  let version = 1
+  let renders = 0
+  const registry = new Registry()
+  const metric = new SnapshotMetric(
+    {
+      ...meta,
+      samples: () => {
+        renders++
+        return samples.map((s) => ({ ...s, value: s.value + version }))
+      },
+      version: () => String(version),
+    },
+    registry,
+  )
+  const compress = async (b: Buffer) => Buffer.from(b)
+  const exposition = new Exposition(registry)
+  const preparing = metric.prepare(compress)
+  t.ok(metric.ready() !== undefined, 'a rendering is in progress for the current data')
+  let turns = 0
+  const ticker = setInterval(() => turns++, 0)
+  const scraped = await exposition.render()
+  clearInterval(ticker)
+  await preparing
+  t.equal(renders, 1, 'the scrape did not render the family itself')
+  t.ok(turns > 0, `the event loop turned while the scrape waited (${turns} timer turns)`)
+  t.ok(scraped.text().includes(formatFamilyText(meta, samples.map((s) => ({ ...s, value: s.value + 1 })))), 'the scrape has the prepared text of the current data')
+  t.equal(metric.ready(), undefined, 'nothing in progress once it is cached')
+
+  // A run published during the rendering: the scrape does not wait for a rendering of older data.
+  version = 2
+  const older = metric.prepare(compress)
+  version = 3
+  t.equal(metric.ready(), undefined, 'no wait for a rendering of data already replaced')
+  const now = await exposition.render()
+  t.ok(now.text().includes(formatFamilyText(meta, samples.map((s) => ({ ...s, value: s.value + 3 })))), 'the scrape renders the newest data itself')
+  await older
+})
