@@ -17,7 +17,7 @@
 const COMPOSITION = '^src/(cli|commands|exporter|demo)\\.ts$'
 
 /** Leaf utilities: any layer (the simulator included) may import them, they import no module of ours. */
-const LEAVES = '^src/(duration|clock|errors|pixie/tls-modes)\\.ts$'
+const LEAVES = '^src/(duration|clock|turns|errors|pixie/tls-modes)\\.ts$'
 
 /** The simulator's and the tools' entry points: only the composition roots start them. */
 const SIMULATOR = '^src/simulator/'

@@ -13,6 +13,7 @@
  */
 import type { LoggerOptions } from 'pino'
 import { escapeHtml } from './server/landing-page.js'
+import { nextTurn } from './turns.js'
 
 /** What a secret is replaced with wherever it would be shown. */
 export const SECRET_PLACEHOLDER = '<secret>'
@@ -152,7 +153,7 @@ export class Secrets {
             found = true
             break search
           }
-          await new Promise((resolve) => setImmediate(resolve))
+          await nextTurn()
         }
       }
     }

@@ -1,6 +1,7 @@
 import type { Metric, Registry } from 'prom-client'
 import { MetricType, beginFamily, beginMetric, familyFromValues, writeFamily, writeHistogram, writeLabelPair, writeValue, type ClassicBucket } from './protobuf.js'
 import { ProtoWriter } from './protobuf-writer.js'
+import { nextTurn } from '../turns.js'
 
 /** A metric's exposition rendered once per run: what a scrape sends, ready to write. */
 export interface RenderedFamily {
@@ -192,7 +193,7 @@ export async function renderFamilySliced(
       piece = ''
     }
     if (++n % sliceSamples === 0) {
-      await new Promise((resolve) => setImmediate(resolve))
+      await nextTurn()
       if (!current()) return undefined
     }
   }
