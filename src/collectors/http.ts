@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client'
+import { CollectorWorkerError } from '../errors.js'
 import { SnapshotMetric } from '../metrics/snapshot-metric.js'
 import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from './http-options.js'
@@ -12,6 +13,11 @@ import { InProcessHttpRunner, type HttpRunner, type WorkerHeap } from './http-ru
 export { podLabel, serviceLabel } from './pixie-labels.js'
 export type { PodHttpStats } from './http-pipeline.js'
 export type { PodRates } from './collector.js'
+
+/** Whether a run failed because the worker thread ran out of heap (Node's ERR_WORKER_OUT_OF_MEMORY). */
+function outOfMemory(err: unknown): boolean {
+  return err instanceof CollectorWorkerError && (err.cause as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+}
 
 /** Dependencies of the built-in HTTP collector. */
 export interface HttpCollectorDeps {
@@ -61,6 +67,7 @@ export class HttpCollector implements Collector {
   #published: PublishedRun | undefined
   #rates: { readonly run: PublishedRun; readonly pods: readonly PodRates[] } | undefined
   #protobuf: boolean
+  #protobufSuspended = false
   readonly #deps: HttpCollectorDeps
   readonly #monotonic: () => number
   readonly #runner: HttpRunner
@@ -113,15 +120,41 @@ export class HttpCollector implements Collector {
 
   /** Asks for the protobuf forms from the next run on (a protobuf scrape found none); until then protobuf scrapes get text. */
   wantProtobuf(): void {
-    this.#protobuf = true
+    if (!this.#protobufSuspended) this.#protobuf = true
+  }
+
+  /** Whether the protobuf forms were given up after the worker ran out of heap rendering them (see {@link run}). */
+  get protobufSuspended(): boolean {
+    return this.#protobufSuspended
   }
 
   #fresh(): boolean {
     return this.#lastSuccessMonotonic !== undefined && this.#monotonic() - this.#lastSuccessMonotonic <= this.staleAfterMs
   }
 
+  /**
+   * One poll. When the worker runs out of heap in a run that rendered the
+   * protobuf forms, the next runs render text only, until a restart (or a
+   * reload that changes this collector's settings): a protobuf scrape (a Prometheus with native histograms) is then
+   * answered in the text format, classic buckets included, instead of every
+   * run failing the same way and the data going stale.
+   */
   async run(context: RunContext): Promise<RunSummary> {
-    const run = await this.#runner.run(context, this.#protobuf)
+    const protobuf = this.#protobuf
+    let run: PublishedRun
+    try {
+      run = await this.#runner.run(context, protobuf)
+    } catch (err) {
+      if (protobuf && outOfMemory(err)) {
+        this.#protobuf = false
+        this.#protobufSuspended = true
+        this.#deps.logger.error(
+          { err },
+          'the http collector worker ran out of heap in a run that rendered the protobuf exposition; from the next run on it renders the text exposition only, and protobuf scrapes (native histograms included) get text, until a restart (or a reload that changes the http collector settings): raise the heap cap and the memory limit (docs/deploy.md, "Memory sizing")',
+        )
+      }
+      throw err
+    }
     // Publish synchronously: scrapes see the previous run or this one, never a mix.
     const replaced = this.#published
     this.#published = run
