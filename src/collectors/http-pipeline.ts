@@ -174,9 +174,13 @@ export class HttpPipeline {
    * One poll: runs the script, checks everything, then updates the counters
    * and renders. Throws (leaving the counters and planner untouched) on any
    * failure before the update. `protobuf`: also render the protobuf forms.
+   * The native histogram's buckets are asked of Pixie only for a run that
+   * renders them (protobuf); with native histograms configured every run
+   * does, unless the collector gave the protobuf forms up (HttpCollector.run).
    */
   async run(pixie: PixieApi, context: RunContext, protobuf: boolean): Promise<PublishedRun> {
     const { config, now, monotonic, log } = this.#options
+    const nativeHistogram = protobuf ? config.nativeHistogram : undefined
     const plan = this.#planner.plan(now(), monotonic())
     if (plan.clockStepMs !== 0) {
       log.warn(
@@ -195,7 +199,7 @@ export class HttpPipeline {
         counts: {
           startNs: msToNs(plan.countStartMs),
           bucketsNs: this.#bucketsNs,
-          ...(config.nativeHistogram !== undefined && { native: { schema: config.nativeHistogram.schema } }),
+          ...(nativeHistogram !== undefined && { native: { schema: nativeHistogram.schema } }),
         },
       }),
     })
@@ -213,7 +217,7 @@ export class HttpPipeline {
     const counts = plan.countStartMs === undefined ? [] : toCountRows(tableOf(result, HTTP_POD_COUNTS_TABLE), this.#bucketsNs.length)
     let native: NativeByPod = new Map()
     let nativeRowCount = 0
-    if (plan.countStartMs !== undefined && config.nativeHistogram !== undefined) {
+    if (plan.countStartMs !== undefined && nativeHistogram !== undefined) {
       const columns = nativeColumns(tableOf(result, HTTP_POD_NATIVE_BUCKETS_TABLE))
       nativeRowCount = columns.rows
       const checked = nativeByPod(counts, columns, columns.rows < config.maxRows)

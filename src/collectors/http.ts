@@ -134,8 +134,9 @@ export class HttpCollector implements Collector {
 
   /**
    * One poll. When the worker runs out of heap in a run that rendered the
-   * protobuf forms, the next runs render text only, until a restart (or a
-   * reload that changes this collector's settings): a protobuf scrape (a Prometheus with native histograms) is then
+   * protobuf forms, the next runs render text only and no longer ask Pixie
+   * for the native buckets (their decode may be what ran out), until a
+   * restart (or a reload that changes this collector's settings): a protobuf scrape (a Prometheus with native histograms) is then
    * answered in the text format, classic buckets included, instead of every
    * run failing the same way and the data going stale.
    */
@@ -150,7 +151,7 @@ export class HttpCollector implements Collector {
         this.#protobufSuspended = true
         this.#deps.logger.error(
           { err },
-          'the http collector worker ran out of heap in a run that rendered the protobuf exposition; from the next run on it renders the text exposition only, and protobuf scrapes (native histograms included) get text, until a restart (or a reload that changes the http collector settings): raise the heap cap and the memory limit (docs/deploy.md, "Memory sizing")',
+          'the http collector worker ran out of heap in a run that rendered the protobuf exposition; from the next run on it renders the text exposition only (and no longer asks Pixie for the native histogram buckets), and protobuf scrapes get text, until a restart (or a reload that changes the http collector settings): raise the heap cap and the memory limit (docs/deploy.md, "Memory sizing")',
         )
       }
       throw err

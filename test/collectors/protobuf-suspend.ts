@@ -12,7 +12,12 @@ import type { HttpRunner } from '../../src/collectors/http-runner.js'
 import type { PublishedRun } from '../../src/collectors/http-pipeline.js'
 import { CollectorWorkerError } from '../../src/errors.js'
 import type { RunContext } from '../../src/collectors/collector.js'
-import { httpConfig } from '../fixtures/http-fixtures.js'
+import { ScriptedPixie, httpConfig, podCountsTable, podStatsTable } from '../fixtures/http-fixtures.js'
+import { httpParamsOfCall } from '../fixtures/http-call.js'
+import { sinkLogger } from '../fixtures/logger.js'
+import { HttpPipeline } from '../../src/collectors/http-pipeline.js'
+import { HTTP_POD_NATIVE_BUCKETS_COLUMNS, HTTP_POD_NATIVE_BUCKETS_TABLE } from '../../src/pixie/scripts/http-pod-stats.js'
+import type { PixieTable } from '../../src/pixie/types.js'
 import { memoryLogger } from '../fixtures/fake-vizier.js'
 
 const context = (): RunContext => ({ signal: new AbortController().signal, timeoutMs: 5_000 })
@@ -60,4 +65,30 @@ t.test('other failures of a protobuf run change nothing', async (t) => {
   await t.rejects(collector.run(context()))
   t.same(r.asked, [true, true], 'protobuf is still asked for')
   t.equal(collector.protobufSuspended, false)
+})
+
+t.test('once the protobuf forms are given up, the native buckets are no longer asked of Pixie (their decode may be what ran out of heap)', async (t) => {
+  const emptyNative: PixieTable = {
+    id: '20000000-0000-0000-0000-000000000003',
+    name: HTTP_POD_NATIVE_BUCKETS_TABLE,
+    columns: HTTP_POD_NATIVE_BUCKETS_COLUMNS.map((c) => ({ name: c.name, type: c.type, semanticType: 1 })),
+    data: HTTP_POD_NATIVE_BUCKETS_COLUMNS.map((c) => (c.type === 'STRING' ? { type: 'STRING', values: [] } : { type: 'INT64', values: [] })),
+    numRows: 0,
+  }
+  const pixie = new ScriptedPixie([
+    [podStatsTable([]), podCountsTable([], 2), emptyNative],
+    [podStatsTable([]), podCountsTable([], 2)],
+  ])
+  const pipeline = new HttpPipeline({
+    config: httpConfig({ bucketsSeconds: [0.1, 1], nativeHistogram: { schema: 3, classicBuckets: 'separate' } }),
+    log: sinkLogger().logger,
+    now: Date.now,
+    monotonic: () => performance.now(),
+  })
+  await pipeline.run(pixie, context(), true)
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  await pipeline.run(pixie, context(), false)
+  t.same(httpParamsOfCall(pixie.calls[0])?.counts?.native, { schema: 3 }, 'the control: a protobuf run asks for them')
+  t.same(httpParamsOfCall(pixie.calls[1])?.counts?.native, undefined, 'a text-only run does not ask for the native buckets')
+  t.equal(pixie.calls[1]?.execFuncs?.length, 2, 'two functions called: stats and counts')
 })
