@@ -136,9 +136,10 @@ export class HttpCollector implements Collector {
    * One poll. When the worker runs out of heap in a run that rendered the
    * protobuf forms, the next runs render text only and no longer ask Pixie
    * for the native buckets (their decode may be what ran out), until a
-   * restart (or a reload that changes this collector's settings): a protobuf scrape (a Prometheus with native histograms) is then
-   * answered in the text format, classic buckets included, instead of every
-   * run failing the same way and the data going stale.
+   * restart (or a reload that changes this collector's settings): a
+   * protobuf scrape (a Prometheus with native histograms) is then answered
+   * in the text format, classic buckets included, instead of every run
+   * failing the same way and the data going stale.
    */
   async run(context: RunContext): Promise<RunSummary> {
     const protobuf = this.#protobuf
