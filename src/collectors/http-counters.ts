@@ -71,7 +71,9 @@ export function checkCountRow(row: PodCountRow, index: number, buckets: number):
 
 const HTTP_COUNTS_NAME = 'http_pod_counts'
 
-const podKey = (r: { namespace: string; pod: string; service: string }) => `${r.namespace}\u0000${r.pod}\u0000${r.service}`
+const keyOf = (namespace: string, pod: string, service: string) => `${namespace}\u0000${pod}\u0000${service}`
+const podKey = (r: { namespace: string; pod: string; service: string }) => keyOf(r.namespace, r.pod, r.service)
+const nativeRow = (i: number, namespace: string, pod: string) => `http_pod_native_buckets row ${i} (${namespace}/${pod})`
 const EMPTY_NATIVE: ReadonlyMap<number, number> = new Map()
 
 /** The columns of `http_pod_native_buckets`, decoded (labels already turned into label values). */
@@ -100,15 +102,14 @@ export function nativeByPod(counts: readonly PodCountRow[], columns: NativeColum
   for (let i = 0; i < columns.rows; i++) {
     const namespace = columns.namespace(i)
     const pod = columns.pod(i)
-    const where = () => `http_pod_native_buckets row ${i} (${namespace}/${pod})`
     const bucket = columns.bucket(i)
     const count = columns.count(i)
-    if (!Number.isSafeInteger(bucket)) throw new CollectorResultError(`${where()}: bucket index must be an integer`)
-    if (!Number.isSafeInteger(count) || count <= 0) throw new CollectorResultError(`${where()}: count must be a positive integer`)
-    const key = podKey({ namespace, pod, service: columns.service(i) })
+    if (!Number.isSafeInteger(bucket)) throw new CollectorResultError(`${nativeRow(i, namespace, pod)}: bucket index must be an integer`)
+    if (!Number.isSafeInteger(count) || count <= 0) throw new CollectorResultError(`${nativeRow(i, namespace, pod)}: count must be a positive integer`)
+    const key = keyOf(namespace, pod, columns.service(i))
     let buckets = byPod.get(key)
     if (buckets === undefined) byPod.set(key, (buckets = new Map()))
-    if (buckets.has(bucket)) throw new CollectorResultError(`${where()}: bucket ${bucket} appears twice`)
+    if (buckets.has(bucket)) throw new CollectorResultError(`${nativeRow(i, namespace, pod)}: bucket ${bucket} appears twice`)
     buckets.set(bucket, count)
     sums.set(key, (sums.get(key) ?? 0) + count)
   }

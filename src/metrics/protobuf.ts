@@ -216,7 +216,8 @@ function groups(values: readonly ValueLike[], without: string): Map<string, { la
   return byKey
 }
 
-function parseBound(text: string | number | undefined): number {
+/** A bucket bound as the text format writes it (`+Inf`, `-Inf` or a number). */
+export function parseBound(text: string | number | undefined): number {
   if (text === '+Inf') return Number.POSITIVE_INFINITY
   if (text === '-Inf') return Number.NEGATIVE_INFINITY
   return Number(text)

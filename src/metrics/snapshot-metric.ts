@@ -1,5 +1,5 @@
 import type { Metric, Registry } from 'prom-client'
-import { MetricType, beginFamily, beginMetric, familyFromValues, writeFamily, writeHistogram, writeLabelPair, writeValue, type ClassicBucket } from './protobuf.js'
+import { MetricType, beginFamily, beginMetric, familyFromValues, parseBound, writeFamily, writeHistogram, writeLabelPair, writeValue, type ClassicBucket } from './protobuf.js'
 import { ProtoWriter } from './protobuf-writer.js'
 import { nextTurn } from '../turns.js'
 
@@ -316,12 +316,6 @@ function writeSamplesProtobuf(w: ProtoWriter, meta: FamilyMeta, samples: Iterabl
   return true
 }
 
-function parseBound(text: string | undefined): number {
-  if (text === '+Inf') return Number.POSITIVE_INFINITY
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY
-  return Number(text)
-}
-
 const unescapeLabel = (s: string) => s.replace(/\\(\\|n|")/g, (_m, c: string) => (c === 'n' ? '\n' : c))
 function parseValue(text: string): number {
   if (text === 'Nan') return Number.NaN
@@ -412,11 +406,7 @@ export class SnapshotMetric {
         values = parsed
       }
     } else {
-      values = [...this.#sampleList()].map((s) => ({
-        labels: s.extra === undefined ? s.labels : { ...s.labels, [s.extra[0]]: s.extra[1] },
-        value: s.value,
-        ...(s.metricName !== undefined && { metricName: s.metricName }),
-      }))
+      values = [...this.#sampleList()].map(valueOf)
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
