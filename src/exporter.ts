@@ -9,7 +9,8 @@ import { BufferReleaser } from './metrics/buffer-release.js'
 import type { Collector } from './collectors/collector.js'
 import { BUILT_IN_COLLECTORS, COLLECTORS, libraryCollector } from './collectors/index.js'
 import type { CollectorDeps, LibraryModule } from './collectors/module.js'
-import { PxlCollector } from './collectors/pxl.js'
+import { pxlCollector } from './collectors/module.js'
+import { PxlWorkerHost } from './collectors/pxl-host.js'
 import type { PxlCollectorSpec } from './collectors/pxl-spec.js'
 import type { Config } from './config/types.js'
 import { prepareExposition } from './metrics/exposition.js'
@@ -147,6 +148,8 @@ interface Runtime {
   /** JSON of config.pixie: collectors are kept across a reload only with the same connection. */
   readonly pixieKey: string
   readonly slots: readonly Slot[]
+  /** The PxL-engine collectors' worker thread (shared by them), when they run off the serving thread. */
+  readonly pxlHost: PxlWorkerHost | undefined
 }
 
 /** Metrics and clocks that live as long as the exporter, whatever the reloads. */
@@ -213,6 +216,13 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
   /** Work started once the runtime is known to be valid (e.g. a collector's worker thread). */
   const onValid: (() => void)[] = []
   const pipeline = options.httpPipeline ?? (options.pixie === undefined ? 'worker' : 'in-process')
+  // The PxL-engine collectors share one worker thread, kept across reloads with the same connection.
+  const pxlHost =
+    pipeline !== 'worker' || pixieConnection === undefined || config.collectors.library.length + config.collectors.custom.length === 0
+      ? undefined
+      : samePixie && previous.pxlHost !== undefined
+        ? previous.pxlHost
+        : new PxlWorkerHost({ pixie: pixieConnection, logger: logger.child({ component: 'pxl-worker' }) })
   const slot = (name: string, definition: unknown, make: (deps: CollectorDeps) => Collector): Slot => {
     const key = JSON.stringify([pixieKey, definition])
     const kept = old.get(name)
@@ -228,6 +238,7 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
       pipeline,
       ...(pixieConnection !== undefined && { pixieConnection }),
       releaser: shared.releaser,
+      ...(pxlHost !== undefined && { pxlHost }),
       whenValid: (start) => onValid.push(start),
     })
     const job = new CollectorJob({ collector, metrics, logger: logger.child({ component: 'scheduler' }), now, monotonic, onSuccess: preparing(registry, options.secrets) })
@@ -246,12 +257,12 @@ function buildRuntime(config: Config, shared: Shared, previous: Runtime | undefi
     ...enabledLibraryCollectors(config).map(({ module, options: libraryOptions }) =>
       slot(module.name, module.spec(libraryOptions), (deps) => module.build(libraryOptions, deps)),
     ),
-    ...config.collectors.custom.map((spec: PxlCollectorSpec) => slot(spec.name, spec, (deps) => new PxlCollector({ spec, ...deps }))),
+    ...config.collectors.custom.map((spec: PxlCollectorSpec) => slot(spec.name, spec, (deps) => pxlCollector(spec, deps))),
   ]
   // Fails here (and the reload with it) if two collectors export one name.
   Registry.merge([shared.registry, ...slots.map((s) => s.registry)])
   for (const start of onValid) start()
-  return { config, pixie, pixieKey, slots }
+  return { config, pixie, pixieKey, slots, pxlHost }
 }
 
 /**
@@ -336,6 +347,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       await slot.collector.close?.()
     }))
     if (previous.pixie !== next.pixie) previous.pixie.close()
+    if (previous.pxlHost !== next.pxlHost) await previous.pxlHost?.close()
     logger.info(
       { kept: next.slots.filter((s) => previous.slots.includes(s)).map((s) => s.name), replaced: next.slots.filter((s) => s.previous !== undefined).map((s) => s.name) },
       'configuration reloaded',
@@ -392,6 +404,7 @@ export async function createExporter(options: ExporterOptions): Promise<Exporter
       await app.close()
       await Promise.all(current.slots.flatMap((s) => [s.collector, ...(s.previous === undefined ? [] : [s.previous.collector])]).map((c) => c.close?.()))
       current.pixie.close()
+      await current.pxlHost?.close()
     },
   }
 }

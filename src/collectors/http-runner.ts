@@ -9,16 +9,13 @@
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { HttpCollectorConfig } from './http-options.js'
-import * as errors from '../errors.js'
 import { CollectorWorkerError, PixieCancelledError } from '../errors.js'
 import type { PixieApi } from '../pixie/types.js'
-import type { TlsMode as PixieTlsMode } from '../pixie/tls-modes.js'
 import type { RunContext } from './collector.js'
 import type { HttpPipeline, PublishedRun } from './http-pipeline.js'
-import type { RenderedFamily } from '../metrics/snapshot-metric.js'
+import { WORKER_YOUNG_GENERATION_MB, forwardLog, reviveError, reviveFamilies, type ErrorData, type WorkerPixieOptions } from './worker-wire.js'
 
-/** The worker's young generation, MiB (resourceLimits.maxYoungGenerationSizeMb). */
-export const WORKER_YOUNG_GENERATION_MB = 3
+export { WORKER_YOUNG_GENERATION_MB, errorData, reviveError, type ErrorData, type WorkerPixieOptions } from './worker-wire.js'
 
 /** Runs one poll of the HTTP collector and returns what to publish. */
 export interface HttpRunner {
@@ -55,16 +52,6 @@ export class InProcessHttpRunner implements HttpRunner {
   async close(): Promise<void> {}
 }
 
-/** How the worker connects to Pixie (PixieClientOptions without the logger). */
-export interface WorkerPixieOptions {
-  readonly address: string
-  readonly clusterId: string
-  readonly apiKey?: string | undefined
-  readonly tls: PixieTlsMode
-  readonly ca?: Buffer | undefined
-  readonly encryption?: boolean | undefined
-}
-
 /** What the worker is started with. */
 export interface HttpWorkerData {
   readonly config: HttpCollectorConfig
@@ -76,59 +63,11 @@ export interface HttpWorkerData {
 /** Messages from the main thread to the worker. */
 export type ToWorker = { readonly type: 'run'; readonly id: number; readonly timeoutMs: number; readonly protobuf: boolean } | { readonly type: 'abort'; readonly id: number }
 
-/** An error as it crosses the thread boundary. */
-export interface ErrorData {
-  readonly name: string
-  readonly message: string
-  readonly stack?: string | undefined
-  /** Own enumerable fields (code, grpcCode, compilerErrors, errors, …). */
-  readonly fields: Record<string, unknown>
-}
-
 /** Messages from the worker to the main thread. */
 export type FromWorker =
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'done'; readonly id: number; readonly run: PublishedRun }
   | { readonly type: 'failed'; readonly id: number; readonly error: ErrorData }
-
-/** The error's data for a postMessage. */
-export function errorData(err: unknown): ErrorData {
-  if (!(err instanceof Error)) return { name: 'Error', message: String(err), fields: {} }
-  const fields: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(err)) {
-    if (k !== 'cause' && k !== 'name') fields[k] = v
-  }
-  return { name: err.name, message: err.message, stack: err.stack, fields: structuredCloneable(fields) }
-}
-
-function structuredCloneable(fields: Record<string, unknown>): Record<string, unknown> {
-  try {
-    structuredClone(fields)
-    return fields
-  } catch {
-    return typeof fields.code === 'string' ? { code: fields.code } : {}
-  }
-}
-
-/** The error class of `name` in src/errors.ts, if it is one of ours. */
-const ERROR_CLASSES = new Map<string, abstract new (...args: never[]) => Error>(
-  Object.values(errors).flatMap((value) => (typeof value === 'function' && value.prototype instanceof Error ? [[value.name, value as abstract new (...args: never[]) => Error]] : [])),
-)
-
-/**
- * Rebuilds an error posted by the worker as an instance of the same class
- * (so `instanceof PixieDeadlineError` and `err.code` work as in-process),
- * with the worker's stack.
- */
-export function reviveError(data: ErrorData): Error {
-  const error = new Error(data.message)
-  const cls = ERROR_CLASSES.get(data.name)
-  if (cls !== undefined) Object.setPrototypeOf(error, cls.prototype)
-  Object.assign(error, data.fields)
-  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true, enumerable: false })
-  if (data.stack !== undefined) error.stack = data.stack
-  return error
-}
 
 /** Options of {@link WorkerHttpRunner}. */
 export interface WorkerHttpRunnerOptions {
@@ -212,7 +151,7 @@ export class WorkerHttpRunner implements HttpRunner {
 
   #onMessage(worker: Worker, message: FromWorker): void {
     if (message.type === 'log') {
-      forwardLog(this.#options.logger, message.line)
+      forwardLog(this.#options.logger, message.line, 'http collector worker')
       return
     }
     const pending = this.#pending
@@ -276,30 +215,7 @@ export class WorkerHttpRunner implements HttpRunner {
   }
 }
 
-/** Buffers arrive as plain Uint8Arrays: view them as Buffers again (no copy). */
+/** The run as the worker posted it, its buffers viewed as Buffers again (no copy). */
 function reviveRun(run: PublishedRun): PublishedRun {
-  const buffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
-  const families = run.families.map(
-    (f): RenderedFamily => ({
-      text: buffer(f.text),
-      textGzip: buffer(f.textGzip),
-      ...(f.protobuf !== undefined && f.protobufGzip !== undefined && { protobuf: buffer(f.protobuf), protobufGzip: buffer(f.protobufGzip) }),
-    }),
-  )
-  return { ...run, families }
-}
-
-/** Logs a pino JSON line of the worker through the main logger (which scrubs secrets and formats). */
-function forwardLog(logger: Logger, line: string): void {
-  let entry: Record<string, unknown>
-  try {
-    entry = JSON.parse(line) as Record<string, unknown>
-  } catch {
-    logger.warn({ line }, 'unreadable log line from the http collector worker')
-    return
-  }
-  const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = entry
-  const label = typeof level === 'number' ? logger.levels.labels[level] : undefined
-  const method = label === 'trace' || label === 'debug' || label === 'info' || label === 'warn' || label === 'error' || label === 'fatal' ? label : 'info'
-  logger[method](fields, typeof msg === 'string' ? msg : '')
+  return { ...run, families: reviveFamilies(run.families) }
 }

@@ -12,7 +12,8 @@ import { pino } from 'pino'
 import { routeProcessWarnings } from '../log.js'
 import { PixieClient } from '../pixie/client.js'
 import { HttpPipeline, type PublishedRun } from './http-pipeline.js'
-import { errorData, type FromWorker, type HttpWorkerData, type ToWorker } from './http-runner.js'
+import type { FromWorker, HttpWorkerData, ToWorker } from './http-runner.js'
+import { errorData, ownFamilies, ownView } from './worker-wire.js'
 
 const port = parentPort
 if (port === null) throw new TypeError('http-worker.ts runs as a worker thread')
@@ -70,26 +71,11 @@ port.on('message', (message: ToWorker) => {
   })
 })
 
-/**
- * The run with every buffer on an ArrayBuffer of its own, and the list to
- * transfer. Small buffers may be slices of Node's shared pool, which must
- * not be transferred (it would detach the pool): those are copied.
- */
+/** The run with every buffer on an ArrayBuffer of its own, and the list to transfer (see ownFamilies). */
 function ownBuffers(run: PublishedRun): { run: PublishedRun; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = []
-  const own = <T extends Uint8Array | Float64Array>(view: T, copy: (v: T) => T): T => {
-    const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer && !transfer.includes(view.buffer)
-    const mine = whole ? view : copy(view)
-    transfer.push(mine.buffer as ArrayBuffer)
-    return mine
-  }
-  const bytes = (b: Buffer) => own<Uint8Array>(b, (v) => new Uint8Array(v))
-  const families = run.families.map((f) => ({
-    text: bytes(f.text) as Buffer,
-    textGzip: bytes(f.textGzip) as Buffer,
-    ...(f.protobuf !== undefined && f.protobufGzip !== undefined && { protobuf: bytes(f.protobuf) as Buffer, protobufGzip: bytes(f.protobufGzip) as Buffer }),
-  }))
-  const floats = (a: Float64Array) => own<Float64Array>(a, (v) => new Float64Array(v))
+  const families = ownFamilies(run.families, transfer)
+  const floats = (a: Float64Array) => ownView<Float64Array>(a, (v) => new Float64Array(v), transfer)
   const rates = { keys: run.rates.keys, requestsPerSecond: floats(run.rates.requestsPerSecond), errorsPerSecond: floats(run.rates.errorsPerSecond) }
   return { run: { ...run, families, rates }, transfer }
 }

@@ -20,9 +20,10 @@ import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { PixieApi } from '../pixie/types.js'
 import type { BufferReleaser } from '../metrics/buffer-release.js'
-import type { WorkerPixieOptions } from './http-runner.js'
+import type { WorkerPixieOptions } from './worker-wire.js'
 import type { Collector } from './collector.js'
 import { PxlCollector } from './pxl.js'
+import { WorkerPxlCollector, type PxlWorkerHost } from './pxl-host.js'
 import type { LibraryOptions } from './library/options.js'
 import type { PxlCollectorSpec } from './pxl-spec.js'
 import { PXL_DEFAULTS, pxlSettingsSchema } from './options-schema.js'
@@ -59,6 +60,12 @@ export interface CollectorDeps {
   readonly pixieConnection?: WorkerPixieOptions
   /** Frees a replaced run's buffers once no response sends them any more (shared by the exporter). */
   readonly releaser?: BufferReleaser
+  /**
+   * The worker thread of the PxL-engine collectors (library and custom),
+   * shared by all of them; absent: they run on the serving thread (tests, a
+   * Pixie API passed in).
+   */
+  readonly pxlHost?: PxlWorkerHost
   /** Registers work to start once the configuration is known to be valid (e.g. a worker thread). */
   readonly whenValid?: (start: () => void) => void
 }
@@ -122,6 +129,29 @@ export function libraryModule(definition: LibraryModuleDefinition): LibraryModul
     optionsSchema: { type: 'object', additionalProperties: false, properties: pxlSettingsSchema() },
     defaults: PXL_DEFAULTS,
     spec,
-    build: (options: LibraryOptions, deps: CollectorDeps) => new PxlCollector({ spec: spec(options), ...deps }),
+    build: (options: LibraryOptions, deps: CollectorDeps) => pxlCollector(spec(options), deps),
   })
+}
+
+/**
+ * A PxL-engine collector for `spec` (library or custom): in the shared
+ * worker thread when the exporter gives one ({@link CollectorDeps.pxlHost}),
+ * else on this thread.
+ *
+ * @throws TypeError when the spec is invalid (see checkPxlSpec).
+ */
+export function pxlCollector(spec: PxlCollectorSpec, deps: CollectorDeps): Collector {
+  const host = deps.pxlHost
+  if (host === undefined) return new PxlCollector({ spec, ...deps })
+  const collector = new WorkerPxlCollector({
+    spec,
+    host,
+    registry: deps.registry,
+    now: deps.now,
+    monotonic: deps.monotonic,
+    seriesDropped: deps.seriesDropped,
+    ...(deps.releaser !== undefined && { releaser: deps.releaser }),
+  })
+  deps.whenValid?.(() => host.warmUp())
+  return collector
 }

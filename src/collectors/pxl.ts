@@ -167,6 +167,16 @@ function valueReader(table: PixieTable, mapping: MetricMapping): (row: number) =
   }
 }
 
+/** A PxL collector's metric families, in the order of its spec: what it registers, wherever its runs happen. */
+export function pxlFamilies(spec: PxlCollectorSpec): { readonly name: string; readonly help: string; readonly type: 'gauge' | 'counter' }[] {
+  const range = spec.metrics.some((m) => m.type === 'counter') ? 'contiguous time ranges, added up' : `the last ${formatDuration(spec.windowMs)}`
+  return spec.metrics.map((metric) => ({
+    name: metric.name,
+    help: `${metric.help} (PxL collector ${spec.name}, polled in the background over ${range}; absent once stale.)`,
+    type: metric.type,
+  }))
+}
+
 function labelSetText(labels: Labels): string {
   return `{${Object.entries(labels)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
@@ -240,22 +250,10 @@ export class PxlCollector implements Collector {
   }
 
   #register(): void {
-    const spec = this.#spec
     const version = () => `${this.#publications}:${this.#fresh()}`
-    const range = this.#counting ? 'contiguous time ranges, added up' : `the last ${formatDuration(spec.windowMs)}`
-    spec.metrics.forEach((metric, index) => {
-      const samples =
-        metric.type === 'gauge' ? () => this.#gaugeSamples(index) : () => this.#counterSamples(index)
-      new SnapshotMetric(
-        {
-          name: metric.name,
-          help: `${metric.help} (PxL collector ${spec.name}, polled in the background over ${range}; absent once stale.)`,
-          type: metric.type,
-          samples,
-          version,
-        },
-        this.#deps.registry,
-      )
+    pxlFamilies(this.#spec).forEach((family, index) => {
+      const samples = family.type === 'gauge' ? () => this.#gaugeSamples(index) : () => this.#counterSamples(index)
+      new SnapshotMetric({ ...family, samples, version }, this.#deps.registry)
     })
   }
 
