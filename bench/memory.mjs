@@ -16,7 +16,7 @@
 // CHURN=SHARE:LIFETIME (e.g. 0.25:5m: a quarter of the pods replaced by
 // new ones every 5 minutes, as rollouts do, for soaks), PRINT_EVERY=N (one
 // table line every N polls; the summary covers every poll), LIBRARY=a,b
-// (library collectors too, polling every INTERVAL on the serving thread).
+// (library collectors too, polling every INTERVAL in their worker thread).
 //
 // Per poll: the poll's duration; the longest event-loop stall of the serving
 // thread since the previous poll (monitorEventLoopDelay, 1 ms resolution);
@@ -45,7 +45,7 @@ const metrics = process.env.METRICS?.split(',').filter((m) => m !== '')
 // RUNTIME=deploy (default): deploy/base's NODE_OPTIONS and malloc settings; RUNTIME=defaults: Node.js' own.
 const runtime = runtimeEnv(process.env.RUNTIME ?? 'deploy')
 const printEvery = Number(process.env.PRINT_EVERY ?? 1)
-// LIBRARY=resources,network: library collectors too (they poll on the serving thread, every INTERVAL).
+// LIBRARY=resources,network: library collectors too (they poll in their worker thread, every INTERVAL; PIPELINE=in-process: on the serving thread).
 const library = process.env.LIBRARY?.split(',').filter((m) => m !== '')
 const churnText = process.env.CHURN
 const churnMatch = churnText === undefined ? undefined : /^(0(?:\.\d+)?|1):(\d+)([sm])$/.exec(churnText)
@@ -148,7 +148,7 @@ const scraper = (async () => {
 })()
 
 console.log(
-  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, ${describeEnv(runtime)}${process.env.EXPORTER_NODE_OPTIONS === undefined ? '' : `, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS}`}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}${churnArg === '' ? '' : `, churn ${churnText} (a share of the pods replaced by new names every period)`}${library === undefined ? '' : `, library collectors ${library.join(',')} (on the serving thread)`}`,
+  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, ${describeEnv(runtime)}${process.env.EXPORTER_NODE_OPTIONS === undefined ? '' : `, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS}`}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}${churnArg === '' ? '' : `, churn ${churnText} (a share of the pods replaced by new names every period)`}${library === undefined ? '' : `, library collectors ${library.join(',')} (${process.env.PIPELINE === 'in-process' ? 'on the serving thread' : 'in their worker thread'})`}`,
 )
 console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms | idle probe stall ms')
 const stalls = []

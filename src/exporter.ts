@@ -58,9 +58,10 @@ export interface ExporterOptions {
   /** Secrets scrubbed from every page and exposition (the process's one {@link Secrets}); a reload adds its key. */
   readonly secrets?: Secrets
   /**
-   * Where the HTTP collector polls and renders: `worker` (a worker thread with
-   * its own Pixie connection built from config.pixie) or `in-process`.
-   * Default: `worker`, or `in-process` when `pixie` is given (a test's API
+   * Where the collectors poll and render: `worker` (the HTTP collector in a
+   * worker thread, the PxL-engine collectors in another, each with its own
+   * Pixie connection built from config.pixie) or `in-process`. Default:
+   * `worker`, or `in-process` when `pixie` is given (a test's API
    * implementation cannot cross into a thread).
    */
   readonly httpPipeline?: 'worker' | 'in-process'

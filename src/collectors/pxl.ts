@@ -37,7 +37,7 @@ import { DEFAULT_MAX_ROUTES, makeRouter, type Router } from './routes.js'
 import { checkRowCap, scriptRowCap } from './row-cap.js'
 import { nextTurn } from '../turns.js'
 
-/** Rows decoded between two turns of the event loop (a few ms of work on the serving thread). */
+/** Rows decoded between two turns of the event loop (a few ms of work, when a collector runs on the serving thread). */
 export const DECODE_SLICE_ROWS = 1024
 
 /** Dependencies of a {@link PxlCollector}. */
@@ -335,7 +335,7 @@ export class PxlCollector implements Collector {
     const byKey = new Map<string, RowGroup>()
     let nonFinite = 0
     for (let row = 0; row < table.numRows; row++) {
-      // The serving thread runs this: give the event loop a turn every slice of rows.
+      // The serving thread may run this (in-process): give the event loop a turn every slice of rows.
       if (row > 0 && row % DECODE_SLICE_ROWS === 0) await nextTurn()
       const labelValues = labelReaders.map((read) => read(row))
       const key = JSON.stringify(labelValues)

@@ -1,10 +1,10 @@
 /**
  * A {@link PixieApi} that loads the gRPC client (@grpc/grpc-js and the
- * Vizier service definition) on its first call. With the default
- * configuration the serving thread never calls Pixie itself (the HTTP
- * collector's worker thread has its own connection), so it never loads
- * them: ~6 MiB less resident memory (bench/memory.mjs). A PxL-engine
- * collector or the in-process pipeline loads them at its first poll.
+ * Vizier service definition) on its first call. The serving thread never
+ * calls Pixie itself (the collectors' worker threads have their own
+ * connections), so it never loads them: ~6 MiB less resident memory
+ * (bench/memory.mjs). Only the in-process pipeline loads them, at its first
+ * poll.
  */
 import type { PixieClient, PixieClientOptions } from './client.js'
 import type { ExecuteScriptOptions, PixieApi, ScriptResult } from './types.js'
