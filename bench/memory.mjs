@@ -16,7 +16,9 @@
 // CHURN=SHARE:LIFETIME (e.g. 0.25:5m: a quarter of the pods replaced by
 // new ones every 5 minutes, as rollouts do, for soaks), PRINT_EVERY=N (one
 // table line every N polls; the summary covers every poll), LIBRARY=a,b
-// (library collectors too, polling every INTERVAL in their worker thread).
+// (library collectors too, polling every INTERVAL in their worker thread),
+// SCRAPES=gzip (every scrape asks for gzip, as Prometheus does; default:
+// plain and gzip in turn).
 //
 // Per poll: the poll's duration; the longest event-loop stall of the serving
 // thread since the previous poll (monitorEventLoopDelay, 1 ms resolution);
@@ -25,7 +27,7 @@
 // published exposition buffers) and `arrayBuffers` (the part of external in
 // ArrayBuffers); the worker thread's V8 heap used and external; the exposition
 // size; and the first plain and gzip scrape after the poll. Scrapes run once
-// a second throughout (alternating plain and gzip, bodies read in full, not
+// a second throughout (alternating plain and gzip unless SCRAPES=gzip, bodies read in full, not
 // inflated); their p50 is printed at the end. Peak RSS is VmHWM (Linux).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -125,6 +127,8 @@ function scrape(gzip) {
 }
 
 const scrapes = { plain: [], gzip: [] }
+// SCRAPES=gzip: every scrape asks for gzip, as Prometheus does (default: plain and gzip in turn).
+const gzipOnly = process.env.SCRAPES === 'gzip'
 let firstAfterPoll = false
 let stop = false
 let pending = []
@@ -134,21 +138,21 @@ const scraper = (async () => {
     await new Promise((r) => setTimeout(r, firstAfterPoll ? 0 : 1000))
     if (firstAfterPoll) {
       firstAfterPoll = false
-      const plain = await scrape(false)
+      const plain = gzipOnly ? undefined : await scrape(false)
       const zipped = await scrape(true)
       pending.push({ plain, zipped })
       if (plain?.ok) scrapes.plain.push(plain.ms)
       if (zipped?.ok) scrapes.gzip.push(zipped.ms)
       continue
     }
-    const s = await scrape(gzip)
-    if (s?.ok) scrapes[gzip ? 'gzip' : 'plain'].push(s.ms)
+    const s = await scrape(gzip || gzipOnly)
+    if (s?.ok) scrapes[gzip || gzipOnly ? 'gzip' : 'plain'].push(s.ms)
     gzip = !gzip
   }
 })()
 
 console.log(
-  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, ${describeEnv(runtime)}${process.env.EXPORTER_NODE_OPTIONS === undefined ? '' : `, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS}`}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}${churnArg === '' ? '' : `, churn ${churnText} (a share of the pods replaced by new names every period)`}${library === undefined ? '' : `, library collectors ${library.join(',')} (${process.env.PIPELINE === 'in-process' ? 'on the serving thread' : 'in their worker thread'})`}`,
+  `memory: ${process.env.PIPELINE === 'in-process' ? 'IN-PROCESS pipeline' : 'worker pipeline'}, ${describeEnv(runtime)}${process.env.EXPORTER_NODE_OPTIONS === undefined ? '' : `, NODE_OPTIONS=${process.env.EXPORTER_NODE_OPTIONS}`}, ${pods} simulated pods${ignoreRowLimit ? ' (simulator IGNORES max_output_rows_per_table)' : ''}, maxRows ${maxRows}, ${polls} polls every ${interval}${metrics === undefined ? '' : `, metrics ${metrics.join(',')}`}${churnArg === '' ? '' : `, churn ${churnText} (a share of the pods replaced by new names every period)`}${library === undefined ? '' : `, library collectors ${library.join(',')} (${process.env.PIPELINE === 'in-process' ? 'on the serving thread' : 'in their worker thread'})`}${gzipOnly ? ', gzip scrapes only' : ''}`,
 )
 console.log('  poll | outcome | poll s | stall ms | RSS MiB | main heap MiB | main external (arrayBuffers) MiB | worker heap MiB | worker external MiB | /metrics plain / gzip MiB | first scrape after poll plain / gzip ms | idle probe stall ms')
 const stalls = []

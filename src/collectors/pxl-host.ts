@@ -197,12 +197,14 @@ export class PxlWorkerHost {
    * worker forgets it. The worker stops when no collector is left.
    */
   async remove(key: number): Promise<void> {
-    if (!this.#specs.delete(key)) return
+    const spec = this.#specs.get(key)
+    if (spec === undefined) return
+    this.#specs.delete(key)
     for (const [id, pending] of this.#pending) {
       if (pending.key !== key) continue
       this.#pending.delete(id)
       this.#worker?.postMessage({ type: 'abort', id } satisfies ToPxlWorker)
-      pending.reject(new PixieCancelledError(`query "pixie-exporter/${String(key)}" was cancelled: the collector is closed`))
+      pending.reject(new PixieCancelledError(`query "pixie-exporter/${spec.name}" on Pixie at ${this.#options.pixie.address} was cancelled: the collector is closed`))
     }
     if (this.#known.delete(key)) this.#worker?.postMessage({ type: 'remove', key } satisfies ToPxlWorker)
     if (this.#specs.size === 0) await this.close()

@@ -224,3 +224,21 @@ t.test('once stale, the families are served empty (HELP and TYPE only), on the s
   t.notMatch(text, /shop_inflight\{|shop_requests_total\{/, 'stale: no samples')
   t.match(text, /# TYPE shop_inflight gauge\n/, 'HELP and TYPE stay')
 })
+
+t.test('closing a collector during its run cancels that run at once, naming the collector; the other collector\'s run goes on', async (t) => {
+  const fake = await startFakeVizier({ executeScript: (request) => ((request as { query_name?: string }).query_name === 'pixie-exporter/shop_stats' ? { end: 'hang' } : ok([table(1)])) })
+  t.teardown(() => fake.close())
+  const { host: h } = host(t, fake.address)
+  const hanging = workerCollector(t, h)
+  const other = workerCollector(t, h, { ...SPEC, name: 'shop_stats_b', metrics: [{ column: 'inflight', name: 'shop_inflight_b', help: 'In flight.', type: 'gauge' }] })
+  const pending = run(hanging.collector)
+  await fake.waitForCall(0)
+  const running = run(other.collector)
+  await hanging.collector.close()
+  await t.rejects(pending, { name: 'PixieCancelledError', message: /"pixie-exporter\/shop_stats" .*cancelled: the collector is closed/ }, 'the closed collector\'s run is cancelled, with its name')
+  const call = await fake.waitForCall(0)
+  t.equal(await call.done, 'cancelled', 'and its gRPC call with it')
+  await running
+  t.match((await served(other.registry, ['shop_inflight_b'])).text, /shop_inflight_b\{namespace="ns-0"/, 'the other collector published')
+  t.equal(h.collectors, 1, 'one collector left in the worker')
+})
