@@ -127,18 +127,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return sendChunks(reply, parts.chunks)
       }
     }
-    const rendered = await exposition.render()
+    const zipped = acceptsGzip(req.headers['accept-encoding'])
+    // A gzip scrape needs no plain text of the families that hold only their
+    // gzip form (SnapshotMetric.shed), unless a secret was added since they
+    // were searched: then the text is inflated and searched below.
+    let rendered = await exposition.render({ text: !zipped })
+    const searching = secrets !== undefined && !secrets.empty
+    if (searching && rendered.shedUnsearched(secrets.size)) rendered = await exposition.render({ text: true, ask: !zipped })
     reply.type(deps.registry.contentType).header('vary', 'accept-encoding')
     // Label values come from Pixie's answers, which could echo the key. Each
     // chunk holds whole metric families, so a value never spans two chunks.
-    if (secrets !== undefined && !secrets.empty && rendered.chunks.some((c) => secrets.foundIn(c))) {
+    if (searching && rendered.chunks.some((c) => secrets.foundIn(c))) {
+      // The whole text, shed families included, to scrub.
+      if (zipped) rendered = await exposition.render({ text: true, ask: false })
       const body = Buffer.from(secrets.scrub(rendered.text()), 'utf8')
-      if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
+      if (zipped) return reply.header('content-encoding', 'gzip').send(await gzipAsync(body))
       return reply.send(body)
     }
-    if (acceptsGzip(req.headers['accept-encoding'])) {
-      return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
-    }
+    if (zipped) return reply.header('content-encoding', 'gzip').send(await rendered.gzip())
     return sendChunks(reply, rendered.chunks)
   })
 

@@ -109,6 +109,11 @@ export class Secrets {
     return this.#values.size === 0
   }
 
+  /** How many secrets are known; values are only ever added, so the count identifies the set. */
+  get size(): number {
+    return this.#values.size
+  }
+
   /** `text` with every known secret replaced by {@link SECRET_PLACEHOLDER}. */
   scrub(text: string): string {
     return this.#values.size === 0 ? text : scrubText(text, this.#values)

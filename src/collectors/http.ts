@@ -84,8 +84,20 @@ export class HttpCollector implements Collector {
     // rendered with native histograms configured, or once a scrape asked for them.
     this.#protobuf = deps.config.nativeHistogram !== undefined
     // Samples are the last published run's buffers, served only while fresh.
+    // Buffers the worker handed over may be freed early: the plain text once
+    // only gzip scrapes come (SnapshotMetric.shed), the rest when replaced.
+    const releaser = deps.releaser
     pipeline.families.forEach((family, i) => {
-      new SnapshotMetric({ name: family.name, help: family.help, type: family.type, rendered: () => (this.#fresh() ? this.#published?.families[i] : undefined) }, deps.registry)
+      new SnapshotMetric(
+        {
+          name: family.name,
+          help: family.help,
+          type: family.type,
+          rendered: () => (this.#fresh() ? this.#published?.families[i] : undefined),
+          ...(releaser !== undefined && { releaseText: (text: Buffer) => releaser.release([text]) }),
+        },
+        deps.registry,
+      )
     })
   }
 

@@ -263,8 +263,17 @@ export class WorkerPxlCollector implements Collector {
     this.schedule = deps.spec.schedule
     this.timeoutMs = deps.spec.timeoutMs
     this.staleAfterMs = deps.spec.staleAfterMs
+    const releaser = deps.releaser
     pxlFamilies(deps.spec).forEach((family, i) => {
-      new SnapshotMetric({ ...family, rendered: () => (this.#fresh() ? this.#published?.[i] : undefined) }, deps.registry)
+      new SnapshotMetric(
+        {
+          ...family,
+          rendered: () => (this.#fresh() ? this.#published?.[i] : undefined),
+          // The plain text may go once only gzip scrapes come (SnapshotMetric.shed).
+          ...(releaser !== undefined && { releaseText: (text: Buffer) => releaser.release([text]) }),
+        },
+        deps.registry,
+      )
     })
   }
 

@@ -6,6 +6,7 @@ import { SnapshotMetric } from './snapshot-metric.js'
 import { encodeFamily, familyFromValues, type ValueLike } from './protobuf.js'
 
 const gzip = promisify(gzipCallback)
+const EMPTY = Buffer.alloc(0)
 
 /** The part of prom-client's Registry we use; `getMetricsAsString` exists at run time but not in its types. */
 interface RegistryInternals {
@@ -15,12 +16,38 @@ interface RegistryInternals {
 
 /** One rendered exposition. */
 export interface RenderedExposition {
-  /** The exposition as UTF-8 buffers, in order; cached parts are shared, not copied. */
+  /**
+   * The exposition as UTF-8 buffers, in order; cached parts are shared, not
+   * copied. Rendered with `text: false`, the families whose plain text was
+   * shed (SnapshotMetric.shed) are left out: only {@link gzip} has them.
+   */
   readonly chunks: readonly Buffer[]
   /** The whole text (decodes the chunks; for tests and small outputs). */
   text(): string
   /** The body gzip-compressed; cached parts are compressed once per change of their data. */
   gzip(): Promise<Buffer>
+  /**
+   * Whether a family left out of {@link chunks} (text shed) was searched for
+   * fewer than `secrets` secrets: a secret was added since (a reload), so
+   * the caller renders the text again to search it.
+   */
+  shedUnsearched(secrets: number): boolean
+}
+
+/** Options of {@link Exposition.render}. */
+export interface RenderOptions {
+  /**
+   * Whether the caller needs the text of every family (a plain scrape);
+   * false: families whose text was shed are served from their gzip form and
+   * are not in `chunks` (a gzip scrape). Default true.
+   */
+  readonly text?: boolean
+  /**
+   * Whether this is a client asking for the plain text, so that the next
+   * run keeps it held (SnapshotMetric.shed); default: `text`. False for a
+   * render that only needs the text to search or scrub it.
+   */
+  readonly ask?: boolean
 }
 
 /**
@@ -40,6 +67,8 @@ export function prepareExposition(registry: Registry, secrets?: Secrets): void {
       .then(async () => {
         // The secrets check of the first scrape after a poll (src/app.ts), done now, in slices.
         if (secrets !== undefined && !secrets.empty) for (const body of metric.preparedBodies()) await secrets.prescan(body)
+        // Searched (cached): the plain text can go unless it holds a secret or plain scrapes ask for it.
+        metric.shed(secrets)
       })
       .catch(() => undefined)
   }
@@ -93,6 +122,7 @@ export class Exposition {
     flush()
     return {
       chunks: segments.map((s) => s.body),
+      shedUnsearched: () => false,
       text: () => Buffer.concat(segments.map((s) => s.body)).toString('latin1'),
       async gzip() {
         // Multi-member gzip, as for the text: cached members for the snapshot metrics.
@@ -109,7 +139,8 @@ export class Exposition {
     return Buffer.concat(parts.chunks)
   }
 
-  async render(): Promise<RenderedExposition> {
+  async render(options: RenderOptions = {}): Promise<RenderedExposition> {
+    const wantText = options.text ?? true
     // Data being rendered in the background (prepareExposition): wait for
     // it, once, rather than render it again at once on the serving thread.
     const preparing = this.#registry
@@ -118,27 +149,45 @@ export class Exposition {
       .filter((p) => p !== undefined)
     if (preparing.length > 0) await Promise.all(preparing)
     const metrics = this.#registry.getMetricsAsArray()
-    const segments: { body: Buffer; metric?: SnapshotMetric }[] = []
+    type Segment = { body: Buffer; metric?: SnapshotMetric; shed?: { readonly gzip: Buffer; readonly searchedSecrets: number } }
+    // First every snapshot metric's part, synchronously: each takes its
+    // collector's current family at once (text() inflates a shed one off the
+    // event loop, awaited below), so every family comes from the run that was
+    // published when the scrape came, whatever is published meanwhile.
+    // Only a plain scrape asks for the text, which keeps it held for the next
+    // run (see SnapshotMetric.shed).
+    const ask = options.ask ?? wantText
+    const parts = metrics.map((metric): Segment | Promise<Segment> | undefined => {
+      if (!(metric instanceof SnapshotMetric)) return undefined
+      const shed = wantText ? undefined : metric.shedForm()
+      if (shed !== undefined) return { body: EMPTY, shed }
+      if (!wantText) return { body: metric.render(), metric }
+      return metric.text(ask).then((body) => ({ body, metric }))
+    })
+    const segments: (Segment | Promise<Segment>)[] = []
     let fresh = ''
     for (let i = 0; i < metrics.length; i++) {
-      const metric = metrics[i]
       fresh += i === 0 ? '' : '\n\n'
-      if (metric instanceof SnapshotMetric) {
+      const part = parts[i]
+      if (part !== undefined) {
         if (fresh !== '') segments.push({ body: Buffer.from(fresh, 'utf8') })
         fresh = ''
-        segments.push({ body: metric.render(), metric })
+        segments.push(part)
       } else {
-        fresh += await this.#registry.getMetricsAsString(metric)
+        fresh += await this.#registry.getMetricsAsString(metrics[i])
       }
     }
     segments.push({ body: Buffer.from(`${fresh}\n`, 'utf8') })
+    const all = await Promise.all(segments)
+    const held = all.filter((s) => s.shed === undefined)
     return {
-      chunks: segments.map((s) => s.body),
-      text: () => Buffer.concat(segments.map((s) => s.body)).toString('utf8'),
+      chunks: held.map((s) => s.body),
+      text: () => Buffer.concat(held.map((s) => s.body)).toString('utf8'),
       async gzip() {
-        const members = await Promise.all(segments.map((s) => (s.metric === undefined ? gzip(s.body) : s.metric.gzip(s.body, gzip))))
+        const members = await Promise.all(all.map((s) => s.shed?.gzip ?? (s.metric === undefined ? gzip(s.body) : s.metric.gzip(s.body, gzip))))
         return Buffer.concat(members)
       },
+      shedUnsearched: (secrets) => all.some((s) => s.shed !== undefined && s.shed.searchedSecrets < secrets),
     }
   }
 }

@@ -1,4 +1,7 @@
 import type { Metric, Registry } from 'prom-client'
+import { promisify } from 'node:util'
+import { gunzip as gunzipCallback, gunzipSync } from 'node:zlib'
+import type { Secrets } from '../secrets.js'
 import { MetricType, beginFamily, beginMetric, familyFromValues, parseBound, writeFamily, writeHistogram, writeLabelPair, writeValue, type ClassicBucket } from './protobuf.js'
 import { ProtoWriter } from './protobuf-writer.js'
 import { nextTurn } from '../turns.js'
@@ -53,6 +56,11 @@ export interface SnapshotMetricOptions {
    * whenever the data does; it is the cache key.
    */
   readonly rendered?: () => RenderedFamily | undefined
+  /**
+   * Rendered mode: frees a family's plain text, keeping its gzip form (see
+   * {@link SnapshotMetric.shed}). Absent: the text is always kept.
+   */
+  readonly releaseText?: (text: Buffer) => void
   /**
    * Changes whenever `samples` would produce something different (a new run
    * was published, the data turned stale). Rendered text is reused while it
@@ -375,6 +383,13 @@ export class SnapshotMetric {
   /** HELP and TYPE only: what is served without samples (rendered mode). */
   #empty: { body: Buffer; gzip?: Promise<Buffer> } | undefined
   readonly #parsed = new WeakMap<RenderedFamily, ReturnType<typeof parseFamilyText>>()
+  readonly #releaseText: ((text: Buffer) => void) | undefined
+  /** Families whose plain text was freed, with the number of secrets it had been searched for. */
+  readonly #textless = new WeakMap<RenderedFamily, number>()
+  /** The text of a textless family, inflated from its gzip form for plain scrapes (for the rest of its run). */
+  readonly #inflated = new WeakMap<RenderedFamily, Promise<Buffer>>()
+  /** The family whose plain text a scrape last asked for (see shed). */
+  #textAskedFor: RenderedFamily | undefined
 
   constructor(options: SnapshotMetricOptions, registry: Registry) {
     if ((options.samples === undefined) === (options.rendered === undefined)) {
@@ -385,6 +400,7 @@ export class SnapshotMetric {
     this.type = options.type
     this.#samples = options.samples
     this.#rendered = options.rendered
+    this.#releaseText = options.releaseText
     this.#version = options.version
     // Registry only calls get() and reads name/type; see the class comment.
     registry.registerMetric(this as unknown as Metric)
@@ -402,7 +418,7 @@ export class SnapshotMetric {
       if (rendered === undefined) values = []
       else {
         let parsed = this.#parsed.get(rendered)
-        if (parsed === undefined) this.#parsed.set(rendered, (parsed = parseFamilyText(this.name, rendered.text.toString('utf8'))))
+        if (parsed === undefined) this.#parsed.set(rendered, (parsed = parseFamilyText(this.name, this.#textOf(rendered).toString('utf8'))))
         values = parsed
       }
     } else {
@@ -416,9 +432,21 @@ export class SnapshotMetric {
     return this.#empty
   }
 
-  /** The exposition text of this metric (no trailing newline), as UTF-8, rebuilt only when the version changed. */
+  /** A rendered family's text: the one it holds, or its gzip form inflated at once (tests and prom-client's get()). */
+  #textOf(rendered: RenderedFamily): Buffer {
+    return this.#textless.has(rendered) ? gunzipSync(rendered.textGzip) : rendered.text
+  }
+
+  /**
+   * The exposition text of this metric (no trailing newline), as UTF-8,
+   * rebuilt only when the version changed. A rendered family whose text was
+   * shed is inflated at once, here: scrapes use {@link text}.
+   */
   render(): Buffer {
-    if (this.#rendered !== undefined) return this.#rendered()?.text ?? this.#emptyBody().body
+    if (this.#rendered !== undefined) {
+      const rendered = this.#rendered()
+      return rendered === undefined ? this.#emptyBody().body : this.#textOf(rendered)
+    }
     const version = this.#version?.()
     if (version !== undefined && this.#cache?.version === version) return this.#cache.body
     const body = Buffer.from(formatFamilyText(this, this.#sampleList()), 'utf8')
@@ -443,11 +471,59 @@ export class SnapshotMetric {
     return body
   }
 
-  /** The gzip form of `body` (as returned by render), compressed once per version. */
+  /**
+   * The exposition text for a scrape (as {@link render}), of the family
+   * current at the call: a shed family's text is inflated from its gzip form
+   * off the event loop, once per run. `ask`: a client asked for the plain
+   * text, so the next run keeps it (see {@link shed}).
+   */
+  async text(ask = true): Promise<Buffer> {
+    const rendered = this.#rendered?.()
+    if (rendered === undefined) return this.render()
+    if (ask) this.#textAskedFor = rendered
+    if (!this.#textless.has(rendered)) return rendered.text
+    let inflated = this.#inflated.get(rendered)
+    if (inflated === undefined) this.#inflated.set(rendered, (inflated = gunzip(rendered.textGzip)))
+    return inflated
+  }
+
+  /**
+   * The current family's gzip form when its plain text was shed, with the
+   * number of secrets that text was searched for; undefined when the text is
+   * held (or in samples mode).
+   */
+  shedForm(): { readonly gzip: Buffer; readonly searchedSecrets: number } | undefined {
+    const rendered = this.#rendered?.()
+    const searched = rendered === undefined ? undefined : this.#textless.get(rendered)
+    return rendered === undefined || searched === undefined ? undefined : { gzip: rendered.textGzip, searchedSecrets: searched }
+  }
+
+  /**
+   * Frees the current family's plain text, keeping its gzip form, which is
+   * what Prometheus asks for: at 10,000 pods the HTTP collector's text is
+   * ~13 MiB, its gzip form ~0.7 MiB. Only with `releaseText`, and only when
+   * the text holds none of `secrets` (a body with one must be scrubbed, which
+   * needs the text; call after `secrets.prescan`, so this search is cached)
+   * and no scrape asked for the plain text during the previous run: a client
+   * that scrapes plain text keeps it held, one that stops lets it go. A plain
+   * scrape of a shed family inflates it (see {@link text}).
+   */
+  shed(secrets: Secrets | undefined): void {
+    const rendered = this.#rendered?.()
+    if (this.#releaseText === undefined || rendered === undefined || this.#textless.has(rendered)) return
+    const asked = this.#textAskedFor !== undefined
+    this.#textAskedFor = undefined
+    if (asked) return
+    if (secrets !== undefined && !secrets.empty && secrets.foundIn(rendered.text)) return
+    this.#textless.set(rendered, secrets?.size ?? 0)
+    this.#releaseText(rendered.text)
+  }
+
+  /** The gzip form of `body` (as returned by render or text), compressed once per version. */
   gzip(body: Buffer, compress: (data: Buffer) => Promise<Buffer>): Promise<Buffer> {
     if (this.#rendered !== undefined) {
       const rendered = this.#rendered()
-      if (rendered !== undefined && rendered.text === body) return Promise.resolve(rendered.textGzip)
+      if (rendered !== undefined && (this.#textless.has(rendered) || rendered.text === body)) return Promise.resolve(rendered.textGzip)
       const empty = this.#emptyBody()
       if (empty.body !== body) return compress(body)
       empty.gzip ??= compress(body)
@@ -533,7 +609,8 @@ export class SnapshotMetric {
     }
     const rendered = this.#rendered()
     if (rendered === undefined) return []
-    return rendered.protobuf === undefined ? [rendered.text] : [rendered.text, rendered.protobuf]
+    const text = this.#textless.has(rendered) ? [] : [rendered.text]
+    return rendered.protobuf === undefined ? text : [...text, rendered.protobuf]
   }
 
   /** prom-client calls reset() on registry.resetMetrics(); the snapshot belongs to the collector. */
@@ -541,3 +618,4 @@ export class SnapshotMetric {
 }
 
 const EMPTY = Buffer.alloc(0)
+const gunzip = promisify(gunzipCallback)
