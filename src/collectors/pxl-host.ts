@@ -6,16 +6,16 @@
  * collector (http-runner.ts). `pxlCollector` (module.ts) picks this or the
  * in-process PxlCollector.
  */
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
-import { CollectorWorkerError, PixieCancelledError } from '../errors.js'
+import { PixieCancelledError } from '../errors.js'
 import { SnapshotMetric, type RenderedFamily } from '../metrics/snapshot-metric.js'
 import type { BufferReleaser } from '../metrics/buffer-release.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 import { checkPxlSpec, pxlFamilies } from './pxl.js'
 import type { PxlCollectorSpec } from './pxl-spec.js'
-import { WORKER_YOUNG_GENERATION_MB, forwardLog, reviveError, reviveFamilies, type ErrorData, type WorkerPixieOptions } from './worker-wire.js'
+import { CollectorWorker, reviveFamilies, type WorkerPixieOptions, type WorkerReply } from './worker-wire.js'
 
 /** What the worker is started with. */
 export interface PxlWorkerData {
@@ -41,10 +41,7 @@ export type ToPxlWorker =
   | { readonly type: 'abort'; readonly id: number }
 
 /** Messages from the worker to the main thread. */
-export type FromPxlWorker =
-  | { readonly type: 'log'; readonly line: string }
-  | { readonly type: 'done'; readonly id: number; readonly result: PxlRunResult }
-  | { readonly type: 'failed'; readonly id: number; readonly error: ErrorData }
+export type FromPxlWorker = WorkerReply<{ readonly result: PxlRunResult }>
 
 /** Options of {@link PxlWorkerHost}. */
 export interface PxlWorkerHostOptions {
@@ -58,12 +55,6 @@ export interface PxlWorkerHostOptions {
 /** Default worker script: the compiled .js, or the .ts source when this module runs from source (tests). */
 const DEFAULT_WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './pxl-worker.ts' : './pxl-worker.js', import.meta.url)
 
-interface Pending {
-  readonly key: number
-  resolve(result: PxlRunResult): void
-  reject(err: Error): void
-}
-
 /**
  * The worker thread of the PxL-engine collectors, shared by all of them. A
  * collector joins at its first run and leaves when it is closed; the worker
@@ -75,18 +66,25 @@ interface Pending {
  */
 export class PxlWorkerHost {
   readonly #options: PxlWorkerHostOptions
-  #worker: Worker | undefined
+  readonly #worker: CollectorWorker<{ readonly result: PxlRunResult }, PxlRunResult>
   /** Collectors that joined and did not leave, by key. */
   readonly #specs = new Map<number, PxlCollectorSpec>()
   /** Keys the current worker hosts. */
   readonly #known = new Set<number>()
-  readonly #pending = new Map<number, Pending>()
-  #nextId = 1
   #nextKey = 1
-  #started = 0
 
   constructor(options: PxlWorkerHostOptions) {
     this.#options = options
+    const workerData: PxlWorkerData = { pixie: options.pixie, logLevel: options.logger.level }
+    this.#worker = new CollectorWorker({
+      url: options.workerUrl ?? DEFAULT_WORKER_URL,
+      workerData,
+      name: "PxL collectors' worker",
+      logger: options.logger,
+      revive: ({ result }) => (result.families === undefined ? result : { ...result, families: reviveFamilies(result.families) }),
+      // A new worker hosts nothing: each collector joins it again at its next run, its counters from 0.
+      onDied: () => this.#known.clear(),
+    })
   }
 
   /** A key for a new collector (it joins at its first run). */
@@ -96,12 +94,12 @@ export class PxlWorkerHost {
 
   /** Workers started so far (tests: a crash starts a new one). */
   get workersStarted(): number {
-    return this.#started
+    return this.#worker.started
   }
 
   /** The live worker's thread id, if one runs. */
   get threadId(): number | undefined {
-    return this.#worker?.threadId
+    return this.#worker.threadId
   }
 
   /** Collectors hosted (joined and not closed). */
@@ -111,49 +109,11 @@ export class PxlWorkerHost {
 
   /** Starts the worker now (it loads its modules while the exporter gets ready). */
   warmUp(): void {
-    this.#worker ??= this.#start()
+    this.#start()
   }
 
   #start(): Worker {
-    const data: PxlWorkerData = { pixie: this.#options.pixie, logLevel: this.#options.logger.level }
-    const worker = new Worker(this.#options.workerUrl ?? DEFAULT_WORKER_URL, {
-      workerData: data,
-      name: 'pixie-exporter pxl collectors',
-      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    })
-    this.#started++
-    this.#known.clear()
-    // The server and the schedule keep the process alive, not an idle worker.
-    worker.unref()
-    worker.on('message', (message: FromPxlWorker) => this.#onMessage(worker, message))
-    const died = (err: Error) => {
-      if (this.#worker !== worker) return
-      this.#worker = undefined
-      this.#known.clear()
-      void worker.terminate()
-      const pending = [...this.#pending.values()]
-      this.#pending.clear()
-      const failure = new CollectorWorkerError(`the PxL collectors' worker thread failed: ${err.message}; a new worker is started for the next run (the collectors' counters start again from 0)`, { cause: err })
-      for (const p of pending) p.reject(failure)
-      if (pending.length === 0) this.#options.logger.error({ err: failure }, "the PxL collectors' worker thread failed between runs")
-    }
-    worker.on('error', died)
-    worker.on('messageerror', died)
-    worker.on('exit', (code) => died(new Error(`the worker exited with code ${code}`)))
-    return worker
-  }
-
-  #onMessage(worker: Worker, message: FromPxlWorker): void {
-    if (message.type === 'log') {
-      forwardLog(this.#options.logger, message.line, "PxL collectors' worker")
-      return
-    }
-    const pending = this.#pending.get(message.id)
-    if (this.#worker !== worker || pending === undefined) return
-    this.#pending.delete(message.id)
-    if (message.type === 'failed') return pending.reject(reviveError(message.error))
-    const { result } = message
-    pending.resolve(result.families === undefined ? result : { ...result, families: reviveFamilies(result.families) })
+    return this.#worker.worker
   }
 
   /** Runs collector `key` (joining it first if needed). Rejects, publishing nothing, on any failure. */
@@ -161,35 +121,12 @@ export class PxlWorkerHost {
     const what = `query "pixie-exporter/${spec.name}" on Pixie at ${this.#options.pixie.address}`
     if (context.signal.aborted) return Promise.reject(new PixieCancelledError(`${what} cancelled before it started`))
     this.#specs.set(key, spec)
-    const worker = (this.#worker ??= this.#start())
+    const worker = this.#start()
     if (!this.#known.has(key)) {
       worker.postMessage({ type: 'add', key, spec } satisfies ToPxlWorker)
       this.#known.add(key)
     }
-    const id = this.#nextId++
-    return new Promise<PxlRunResult>((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.#pending.has(id)) return
-        // Answer now, whatever the worker is doing; it drops the run when it gets the message.
-        this.#pending.delete(id)
-        worker.postMessage({ type: 'abort', id } satisfies ToPxlWorker)
-        reject(new PixieCancelledError(`${what} was cancelled`))
-      }
-      const settle = () => context.signal.removeEventListener('abort', onAbort)
-      this.#pending.set(id, {
-        key,
-        resolve: (result) => {
-          settle()
-          resolve(result)
-        },
-        reject: (err) => {
-          settle()
-          reject(err)
-        },
-      })
-      context.signal.addEventListener('abort', onAbort, { once: true })
-      worker.postMessage({ type: 'run', id, key, timeoutMs: context.timeoutMs, protobuf } satisfies ToPxlWorker)
-    })
+    return this.#worker.run(key, context, what, (id) => ({ type: 'run', id, key, timeoutMs: context.timeoutMs, protobuf }) satisfies ToPxlWorker)
   }
 
   /**
@@ -200,25 +137,15 @@ export class PxlWorkerHost {
     const spec = this.#specs.get(key)
     if (spec === undefined) return
     this.#specs.delete(key)
-    for (const [id, pending] of this.#pending) {
-      if (pending.key !== key) continue
-      this.#pending.delete(id)
-      this.#worker?.postMessage({ type: 'abort', id } satisfies ToPxlWorker)
-      pending.reject(new PixieCancelledError(`query "pixie-exporter/${spec.name}" on Pixie at ${this.#options.pixie.address} was cancelled: the collector is closed`))
-    }
-    if (this.#known.delete(key)) this.#worker?.postMessage({ type: 'remove', key } satisfies ToPxlWorker)
+    this.#worker.cancel(key, () => new PixieCancelledError(`query "pixie-exporter/${spec.name}" on Pixie at ${this.#options.pixie.address} was cancelled: the collector is closed`))
+    if (this.#known.delete(key)) this.#worker.post({ type: 'remove', key } satisfies ToPxlWorker)
     if (this.#specs.size === 0) await this.close()
   }
 
   /** Stops the worker; runs in flight fail. A later run starts a new one. */
-  async close(): Promise<void> {
-    const worker = this.#worker
-    this.#worker = undefined
+  close(): Promise<void> {
     this.#known.clear()
-    const pending = [...this.#pending.values()]
-    this.#pending.clear()
-    for (const p of pending) p.reject(new PixieCancelledError(`a PxL collector's query on Pixie at ${this.#options.pixie.address} was cancelled: the collectors' worker is closed`))
-    if (worker !== undefined) await worker.terminate()
+    return this.#worker.terminate(() => new PixieCancelledError(`a PxL collector's query on Pixie at ${this.#options.pixie.address} was cancelled: the collectors' worker is closed`))
   }
 }
 
