@@ -66,9 +66,10 @@ export function prepareExposition(registry: Registry, secrets?: Secrets): void {
       .prepare(gzip)
       .then(async () => {
         // The secrets check of the first scrape after a poll (src/app.ts), done now, in slices.
-        if (secrets !== undefined && !secrets.empty) for (const body of metric.preparedBodies()) await secrets.prescan(body)
+        const bodies = metric.preparedBodies()
+        if (secrets !== undefined && !secrets.empty) for (const body of bodies) await secrets.prescan(body)
         // Searched (cached): the plain text can go unless it holds a secret or plain scrapes ask for it.
-        metric.shed(secrets)
+        metric.shed(secrets, bodies)
       })
       .catch(() => undefined)
   }

@@ -506,11 +506,14 @@ export class SnapshotMetric {
    * needs the text; call after `secrets.prescan`, so this search is cached)
    * and no scrape asked for the plain text during the previous run: a client
    * that scrapes plain text keeps it held, one that stops lets it go. A plain
-   * scrape of a shed family inflates it (see {@link text}).
+   * scrape of a shed family inflates it (see {@link text}). `searched`: the
+   * bodies searched (preparedBodies); nothing is done when the current
+   * family's text is not among them (a newer run came meanwhile: its own
+   * search and shed follow).
    */
-  shed(secrets: Secrets | undefined): void {
+  shed(secrets: Secrets | undefined, searched: readonly Buffer[]): void {
     const rendered = this.#rendered?.()
-    if (this.#releaseText === undefined || rendered === undefined || this.#textless.has(rendered)) return
+    if (this.#releaseText === undefined || rendered === undefined || this.#textless.has(rendered) || !searched.includes(rendered.text)) return
     const asked = this.#textAskedFor !== undefined
     this.#textAskedFor = undefined
     if (asked) return

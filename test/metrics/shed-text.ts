@@ -57,10 +57,17 @@ async function setup(secrets?: Secrets) {
     // prepare's chain: a few turns of the event loop.
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r))
   }
+  /** Publishes run `searched` and starts its search, then at once publishes run `run` (with no search of its own). */
+  const publishRaced = async (searched: number, run: number, extra: string) => {
+    published = [family('alpha', searched), family('beta', searched)]
+    prepareExposition(registry, secrets)
+    published = [family('alpha', run, extra), family('beta', run, extra)]
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r))
+  }
   const gzipScrape = async () => gunzipSync((await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } })).rawPayload).toString('utf8')
   const plainScrape = async () => (await app.inject('/metrics')).body
   const expected = (run: number, extra = '') => `${family('alpha', run, extra).text.toString('utf8')}\n\n# HELP plain_gauge Registered by prom-client.\n# TYPE plain_gauge gauge\nplain_gauge 1\n\n${family('beta', run, extra).text.toString('utf8')}\n`
-  return { registry, metrics, publish, gzipScrape, plainScrape, expected, released, releaser, published: () => published }
+  return { registry, metrics, publish, publishRaced, gzipScrape, plainScrape, expected, released, releaser, published: () => published }
 }
 
 t.test('with gzip scrapes only, the plain text is freed after publication; scrapes serve the same bytes from the gzip form', async (t) => {
@@ -136,4 +143,18 @@ t.test('a gzip scrape leaves shed families out of the chunks it searches and ser
   t.equal(gunzipSync(await zipped.gzip()).toString('utf8'), s.expected(1), 'the gzip body is the whole exposition')
   t.equal(zipped.shedUnsearched(0), false, 'searched for every secret known (none)')
   t.equal(zipped.shedUnsearched(1), true, 'a secret added since: not searched for it')
+})
+
+t.test('a run published while another is being searched is never sent with a secret', , async (t) => {
+  const KEY = 'px-api-0123456789abcdef'
+  const secrets = new Secrets([KEY])
+  const s = await setup(secrets)
+  await s.publish(1)
+  t.equal(s.released.length, 2, 'run 1: searched, shed')
+  // Run 2 comes right after run 3 was published, before its search: run 2 holds the key.
+  await s.publishRaced(3, 2, `,echo="${KEY}"`)
+  t.equal(s.released.length, 2, 'run 2 is not shed: its text holds the key')
+  const gz = await s.gzipScrape()
+  t.notOk(gz.includes(KEY), 'a gzip scrape of run 2 does not send the key')
+  t.ok(gz.includes(`echo="${SECRET_PLACEHOLDER}"`), 'it is scrubbed')
 })
