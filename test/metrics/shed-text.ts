@@ -145,7 +145,7 @@ t.test('a gzip scrape leaves shed families out of the chunks it searches and ser
   t.equal(zipped.shedUnsearched(1), true, 'a secret added since: not searched for it')
 })
 
-t.test('a run published while another is being searched is never sent with a secret', , async (t) => {
+t.test('a run published while another is being searched is never sent with a secret', async (t) => {
   const KEY = 'px-api-0123456789abcdef'
   const secrets = new Secrets([KEY])
   const s = await setup(secrets)
