@@ -35,13 +35,12 @@ const pixie = new PixieClient({ ...data.pixie, ca: data.pixie.ca === undefined ?
 // As in http-worker.ts: a full collection after each run, which delays no scrape here.
 setFlagsFromString('--expose-gc')
 const collectGarbage = runInNewContext('gc') as () => void
-/** pixie_exporter_series_dropped_total of this thread; each run reports its own increase to the main thread. */
-const seriesDropped = new Counter({ name: 'pixie_exporter_series_dropped_total', help: 'dropped', labelNames: ['collector'] as const, registers: [] })
-
 interface Hosted {
   readonly collector: PxlCollector
   readonly registry: Registry
-  /** seriesDropped's value for this collector after its last run. */
+  /** The collector's own pixie_exporter_series_dropped_total (registered nowhere); each run reports its increase to the main thread. */
+  readonly seriesDropped: Counter<'collector'>
+  /** seriesDropped's value after the collector's last run. */
   dropped: number
 }
 
@@ -52,6 +51,8 @@ port.on('message', (message: ToPxlWorker) => {
   switch (message.type) {
     case 'add': {
       const registry = new Registry()
+      // One per collector: a collector that replaces one of the same name (a reload) starts from 0.
+      const seriesDropped = new Counter({ name: 'pixie_exporter_series_dropped_total', help: 'Series dropped.', labelNames: ['collector'] as const, registers: [] })
       const collector = new PxlCollector({
         spec: message.spec,
         pixie,
@@ -61,7 +62,7 @@ port.on('message', (message: ToPxlWorker) => {
         monotonic: () => performance.now(),
         seriesDropped,
       })
-      hosted.set(message.key, { collector, registry, dropped: 0 })
+      hosted.set(message.key, { collector, registry, seriesDropped, dropped: 0 })
       return
     }
     case 'remove':
@@ -85,7 +86,7 @@ async function run(message: Extract<ToPxlWorker, { type: 'run' }>): Promise<void
     if (entry === undefined) throw new TypeError(`pxl worker: no collector ${message.key}`)
     const before = entry.collector.lastSuccessMonotonic
     const summary = await entry.collector.run({ signal: controller.signal, timeoutMs: message.timeoutMs })
-    const dropped = (await seriesDropped.get()).values.find((v) => v.labels.collector === entry.collector.name)?.value ?? 0
+    const dropped = (await entry.seriesDropped.get()).values.reduce((sum, v) => sum + v.value, 0)
     const result: PxlRunResult = {
       summary,
       droppedSeries: dropped - entry.dropped,

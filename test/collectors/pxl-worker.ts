@@ -242,3 +242,24 @@ t.test('closing a collector during its run cancels that run at once, naming the 
   t.match((await served(other.registry, ['shop_inflight_b'])).text, /shop_inflight_b\{namespace="ns-0"/, 'the other collector published')
   t.equal(h.collectors, 1, 'one collector left in the worker')
 })
+
+t.test('a collector that replaces one of the same name counts only its own dropped series', async (t) => {
+  const spec = { ...SPEC, maxSeries: 10 }
+  const fake = await startFakeVizier({ executeScript: () => ok([table(1)]) })
+  t.teardown(() => fake.close())
+  const { host: h } = host(t, fake.address)
+  const registry = new Registry()
+  const self = createSelfMetrics(registry, { version: 'test' })
+  self.addCollector(spec.name)
+  const dropped = async () => (await registry.getSingleMetric('pixie_exporter_series_dropped_total')?.get())?.values.find((v) => v.labels.collector === 'shop_stats')?.value
+  const first = new WorkerPxlCollector({ spec, host: h, registry: new Registry(), now: Date.now, seriesDropped: self.seriesDropped })
+  await run(first)
+  await run(first)
+  t.equal(await dropped(), 80, 'two runs, 40 each')
+  // A reload: the new collector of the same name comes first, the old one leaves after.
+  const second = new WorkerPxlCollector({ spec: { ...spec, windowMs: 31_000 }, host: h, registry: new Registry(), now: Date.now, seriesDropped: self.seriesDropped })
+  t.teardown(() => second.close())
+  await run(second)
+  await first.close()
+  t.equal(await dropped(), 120, 'the new collector added its own 40, not the old one\'s 80 again')
+})
