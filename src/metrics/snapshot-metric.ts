@@ -386,8 +386,8 @@ export class SnapshotMetric {
   readonly #releaseText: ((text: Buffer) => void) | undefined
   /** Families whose plain text was freed, with the number of secrets it had been searched for. */
   readonly #textless = new WeakMap<RenderedFamily, number>()
-  /** The text of a textless family, inflated from its gzip form for plain scrapes (for the rest of its run). */
-  readonly #inflated = new WeakMap<RenderedFamily, Promise<Buffer>>()
+  /** The text of a shed family, inflated from its gzip form for a plain scrape (held for the rest of its run). */
+  #inflated: { readonly family: RenderedFamily; readonly body: Promise<Buffer> } | undefined
   /** The family whose plain text a scrape last asked for (see shed). */
   #textAskedFor: RenderedFamily | undefined
 
@@ -482,9 +482,13 @@ export class SnapshotMetric {
     if (rendered === undefined) return this.render()
     if (ask) this.#textAskedFor = rendered
     if (!this.#textless.has(rendered)) return rendered.text
-    let inflated = this.#inflated.get(rendered)
-    if (inflated === undefined) this.#inflated.set(rendered, (inflated = gunzip(rendered.textGzip)))
-    return inflated
+    if (this.#inflated?.family !== rendered) {
+      // The text inflated for an earlier run is freed (once no response sends it): one at most is held.
+      const previous = this.#inflated?.body
+      this.#inflated = { family: rendered, body: gunzip(rendered.textGzip) }
+      void previous?.then((body) => this.#releaseText?.(body), () => undefined)
+    }
+    return this.#inflated.body
   }
 
   /**

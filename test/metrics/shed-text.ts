@@ -158,3 +158,20 @@ t.test('a run published while another is being searched is never sent with a sec
   t.notOk(gz.includes(KEY), 'a gzip scrape of run 2 does not send the key')
   t.ok(gz.includes(`echo="${SECRET_PLACEHOLDER}"`), 'it is scrubbed')
 })
+
+t.test('plain scrapes of shed runs hold one inflated text at most: the previous run\'s is freed', async (t) => {
+  const s = await setup()
+  await s.publish(1)
+  t.equal(await s.plainScrape(), s.expected(1), 'run 1 inflated for a plain scrape')
+  t.equal(await s.plainScrape(), s.expected(1), 'a second plain scrape of run 1 (the same inflated text)')
+  const before = s.released.length
+  await s.publish(2)
+  t.equal(s.released.length, before, 'run 2 is held (a plain scrape came during run 1)')
+  await s.publish(3)
+  t.equal(s.released.length, before + 2, 'run 3 is shed (no plain scrape during run 2)')
+  const freedBefore = s.releaser.freedBytes
+  t.equal(await s.plainScrape(), s.expected(3), 'run 3 inflated')
+  await new Promise((r) => setImmediate(r))
+  t.ok(s.released.length >= before + 4, 'the texts inflated for run 1 were handed to the releaser')
+  t.ok(s.releaser.freedBytes > freedBefore, 'and freed')
+})
