@@ -9,6 +9,7 @@ import type { Collector, CollectorQueries, PodRates, RunContext, RunSummary } fr
 import { HttpPipeline, unpackRates, type PublishedRun } from './http-pipeline.js'
 import type { BufferReleaser } from '../metrics/buffer-release.js'
 import { InProcessHttpRunner, type HttpRunner, type WorkerHeap } from './http-runner.js'
+import { familyBuffers } from './worker-wire.js'
 
 export { podLabel, serviceLabel } from './pixie-labels.js'
 export type { PodHttpStats } from './http-pipeline.js'
@@ -175,7 +176,7 @@ export class HttpCollector implements Collector {
     this.#rates = undefined
     this.#lastSuccessAt = this.#deps.now()
     this.#lastSuccessMonotonic = this.#monotonic()
-    if (replaced !== undefined) this.#deps.releaser?.release(replaced.families.flatMap((f) => [f.text, f.textGzip, ...(f.protobuf === undefined ? [] : [f.protobuf]), ...(f.protobufGzip === undefined ? [] : [f.protobufGzip])]))
+    if (replaced !== undefined) this.#deps.releaser?.release(familyBuffers(replaced.families))
     return { rows: run.rows, skippedSeconds: run.skippedSeconds }
   }
 

@@ -6,7 +6,6 @@
  * collector (http-runner.ts). `pxlCollector` (module.ts) picks this or the
  * in-process PxlCollector.
  */
-import type { Worker } from 'node:worker_threads'
 import type { Counter, Registry } from 'prom-client'
 import type { Logger } from 'pino'
 import { PixieCancelledError } from '../errors.js'
@@ -15,7 +14,7 @@ import type { BufferReleaser } from '../metrics/buffer-release.js'
 import type { Collector, RunContext, RunSummary } from './collector.js'
 import { checkPxlSpec, pxlFamilies } from './pxl.js'
 import type { PxlCollectorSpec } from './pxl-spec.js'
-import { CollectorWorker, reviveFamilies, type WorkerPixieOptions, type WorkerReply } from './worker-wire.js'
+import { CollectorWorker, familyBuffers, reviveFamilies, type WorkerPixieOptions, type WorkerReply } from './worker-wire.js'
 
 /** What the worker is started with. */
 export interface PxlWorkerData {
@@ -109,11 +108,7 @@ export class PxlWorkerHost {
 
   /** Starts the worker now (it loads its modules while the exporter gets ready). */
   warmUp(): void {
-    this.#start()
-  }
-
-  #start(): Worker {
-    return this.#worker.worker
+    void this.#worker.worker
   }
 
   /** Runs collector `key` (joining it first if needed). Rejects, publishing nothing, on any failure. */
@@ -121,7 +116,7 @@ export class PxlWorkerHost {
     const what = `query "pixie-exporter/${spec.name}" on Pixie at ${this.#options.pixie.address}`
     if (context.signal.aborted) return Promise.reject(new PixieCancelledError(`${what} cancelled before it started`))
     this.#specs.set(key, spec)
-    const worker = this.#start()
+    const worker = this.#worker.worker
     if (!this.#known.has(key)) {
       worker.postMessage({ type: 'add', key, spec } satisfies ToPxlWorker)
       this.#known.add(key)
@@ -231,7 +226,7 @@ export class WorkerPxlCollector implements Collector {
       this.#published = result.families
       this.#lastSuccessAt = this.#deps.now()
       this.#lastSuccessMonotonic = this.#monotonic()
-      if (replaced !== undefined) this.#deps.releaser?.release(replaced.flatMap((f) => [f.text, f.textGzip, ...(f.protobuf === undefined ? [] : [f.protobuf]), ...(f.protobufGzip === undefined ? [] : [f.protobufGzip])]))
+      if (replaced !== undefined) this.#deps.releaser?.release(familyBuffers(replaced))
     }
     return result.summary
   }

@@ -113,6 +113,11 @@ export function ownView<T extends Uint8Array | Float64Array>(view: T, copy: (v: 
   return mine
 }
 
+/** Every buffer of `families` (to free them once replaced). */
+export function familyBuffers(families: readonly RenderedFamily[]): Buffer[] {
+  return families.flatMap((f) => [f.text, f.textGzip, ...(f.protobuf === undefined ? [] : [f.protobuf]), ...(f.protobufGzip === undefined ? [] : [f.protobufGzip])])
+}
+
 /** The main thread's side: buffers arrive as plain Uint8Arrays; view them as Buffers again (no copy). */
 export function reviveFamilies(families: readonly RenderedFamily[]): RenderedFamily[] {
   const buffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
